@@ -1,0 +1,121 @@
+//! The frame type and its variants.
+
+use crate::control::{Control, Metadata};
+
+/// Bytes in a frame header: type (1) + payload length (4).
+pub const HEADER_LEN: usize = 5;
+
+/// The one-byte type tag at the start of every frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FrameType {
+    /// 0 — terminal output bytes. Wrapper → relay → viewers.
+    Output = 0,
+    /// 1 — input bytes (keys, paste, terminal replies). Viewer → relay → wrapper.
+    Input = 1,
+    /// 2 — terminal size, rows u16 BE then cols u16 BE.
+    Resize = 2,
+    /// 3 — UTF-8 JSON object describing the session. Wrapper → relay → viewers.
+    Metadata = 3,
+    /// 4 — Tether: absolute stream offset (u64 BE) of the next OUTPUT byte.
+    StreamOffset = 4,
+    /// 5 — Tether: acknowledgement (u64 BE), everything below it is kept.
+    Ack = 5,
+    /// 6 — Tether: a JSON control event ([`Control`]).
+    Control = 6,
+}
+
+impl FrameType {
+    /// The type for a tag byte, or `None` for an unknown tag.
+    pub fn from_u8(tag: u8) -> Option<Self> {
+        Some(match tag {
+            0 => Self::Output,
+            1 => Self::Input,
+            2 => Self::Resize,
+            3 => Self::Metadata,
+            4 => Self::StreamOffset,
+            5 => Self::Ack,
+            6 => Self::Control,
+            _ => return None,
+        })
+    }
+
+    /// Whether the legacy Omnara format knows this type (0–3). Extension types
+    /// are never sent to a legacy peer.
+    pub fn is_legacy(self) -> bool {
+        (self as u8) <= 3
+    }
+}
+
+/// One decoded frame.
+///
+/// Each variant documents its payload layout, its direction and the bytes it
+/// encodes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// Terminal output: raw bytes as the agent's PTY produced them.
+    ///
+    /// Direction: wrapper → relay → viewers. The relay numbers every OUTPUT
+    /// byte with its absolute offset in the session's stream.
+    ///
+    /// `Output(b"hi")` encodes to `00 00 00 00 02 68 69`.
+    Output(Vec<u8>),
+    /// Input for the agent: keystrokes, pasted text, replies to terminal queries.
+    ///
+    /// Direction: viewer → relay → wrapper (refused from read-only viewers).
+    ///
+    /// `Input(b"\r")` encodes to `01 00 00 00 01 0d`.
+    Input(Vec<u8>),
+    /// A terminal size: payload is rows u16 BE, then cols u16 BE (4 bytes).
+    ///
+    /// Direction: wrapper → relay (the PTY's size), relay → viewers (the
+    /// session's size), viewer → relay → wrapper (a request to resize).
+    ///
+    /// `Resize { rows: 24, cols: 80 }` encodes to `02 00 00 00 04 00 18 00 50`.
+    Resize {
+        /// Terminal height in rows.
+        rows: u16,
+        /// Terminal width in columns.
+        cols: u16,
+    },
+    /// Session metadata: a UTF-8 JSON object ([`Metadata`]).
+    ///
+    /// Direction: wrapper → relay (first frame of a link), relay → viewers.
+    ///
+    /// `{"agent":"codex"}` encodes to `03 00 00 00 11` followed by the JSON.
+    Metadata(Metadata),
+    /// The absolute offset of the next OUTPUT byte in this direction (u64 BE).
+    ///
+    /// Direction: wrapper → relay before resending retained output (the
+    /// offset the relay acknowledged); relay → viewer before history and after
+    /// a gap. Extension: never sent to legacy peers.
+    ///
+    /// `StreamOffset(256)` encodes to `04 00 00 00 08 00 00 00 00 00 00 01 00`.
+    StreamOffset(u64),
+    /// Acknowledgement: every OUTPUT byte below this offset is stored (relay →
+    /// wrapper) or rendered (viewer → relay). u64 BE. Extension.
+    ///
+    /// `Ack(1)` encodes to `05 00 00 00 08 00 00 00 00 00 00 00 01`.
+    Ack(u64),
+    /// A control event as UTF-8 JSON ([`Control`]), in either direction.
+    /// Extension.
+    ///
+    /// `Control(Control::AgentOffline)` encodes to `06 00 00 00 18` followed by
+    /// `{"type":"agent_offline"}`.
+    Control(Control),
+}
+
+impl Frame {
+    /// The type tag of this frame.
+    pub fn frame_type(&self) -> FrameType {
+        match self {
+            Frame::Output(_) => FrameType::Output,
+            Frame::Input(_) => FrameType::Input,
+            Frame::Resize { .. } => FrameType::Resize,
+            Frame::Metadata(_) => FrameType::Metadata,
+            Frame::StreamOffset(_) => FrameType::StreamOffset,
+            Frame::Ack(_) => FrameType::Ack,
+            Frame::Control(_) => FrameType::Control,
+        }
+    }
+}
