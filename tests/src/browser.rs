@@ -1,0 +1,1 @@
+//! Test helpers: browser (filled in by its issue).

@@ -1,0 +1,1 @@
+//! Test helpers: relay (filled in by its issue).

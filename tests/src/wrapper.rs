@@ -1,0 +1,1 @@
+//! Test helpers: wrapper (filled in by its issue).
