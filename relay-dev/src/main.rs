@@ -1,9 +1,103 @@
-//! `tether-relay`: relays terminal sessions between wrappers and browsers.
+//! `tether-relay`: flags → [`relay_dev::Server`], or the `keys` commands.
+#![forbid(unsafe_code)]
 
-fn main() {
-    eprintln!(
-        "tether-relay {}: the relay is not built yet (issue 3)",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+use std::io::{IsTerminal as _, Write as _};
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use relay_dev::config::{Cli, Command, Config, KeysCommand};
+use relay_dev::store::Store as _;
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TETHER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Keys(command)) => keys(&cli.config, command),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(serve(cli.config)),
+    }
+}
+
+fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let (store, signer) = relay_dev::open_data_dir(&config.data_dir())?;
+    match command {
+        KeysCommand::Create { user } => {
+            let (key, record) = signer.mint_api_key(&user)?;
+            store.insert_key(&record)?;
+            println!("created key {} for user {user}", record.id);
+            println!("{key}");
+        }
+        KeysCommand::List => {
+            for key in store.keys()? {
+                let state = if key.revoked { "revoked" } else { "active" };
+                println!(
+                    "{}\t{}\t{}\t{state}",
+                    key.id,
+                    key.user,
+                    relay_dev::time::rfc3339(key.created_at)
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            if !store.revoke_key(&id)? {
+                anyhow::bail!("no key with id {id}");
+            }
+            println!("revoked key {id}");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let local_key = !config.no_local_key;
+    let server = relay_dev::Server::bind(config).await?;
+    let addr = server.local_addr();
+    let saved = if local_key {
+        relay_dev::ensure_local_key(server.state(), &relay_dev::home::config_path())?
+    } else {
+        None
+    };
+    let stop = server.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        stop.shutdown();
+    });
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "tether-relay listening on http://{addr}")?;
+    if let Some(path) = saved {
+        writeln!(
+            stdout,
+            "created a local user and API key, saved to {}",
+            path.display()
+        )?;
+        writeln!(stdout, "dashboard: http://{addr}/")?;
+    }
+    stdout.flush().context("writing to stdout")?;
+    drop(stdout);
+    server.run().await
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

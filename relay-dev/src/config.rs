@@ -1,0 +1,128 @@
+//! The relay's settings, parsed from flags (and `TETHER_*` environment variables).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `tether-relay`: streams terminal sessions from `tether` to browsers.
+#[derive(Debug, Parser)]
+#[command(name = "tether-relay", version, about)]
+pub struct Cli {
+    /// What to do; without a command the relay serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Server settings.
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Commands besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `tether-relay keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key for a user; the key is the last line printed.
+    Create {
+        /// The user the key belongs to (created if new).
+        #[arg(long)]
+        user: String,
+    },
+    /// List keys (ids, users, state; never the keys).
+    List,
+    /// Revoke a key by id: new connections fail at once, open ones close within seconds.
+    Revoke {
+        /// The key id shown by `keys list`.
+        id: String,
+    },
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(
+        long,
+        global = true,
+        env = "TETHER_RELAY_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
+    /// Directory for `relay.db` and the signing secret; default `$TETHER_HOME` (`~/.tether`).
+    #[arg(long, global = true, env = "TETHER_RELAY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The built viewer (trunk's `dist/`); default `./dist` when present.
+    #[arg(long, global = true, env = "TETHER_RELAY_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// Bytes of output history kept per session (in memory only).
+    #[arg(long, global = true, default_value_t = 8 << 20)]
+    pub history_bytes: usize,
+    /// Seconds an offline or ended session stays in memory.
+    #[arg(long, global = true, default_value_t = 900)]
+    pub retention: u64,
+    /// Largest frame payload accepted, in bytes.
+    #[arg(long, global = true, default_value_t = protocol::DEFAULT_MAX_PAYLOAD)]
+    pub max_frame: usize,
+    /// Viewers allowed per session.
+    #[arg(long, global = true, default_value_t = 32)]
+    pub max_viewers: usize,
+    /// Open (not ended) sessions allowed per user.
+    #[arg(long, global = true, default_value_t = 64)]
+    pub max_sessions: usize,
+    /// Input bytes per second a viewer may send (bursts up to one second's worth).
+    #[arg(long, global = true, default_value_t = 1 << 20)]
+    pub max_input_rate: u64,
+    /// Do not create a local user and key on first start.
+    #[arg(long, global = true)]
+    pub no_local_key: bool,
+}
+
+impl Config {
+    /// Settings for tests: port 0 on loopback, data in `data_dir`.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: Some(data_dir),
+            static_dir: None,
+            history_bytes: 8 << 20,
+            retention: 900,
+            max_frame: protocol::DEFAULT_MAX_PAYLOAD,
+            max_viewers: 32,
+            max_sessions: 64,
+            max_input_rate: 1 << 20,
+            no_local_key: true,
+        }
+    }
+
+    /// The data directory in force.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(crate::home::tether_home)
+    }
+
+    /// The static directory in force, if any exists.
+    pub fn static_dir(&self) -> Option<PathBuf> {
+        match &self.static_dir {
+            Some(dir) => Some(dir.clone()),
+            None => [
+                PathBuf::from("dist"),
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"),
+            ]
+            .into_iter()
+            .find(|d| d.join("index.html").is_file()),
+        }
+    }
+
+    /// Retention as a duration.
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention)
+    }
+}

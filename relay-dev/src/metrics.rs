@@ -1,0 +1,77 @@
+//! Counters exported at `/metrics` in the Prometheus text format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The relay's counters and gauges.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Agent links open now.
+    pub agents: AtomicU64,
+    /// Viewer links open now.
+    pub viewers: AtomicU64,
+    /// OUTPUT bytes received from agents.
+    pub bytes_in: AtomicU64,
+    /// OUTPUT bytes sent to viewers.
+    pub bytes_out: AtomicU64,
+    /// Frames dropped: unknown types, refused input, duplicates, rate limits.
+    pub frames_dropped: AtomicU64,
+    /// Refused credentials.
+    pub auth_failures: AtomicU64,
+}
+
+/// Adds `n` to a counter.
+pub fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Subtracts one from a gauge.
+pub fn dec(gauge: &AtomicU64) {
+    let _ = gauge.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+}
+
+impl Metrics {
+    /// The Prometheus text exposition, with `sessions` held in memory.
+    pub fn render(&self, sessions: usize) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP tether_relay_{name} {help}");
+            let _ = writeln!(out, "# TYPE tether_relay_{name} {kind}");
+            let _ = writeln!(out, "tether_relay_{name} {value}");
+        };
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        metric(
+            "sessions",
+            "gauge",
+            "Sessions held in memory.",
+            sessions as u64,
+        );
+        metric("agents", "gauge", "Agent links open.", get(&self.agents));
+        metric("viewers", "gauge", "Viewer links open.", get(&self.viewers));
+        metric(
+            "bytes_in_total",
+            "counter",
+            "Output bytes received from agents.",
+            get(&self.bytes_in),
+        );
+        metric(
+            "bytes_out_total",
+            "counter",
+            "Output bytes sent to viewers.",
+            get(&self.bytes_out),
+        );
+        metric(
+            "frames_dropped_total",
+            "counter",
+            "Frames dropped or refused.",
+            get(&self.frames_dropped),
+        );
+        metric(
+            "auth_failures_total",
+            "counter",
+            "Refused credentials.",
+            get(&self.auth_failures),
+        );
+        out
+    }
+}

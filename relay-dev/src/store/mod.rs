@@ -1,0 +1,98 @@
+//! Persistent records — API keys (hashed), sessions, session messages — behind
+//! the [`Store`] trait, so that another database can replace SQLite. Terminal
+//! bytes are never stored.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+
+/// A failure of the storage backend.
+#[derive(Debug, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreError(pub String);
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An API key as stored: never the key itself, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The key's public id (also embedded in the key).
+    pub id: String,
+    /// The user the key belongs to.
+    pub user: String,
+    /// SHA-256 of the whole key, hex.
+    pub hash: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Whether the key was revoked.
+    pub revoked: bool,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session id.
+    pub id: Uuid,
+    /// The owner.
+    pub user: String,
+    /// `claude`, `codex`, … as registered.
+    pub agent_type: String,
+    /// Display name, if any.
+    pub name: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds of the last registration, link or message.
+    pub last_activity: u64,
+    /// Unix seconds at which it ended, if it did.
+    pub ended_at: Option<u64>,
+    /// The agent's exit status, if known.
+    pub exit_status: Option<i32>,
+}
+
+/// One entry of a session's message log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// Message id.
+    pub id: Uuid,
+    /// Session it belongs to.
+    pub session_id: Uuid,
+    /// The text.
+    pub content: String,
+    /// Who wrote it: `agent` or `user`.
+    pub sender: String,
+    /// Whether the agent waits for an answer.
+    pub requires_user_input: bool,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// Where the relay keeps keys, sessions and messages.
+pub trait Store: Send + Sync {
+    /// Saves a new key.
+    fn insert_key(&self, key: &KeyRecord) -> StoreResult<()>;
+    /// The key with this id.
+    fn key(&self, id: &str) -> StoreResult<Option<KeyRecord>>;
+    /// Every key, oldest first.
+    fn keys(&self) -> StoreResult<Vec<KeyRecord>>;
+    /// Revokes a key; `false` if there is no such key.
+    fn revoke_key(&self, id: &str) -> StoreResult<bool>;
+    /// Ids of all revoked keys.
+    fn revoked_key_ids(&self) -> StoreResult<HashSet<String>>;
+
+    /// Creates or replaces a session record.
+    fn put_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// The session with this id.
+    fn session(&self, id: Uuid) -> StoreResult<Option<SessionRecord>>;
+    /// A user's sessions, newest first.
+    fn sessions_of(&self, user: &str) -> StoreResult<Vec<SessionRecord>>;
+
+    /// Appends a message to a session's log.
+    fn add_message(&self, message: &MessageRecord) -> StoreResult<()>;
+    /// The last `limit` messages of a session, oldest first.
+    fn messages(&self, session_id: Uuid, limit: usize) -> StoreResult<Vec<MessageRecord>>;
+}

@@ -1,0 +1,457 @@
+//! Viewers' links: `GET /terminal/{session_id}?from=OFFSET[&protocol=tether.v1]`.
+//!
+//! A viewer reads the session's shared log through its own [`ViewerCursor`]:
+//! the join sends role, metadata, size, the start offset, the history (with
+//! the session's history policy applied), `history_complete`, then live
+//! output. A slow viewer only delays itself; if the ring moves past its
+//! cursor it is told of the gap and continues from the oldest kept byte.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use protocol::{Control, Frame, HistoryPolicy, Role};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest};
+use super::{CLOSE_GOING_AWAY, CLOSE_POLICY, PING_EVERY};
+use crate::auth::{authenticate, Principal};
+use crate::metrics::{add, dec};
+use crate::session::{
+    AgentCommand, CursorRead, EraseInDisplayFilter, Liveness, SendError, Session, ViewerCursor,
+};
+use crate::time::unix_now;
+use crate::AppState;
+
+/// Most output bytes sent to a viewer in one message.
+const CHUNK: usize = 64 << 10;
+
+/// Upgrades `/terminal/{id}` and runs the link.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let (upgrade, request) = prepare_upgrade(upgrade, &query, &headers, state.config.max_frame);
+    let from = query.get("from").cloned();
+    upgrade.on_upgrade(move |ws| run(state, ws, session_id, from, request))
+}
+
+/// Who is watching, and until when.
+struct Access {
+    role: Role,
+    /// Key id for API keys (closed on revocation).
+    key_id: Option<String>,
+    /// Unix seconds at which a share token expires.
+    expires_at: Option<u64>,
+}
+
+async fn authorize(
+    state: &AppState,
+    session_id: &str,
+    token: Option<&str>,
+) -> Result<(Uuid, String, Access), CloseReason> {
+    let principal = authenticate(&state.signer, &*state.store, token).map_err(|e| {
+        add(&state.metrics.auth_failures, 1);
+        tracing::info!("viewer refused: {e}");
+        CloseReason::new(CLOSE_POLICY, e.to_string())
+    })?;
+    let id = Uuid::parse_str(session_id)
+        .map_err(|_| CloseReason::new(CLOSE_POLICY, "malformed session id"))?;
+    let record = state
+        .store
+        .session(id)
+        .map_err(|e| CloseReason::new(CLOSE_POLICY, e.to_string()))?
+        .ok_or_else(|| CloseReason::new(CLOSE_POLICY, "unknown session"))?;
+    let refuse = |reason: &str| {
+        add(&state.metrics.auth_failures, 1);
+        CloseReason::new(CLOSE_POLICY, reason)
+    };
+    let access = match principal {
+        Principal::User { user, key_id } if user == record.user => Access {
+            role: Role::ReadWrite,
+            key_id: Some(key_id),
+            expires_at: None,
+        },
+        Principal::User { .. } => return Err(refuse("session belongs to another user")),
+        Principal::Share(grant) if grant.session_id == id => Access {
+            role: grant.role,
+            key_id: None,
+            expires_at: Some(grant.expires_at),
+        },
+        Principal::Share(_) => return Err(refuse("share token is for another session")),
+    };
+    let session = state.registry.get_or_create(id, &record.user);
+    if record.ended_at.is_some() {
+        let mut s = session.lock();
+        if s.ended.is_none() && s.liveness() == Liveness::Offline {
+            s.ended = Some(record.exit_status);
+        }
+    }
+    Ok((id, record.agent_type, access))
+}
+
+async fn run(
+    state: AppState,
+    ws: WebSocket,
+    session_id: String,
+    from: Option<String>,
+    request: LinkRequest,
+) {
+    let link = Link::new(ws, request.dialect);
+    let (id, agent_type, access) =
+        match authorize(&state, &session_id, request.token.as_deref()).await {
+            Ok(found) => found,
+            Err(why) => return link.close(why).await,
+        };
+    let from = match from.as_deref().map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(offset)) => Some(offset),
+        Some(Err(_)) => {
+            return link
+                .close(CloseReason::new(CLOSE_POLICY, "malformed from offset"))
+                .await
+        }
+    };
+    let Some(session) = state.registry.get(id) else {
+        return link
+            .close(CloseReason::new(CLOSE_POLICY, "unknown session"))
+            .await;
+    };
+    if let Err(e) = session.join_viewer(state.config.max_viewers) {
+        return link
+            .close(CloseReason::new(CLOSE_POLICY, e.to_string()))
+            .await;
+    }
+    add(&state.metrics.viewers, 1);
+    tracing::info!(session = %id, dialect = ?link.dialect(), "viewer joined");
+    let changes = session.subscribe();
+    let mut viewer = ViewerLink {
+        state: state.clone(),
+        session: session.clone(),
+        cursor: ViewerCursor::at(0),
+        seen: Seen::default(),
+        access,
+        bucket: InputBucket::new(state.config.max_input_rate),
+        link,
+    };
+    let why = viewer.serve(from, &agent_type, changes).await;
+    session.leave_viewer();
+    dec(&state.metrics.viewers);
+    tracing::info!(session = %id, "viewer left");
+    if let Some(why) = why {
+        viewer.link.close(why).await;
+    }
+}
+
+/// What this viewer has been told about the session so far.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Seen {
+    metadata_version: u64,
+    size: Option<(u16, u16)>,
+    liveness: Option<Liveness>,
+}
+
+struct ViewerLink {
+    state: AppState,
+    session: Arc<Session>,
+    cursor: ViewerCursor,
+    seen: Seen,
+    access: Access,
+    bucket: InputBucket,
+    link: Link,
+}
+
+/// Frames to send for one wake-up, gathered under the session lock.
+struct Batch {
+    frames: Vec<Frame>,
+    output_bytes: u64,
+}
+
+impl ViewerLink {
+    async fn serve(
+        &mut self,
+        from: Option<u64>,
+        agent_type: &str,
+        mut changes: watch::Receiver<u64>,
+    ) -> Option<CloseReason> {
+        let closed = || None;
+        let tether = self.link.dialect() == Dialect::Tether;
+        let mut revoked = self.state.revoked.subscribe();
+        let mut shutdown = self.state.shutdown.subscribe();
+        if *shutdown.borrow_and_update() {
+            return Some(CloseReason::new(CLOSE_GOING_AWAY, "relay shutting down"));
+        }
+        changes.borrow_and_update();
+
+        // Join: role, metadata, size, gap?, start offset.
+        let (mut frames, policy, history_end) = {
+            let state = self.session.lock();
+            let mut frames = vec![Frame::Control(Control::Role {
+                role: self.access.role,
+            })];
+            if let Some(metadata) = &state.metadata {
+                frames.push(Frame::Metadata(metadata.clone()));
+            }
+            if let Some((rows, cols)) = state.size {
+                frames.push(Frame::Resize { rows, cols });
+            }
+            self.seen.metadata_version = state.metadata_version;
+            self.seen.size = state.size;
+            let (start, end) = (state.log.start(), state.log.end());
+            let from = from.unwrap_or(start).min(end);
+            if from < start {
+                frames.push(Frame::Control(Control::Gap { from, to: start }));
+            }
+            let begin = from.max(start);
+            frames.push(Frame::StreamOffset(begin));
+            self.cursor = ViewerCursor::at(begin);
+            let policy = match &state.metadata {
+                Some(metadata) => metadata.effective_history_policy(),
+                None if agent_type == "codex" => HistoryPolicy::StripEscJ,
+                None => HistoryPolicy::Verbatim,
+            };
+            (frames, policy, end)
+        };
+        self.link.send_frames(&frames).await.ok()?;
+
+        // History, with the policy applied.
+        let mut filter = (policy == HistoryPolicy::StripEscJ).then(EraseInDisplayFilter::default);
+        loop {
+            let read = {
+                let state = self.session.lock();
+                self.cursor.read(&state.log, CHUNK, history_end)
+            };
+            frames.clear();
+            match read {
+                CursorRead::UpToDate => break,
+                CursorRead::Gap { from, to } => {
+                    if let Some(filter) = filter.as_mut() {
+                        let mut rest = Vec::new();
+                        filter.finish(&mut rest);
+                        if !rest.is_empty() {
+                            frames.push(Frame::Output(rest));
+                        }
+                    }
+                    frames.push(Frame::Control(Control::Gap { from, to }));
+                    frames.push(Frame::StreamOffset(to));
+                }
+                CursorRead::Bytes { data, .. } => {
+                    let data = match filter.as_mut() {
+                        Some(filter) => {
+                            let mut kept = Vec::with_capacity(data.len());
+                            filter.push(&data, &mut kept);
+                            kept
+                        }
+                        None => data,
+                    };
+                    add(&self.state.metrics.bytes_out, data.len() as u64);
+                    frames.push(Frame::Output(data));
+                }
+            }
+            self.link.send_frames(&frames).await.ok()?;
+        }
+        let mut tail = Vec::new();
+        if let Some(filter) = filter.as_mut() {
+            filter.finish(&mut tail);
+        }
+        frames.clear();
+        if !tail.is_empty() {
+            frames.push(Frame::Output(tail));
+        }
+        frames.push(Frame::Control(Control::HistoryComplete {
+            offset: self.cursor.position(),
+        }));
+        self.link.send_frames(&frames).await.ok()?;
+
+        // Live.
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let expiry = self.access.expires_at.map(|at| {
+            let left = at.saturating_sub(unix_now());
+            tokio::time::Instant::now() + Duration::from_secs(left)
+        });
+        let expired = async {
+            match expiry {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expired);
+        loop {
+            changes.borrow_and_update();
+            let batch = self.next_batch(tether);
+            let has_work = !batch.frames.is_empty();
+            if has_work {
+                add(&self.state.metrics.bytes_out, batch.output_bytes);
+                // Sending waits only for this viewer's socket; meanwhile the
+                // agent and other viewers go on (they never wait for us).
+                self.link.send_frames(&batch.frames).await.ok()?;
+            }
+            tokio::select! {
+                biased;
+                message = self.link.recv() => match message {
+                    Some(Ok(Message::Binary(bytes))) => {
+                        if let Err(why) = self.on_message(&bytes).await {
+                            tracing::warn!(session = %self.session.id, "closing viewer link: {}", why.reason);
+                            return Some(why);
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return closed(),
+                    Some(Ok(_)) => {}
+                },
+                _ = shutdown.changed() => {
+                    return Some(CloseReason::new(CLOSE_GOING_AWAY, "relay shutting down"));
+                }
+                Ok(()) = revoked.changed() => {
+                    let revoked_now = self.access.key_id.as_ref().is_some_and(|k| revoked.borrow_and_update().contains(k));
+                    if revoked_now {
+                        return Some(CloseReason::new(CLOSE_POLICY, "API key revoked"));
+                    }
+                }
+                () = &mut expired => return Some(CloseReason::new(CLOSE_POLICY, "share token expired")),
+                _ = ping.tick() => self.link.ping().await.ok()?,
+                _ = std::future::ready(()), if has_work => {}
+                Ok(()) = changes.changed(), if !has_work => {}
+            }
+        }
+    }
+
+    /// Collects what changed since the last batch and the next output chunk.
+    fn next_batch(&mut self, tether: bool) -> Batch {
+        let state = self.session.lock();
+        let mut frames = Vec::new();
+        let mut output_bytes = 0;
+        if state.metadata_version != self.seen.metadata_version {
+            self.seen.metadata_version = state.metadata_version;
+            if let Some(metadata) = &state.metadata {
+                frames.push(Frame::Metadata(metadata.clone()));
+            }
+        }
+        match self.cursor.read(&state.log, CHUNK, u64::MAX) {
+            CursorRead::UpToDate => {}
+            CursorRead::Gap { from, to } => {
+                tracing::info!(session = %self.session.id, from, to, "slow viewer skipped a gap");
+                add(&self.state.metrics.frames_dropped, 1);
+                frames.push(Frame::Control(Control::Gap { from, to }));
+                frames.push(Frame::StreamOffset(to));
+            }
+            CursorRead::Bytes { data, .. } => {
+                output_bytes = data.len() as u64;
+                frames.push(Frame::Output(data));
+            }
+        }
+        if state.size != self.seen.size {
+            self.seen.size = state.size;
+            if let Some((rows, cols)) = state.size {
+                frames.push(Frame::Resize { rows, cols });
+            }
+        }
+        let liveness = state.liveness();
+        if self.seen.liveness != Some(liveness) {
+            let first = self.seen.liveness.is_none();
+            self.seen.liveness = Some(liveness);
+            if tether {
+                match liveness {
+                    Liveness::Live if !first => frames.push(Frame::Control(Control::AgentOnline)),
+                    Liveness::Live => {}
+                    Liveness::Offline => frames.push(Frame::Control(Control::AgentOffline)),
+                    Liveness::Ended => frames.push(Frame::Control(Control::SessionEnded {
+                        exit_status: state.ended.flatten(),
+                    })),
+                }
+            }
+        }
+        Batch {
+            frames,
+            output_bytes,
+        }
+    }
+
+    async fn on_message(&mut self, bytes: &[u8]) -> Result<(), CloseReason> {
+        let mut skipped = 0;
+        let frames = decode_frames(bytes, self.state.config.max_frame, &mut skipped);
+        add(&self.state.metrics.frames_dropped, skipped);
+        for frame in frames? {
+            let (command, len) = match frame {
+                Frame::Input(data) => {
+                    let len = data.len() as u64;
+                    (AgentCommand::Input(data), len)
+                }
+                Frame::Resize { rows, cols } => (AgentCommand::Resize { rows, cols }, 0),
+                _ => continue,
+            };
+            if let Err(reason) = self.check_input(len) {
+                add(&self.state.metrics.frames_dropped, 1);
+                self.refuse(reason).await?;
+                continue;
+            }
+            if let Err(e) = self.session.send_to_agent(command) {
+                add(&self.state.metrics.frames_dropped, 1);
+                let reason = match e {
+                    SendError::Offline => "agent offline: input not delivered",
+                    SendError::Busy => "agent busy: input dropped",
+                };
+                self.refuse(reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_input(&mut self, len: u64) -> Result<(), &'static str> {
+        if self.access.role == Role::ReadOnly {
+            return Err("read-only viewer: input and resize refused");
+        }
+        if !self.bucket.take(len) {
+            return Err("input rate limit exceeded: input dropped");
+        }
+        Ok(())
+    }
+
+    async fn refuse(&mut self, reason: &str) -> Result<(), CloseReason> {
+        let error = Frame::Control(Control::Error {
+            reason: reason.to_string(),
+        });
+        self.link
+            .send_frames(&[error])
+            .await
+            .map_err(|_| CloseReason::new(super::CLOSE_NORMAL, "viewer gone"))
+    }
+}
+
+/// A token bucket of input bytes per second, one second's worth deep.
+struct InputBucket {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl InputBucket {
+    fn new(rate: u64) -> Self {
+        Self {
+            rate: rate as f64,
+            tokens: rate as f64,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, n: u64) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
+        self.last = now;
+        if self.tokens >= n as f64 {
+            self.tokens -= n as f64;
+            true
+        } else {
+            false
+        }
+    }
+}
