@@ -1,9 +1,17 @@
 //! `tether`: runs a coding agent in a pseudo-terminal and streams it to a relay.
+#![forbid(unsafe_code)]
 
 fn main() {
-    eprintln!(
-        "tether {}: the wrapper is not built yet (issue 4)",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+    wrapper::terminal::install_panic_hook();
+    let cli = wrapper::cli::parse(std::env::args_os());
+    let code = match wrapper::app::run(cli) {
+        Ok(code) => code,
+        Err(fatal) => {
+            wrapper::terminal::restore();
+            eprintln!("tether: {}", fatal.message);
+            fatal.code
+        }
+    };
+    wrapper::terminal::restore();
+    std::process::exit(code);
 }

@@ -1,0 +1,164 @@
+//! The relay's REST API, as the wrapper uses it: register a session, end it,
+//! check a key. Blocking (`ureq`), with short timeouts.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Time allowed for one API request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why an API call failed, in words a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The API could not be reached at all.
+    #[error("cannot reach the Tether API at {url}: {reason}")]
+    Unreachable {
+        /// Base URL tried.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The key was refused (HTTP 401).
+    #[error("the API key was refused: run `tether --auth` to store a valid one")]
+    KeyRefused,
+    /// The session does not exist (HTTP 404).
+    #[error("unknown session {0}: check the id (`tether --resume ID`) or start a new session")]
+    UnknownSession(String),
+    /// Any other refusal.
+    #[error("the Tether API refused the request (HTTP {status}): {reason}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The API's `error` text, or the body.
+        reason: String,
+    },
+}
+
+/// A registered session.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Registered {
+    /// The session id (`agent_instance_id`).
+    pub agent_instance_id: String,
+}
+
+/// A client of the API at one base URL with one key.
+#[derive(Clone)]
+pub struct ApiClient {
+    base: String,
+    key: String,
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiClient {
+    /// A client for `base` (e.g. `http://localhost:8080`); `insecure` skips
+    /// TLS certificate verification (local testing only).
+    pub fn new(base: &str, key: &str, insecure: bool) -> Self {
+        let tls = ureq::tls::TlsConfig::builder()
+            .disable_verification(insecure)
+            .build();
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .http_status_as_error(false)
+            .tls_config(tls)
+            .build()
+            .new_agent();
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            key: key.to_string(),
+            agent,
+        }
+    }
+
+    /// The API's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `POST /api/v1/agent-instances`: registers a session, or re-attaches to
+    /// `agent_instance_id` when given.
+    pub fn register(
+        &self,
+        agent_type: &str,
+        name: Option<&str>,
+        agent_instance_id: Option<&str>,
+    ) -> Result<Registered, ApiError> {
+        let mut body = json!({"agent_type": agent_type, "transport": "ws"});
+        if let Some(name) = name {
+            body["name"] = json!(name);
+        }
+        if let Some(id) = agent_instance_id {
+            body["agent_instance_id"] = json!(id);
+        }
+        let value = self.post("/api/v1/agent-instances", &body, agent_instance_id)?;
+        serde_json::from_value(value).map_err(|err| ApiError::Refused {
+            status: 200,
+            reason: format!("unexpected answer: {err}"),
+        })
+    }
+
+    /// `POST /api/v1/sessions/end` with the agent's exit status.
+    pub fn end_session(&self, agent_instance_id: &str, exit_status: i32) -> Result<(), ApiError> {
+        let body = json!({"agent_instance_id": agent_instance_id, "exit_status": exit_status});
+        self.post("/api/v1/sessions/end", &body, Some(agent_instance_id))
+            .map(|_| ())
+    }
+
+    /// Checks the key with `GET /api/v1/agent-instances`.
+    pub fn check_key(&self) -> Result<(), ApiError> {
+        let url = format!("{}/api/v1/agent-instances", self.base);
+        let response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {}", self.key))
+            .call();
+        self.answer(response, None).map(|_| ())
+    }
+
+    fn post(&self, path: &str, body: &Value, session: Option<&str>) -> Result<Value, ApiError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .agent
+            .post(&url)
+            .header("Authorization", &format!("Bearer {}", self.key))
+            .header("Content-Type", "application/json")
+            .send(body.to_string().as_bytes());
+        self.answer(response, session)
+    }
+
+    fn answer(
+        &self,
+        response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        session: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let mut response = response.map_err(|err| ApiError::Unreachable {
+            url: self.base.clone(),
+            reason: err.to_string(),
+        })?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        match status {
+            200..=299 => Ok(value),
+            401 => Err(ApiError::KeyRefused),
+            404 if session.is_some() => {
+                Err(ApiError::UnknownSession(session.unwrap_or_default().into()))
+            }
+            _ => Err(ApiError::Refused {
+                status,
+                reason: value
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| text.chars().take(200).collect(), str::to_string),
+            }),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Command-line flags.
+//!
+//! `tether` takes its own flags anywhere on the command line and passes every
+//! other argument to the agent unchanged and in order, plus everything after
+//! `--`. Clap parses only the arguments that belong to tether: [`split_args`]
+//! sorts them out first, so `tether --continue --name x --permission-mode plan`
+//! gives the agent `--continue --permission-mode plan`.
+
+use clap::Parser;
+use std::ffi::OsString;
+
+/// Default agent WebSocket endpoint of a local relay.
+pub const DEFAULT_RELAY_URL: &str = "ws://localhost:8080/agent";
+/// Default REST API base of a local relay.
+pub const DEFAULT_API_URL: &str = "http://localhost:8080";
+
+const EXAMPLES: &str = "\
+Examples:
+  tether                                   run the default agent (claude) and stream it
+  tether --agent codex --name 'fix tests'  run Codex with a display name
+  tether --continue --permission-mode plan flags tether does not know go to the agent
+  tether --command bash -- -l              run any program; everything after -- goes to it
+  tether --no-relay --command htop         local only: no registration, no network
+  tether --resume 3f2c...                  attach to an existing session again
+  tether --auth                            store and check an API key
+  tether --set-default codex               make codex the default agent
+
+Agent flags pass through unchanged and in order: every argument tether does not
+recognise, and everything after `--`.";
+
+/// `tether [OPTIONS] [AGENT FLAGS...]`: run a coding agent in your terminal and
+/// stream it live to a tether relay.
+#[derive(Debug, Clone, Default, PartialEq, Parser)]
+#[command(name = "tether", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Agent to run from PATH: claude, codex or amp [default: the configured default, else claude]
+    #[arg(long, value_name = "AGENT", value_parser = ["claude", "codex", "amp"])]
+    pub agent: Option<String>,
+
+    /// Run this executable instead of a known agent (a custom agent, a shell, a test program)
+    #[arg(long, value_name = "PROGRAM", conflicts_with = "agent")]
+    pub command: Option<String>,
+
+    /// Display name of the session
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// API key [default: $TETHER_API_KEY, else the config file]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "TETHER_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+
+    /// Attach to an existing session instead of registering a new one
+    #[arg(long, value_name = "SESSION_ID")]
+    pub resume: Option<String>,
+
+    /// Relay agent endpoint [default: ws://localhost:8080/agent]
+    #[arg(long, value_name = "URL", env = "TETHER_RELAY_URL")]
+    pub relay_url: Option<String>,
+
+    /// API base URL [default: http://localhost:8080]
+    #[arg(long, value_name = "URL", env = "TETHER_API_URL")]
+    pub api_url: Option<String>,
+
+    /// Local only: no registration and no network at all
+    #[arg(long)]
+    pub no_relay: bool,
+
+    /// Take (or prompt for) an API key, check it against the API and store it
+    #[arg(long)]
+    pub auth: bool,
+
+    /// Store AGENT as the default agent and exit
+    #[arg(long, value_name = "AGENT", value_parser = ["claude", "codex", "amp"])]
+    pub set_default: Option<String>,
+
+    /// Print the dashboard URL as a QR code too
+    #[arg(long)]
+    pub qr: bool,
+
+    /// Skip TLS certificate verification for wss:// and https:// (local testing only)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+
+    /// Arguments for the agent (filled by [`split_args`], not by clap).
+    #[arg(skip)]
+    pub agent_args: Vec<OsString>,
+}
+
+/// Tether's flags: the name and whether it takes a value.
+const OWN_FLAGS: &[(&str, bool)] = &[
+    ("--agent", true),
+    ("--command", true),
+    ("--name", true),
+    ("--api-key", true),
+    ("--resume", true),
+    ("--relay-url", true),
+    ("--api-url", true),
+    ("--no-relay", false),
+    ("--auth", false),
+    ("--set-default", true),
+    ("--qr", false),
+    ("--insecure-skip-tls-verify", false),
+    ("--help", false),
+    ("-h", false),
+    ("--version", false),
+    ("-V", false),
+];
+
+/// Splits the process arguments (without the program name) into tether's own
+/// arguments and the agent's, keeping the agent's in their original order.
+///
+/// A tether flag that takes a value consumes the next argument (or its
+/// `--flag=value` form). Everything after the first `--` belongs to the agent.
+pub fn split_args<I>(args: I) -> (Vec<OsString>, Vec<OsString>)
+where
+    I: IntoIterator<Item = OsString>,
+{
+    let mut own = Vec::new();
+    let mut agent = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            agent.extend(args.by_ref());
+            break;
+        }
+        let text = arg.to_string_lossy();
+        let name = text.split_once('=').map_or(&*text, |(name, _)| name);
+        match OWN_FLAGS.iter().find(|(flag, _)| *flag == name) {
+            Some((_, takes_value)) => {
+                let inline_value = text.contains('=');
+                let value = if *takes_value && !inline_value {
+                    args.next()
+                } else {
+                    None
+                };
+                match value {
+                    // Joined as `--flag=value` so that clap takes a value
+                    // starting with `-` as the value, not as a flag.
+                    Some(value) => {
+                        let mut joined = arg.clone();
+                        joined.push("=");
+                        joined.push(value);
+                        own.push(joined);
+                    }
+                    None => own.push(arg.clone()),
+                }
+            }
+            None => agent.push(arg),
+        }
+    }
+    (own, agent)
+}
+
+/// Parses a full argv (program name first), exiting with clap's message on
+/// `--help`, `--version` or a bad flag.
+pub fn parse<I>(argv: I) -> Cli
+where
+    I: IntoIterator<Item = OsString>,
+{
+    match try_parse(argv) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    }
+}
+
+/// Parses a full argv (program name first).
+pub fn try_parse<I>(argv: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = OsString>,
+{
+    let mut argv = argv.into_iter();
+    let program = argv.next().unwrap_or_else(|| "tether".into());
+    let (own, agent_args) = split_args(argv);
+    let mut cli = Cli::try_parse_from(std::iter::once(program).chain(own))?;
+    cli.agent_args = agent_args;
+    Ok(cli)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_strs(args: &[&str]) -> Cli {
+        let argv = std::iter::once("tether")
+            .chain(args.iter().copied())
+            .map(OsString::from);
+        try_parse(argv).expect("valid command line")
+    }
+
+    fn strs(args: &[OsString]) -> Vec<&str> {
+        args.iter().map(|a| a.to_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn unknown_flags_pass_through_in_order() {
+        let cli = parse_strs(&[
+            "--continue",
+            "--name",
+            "fix tests",
+            "--permission-mode",
+            "plan",
+            "--agent",
+            "codex",
+            "--dangerously-skip-permissions",
+        ]);
+        assert_eq!(cli.agent.as_deref(), Some("codex"));
+        assert_eq!(cli.name.as_deref(), Some("fix tests"));
+        assert_eq!(
+            strs(&cli.agent_args),
+            [
+                "--continue",
+                "--permission-mode",
+                "plan",
+                "--dangerously-skip-permissions"
+            ]
+        );
+    }
+
+    #[test]
+    fn everything_after_double_dash_goes_to_the_agent() {
+        let cli = parse_strs(&[
+            "--command",
+            "bash",
+            "-x",
+            "--",
+            "--name",
+            "-c",
+            "echo hi",
+            "--",
+        ]);
+        assert_eq!(cli.command.as_deref(), Some("bash"));
+        assert_eq!(cli.name, None);
+        assert_eq!(
+            strs(&cli.agent_args),
+            ["-x", "--name", "-c", "echo hi", "--"]
+        );
+    }
+
+    #[test]
+    fn inline_values_are_understood() {
+        let cli = parse_strs(&["--name=a b", "--resume=abc", "-p", "--no-relay"]);
+        assert_eq!(cli.name.as_deref(), Some("a b"));
+        assert_eq!(cli.resume.as_deref(), Some("abc"));
+        assert!(cli.no_relay);
+        assert_eq!(strs(&cli.agent_args), ["-p"]);
+    }
+
+    #[test]
+    fn values_that_look_like_flags_belong_to_their_flag() {
+        let cli = parse_strs(&["--command", "x", "--name", "--weird", "tail"]);
+        assert_eq!(cli.name.as_deref(), Some("--weird"));
+        assert_eq!(strs(&cli.agent_args), ["tail"]);
+    }
+
+    #[test]
+    fn agent_and_command_conflict_and_unknown_agents_are_refused() {
+        let argv = ["tether", "--agent", "claude", "--command", "bash"].map(OsString::from);
+        assert!(try_parse(argv).is_err());
+        let argv = ["tether", "--agent", "vim"].map(OsString::from);
+        assert!(try_parse(argv).is_err());
+    }
+
+    #[test]
+    fn help_mentions_examples() {
+        let argv = ["tether", "--help"].map(OsString::from);
+        let err = try_parse(argv).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(err.to_string().contains("Examples:"));
+    }
+}

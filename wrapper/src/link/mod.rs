@@ -1,0 +1,174 @@
+//! The relay link: streams the agent's output to `tether-relay` and brings
+//! viewers' input and resize requests back.
+//!
+//! The output thread appends to a shared [`ResendBuffer`] and wakes the link;
+//! it never waits for the network. The link runs on its own thread (a small
+//! tokio runtime), sends whatever is buffered past its cursor as soon as it is
+//! woken, and after any reconnect resumes from the offset the relay
+//! acknowledges (see `protocol/PROTOCOL.md`, "Agent link"). Retries: at once
+//! after a drop, then every [`RETRY_INTERVAL`].
+
+mod connection;
+mod resend;
+mod tls;
+
+pub use resend::{ResendBuffer, DEFAULT_CAPACITY};
+
+use crate::api::ApiClient;
+use crate::session::AgentInbox;
+use crate::terminal::Size;
+use protocol::Metadata;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// Wait between two connection attempts (the first retry after a drop is immediate).
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Longest the end of a session waits for the link to deliver and close.
+const FINISH_WAIT: Duration = Duration::from_secs(12);
+
+/// Everything the link needs to know to connect.
+#[derive(Debug, Clone)]
+pub struct LinkConfig {
+    /// Agent endpoint, e.g. `ws://localhost:8080/agent` (query added by the link).
+    pub relay_url: String,
+    /// The API key (sent as `Authorization: Bearer`, never logged).
+    pub api_key: String,
+    /// The session id.
+    pub session_id: String,
+    /// Whether the session still needs registering (the API was unreachable at start).
+    pub needs_registration: bool,
+    /// Whether this run re-attaches to an existing session (`--resume`): its
+    /// stream continues after what the relay already holds.
+    pub resumed: bool,
+    /// Sent first on every connection.
+    pub metadata: Metadata,
+    /// Bytes of output kept for resending.
+    pub resend_capacity: usize,
+    /// Skip TLS certificate verification (`wss://` to a self-signed relay).
+    pub insecure: bool,
+    /// The API, to register late and (by the caller) to end the session.
+    pub api: ApiClient,
+    /// The PTY's size at start.
+    pub initial_size: Size,
+}
+
+/// State shared between the output thread and the link thread.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    buffer: Mutex<ResendBuffer>,
+    wake: Notify,
+}
+
+impl Shared {
+    fn buffer(&self) -> std::sync::MutexGuard<'_, ResendBuffer> {
+        self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where the output thread puts the agent's output for the relay.
+#[derive(Debug, Clone)]
+pub struct OutputSink {
+    shared: Arc<Shared>,
+}
+
+impl OutputSink {
+    /// Appends output and wakes the link. Never blocks on the network.
+    pub fn push(&self, bytes: &[u8]) {
+        self.shared.buffer().push(bytes);
+        self.shared.wake.notify_one();
+    }
+}
+
+/// How the link went, for the line printed at exit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkSummary {
+    /// The link was up at least once.
+    pub ever_connected: bool,
+    /// The link dropped at least once, or never came up.
+    pub lost: bool,
+    /// Everything written was acknowledged by the relay before exit.
+    pub fully_delivered: bool,
+}
+
+/// A relay link that is configured but not started.
+#[derive(Debug)]
+pub struct Link {
+    config: LinkConfig,
+}
+
+impl Link {
+    /// A link with this configuration.
+    pub fn new(config: LinkConfig) -> Self {
+        Self { config }
+    }
+
+    /// Starts the link thread; viewers' input and resizes go to `inbox`.
+    pub fn start(self, inbox: AgentInbox) -> RunningLink {
+        let shared = Arc::new(Shared {
+            buffer: Mutex::new(ResendBuffer::new(self.config.resend_capacity)),
+            wake: Notify::new(),
+        });
+        let (size_tx, size_rx) = watch::channel(self.config.initial_size);
+        let (exit_tx, exit_rx) = watch::channel(None);
+        let (done_tx, done) = std::sync::mpsc::channel();
+        {
+            let shared = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new()
+                .name("relay-link".into())
+                .spawn(move || {
+                    let summary =
+                        connection::run_thread(self.config, shared, inbox, size_rx, exit_rx);
+                    let _ = done_tx.send(summary);
+                });
+            if let Err(err) = spawned {
+                tracing::error!(%err, "cannot start the relay link thread");
+            }
+        }
+        RunningLink {
+            shared,
+            size_tx,
+            exit_tx,
+            done,
+        }
+    }
+}
+
+/// A started link.
+#[derive(Debug)]
+pub struct RunningLink {
+    shared: Arc<Shared>,
+    size_tx: watch::Sender<Size>,
+    exit_tx: watch::Sender<Option<i32>>,
+    done: std::sync::mpsc::Receiver<LinkSummary>,
+}
+
+impl RunningLink {
+    /// The sink the output thread writes into.
+    pub fn output_sink(&self) -> OutputSink {
+        OutputSink {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// A function that reports the PTY's new size to the relay.
+    pub fn size_sink(&self) -> impl Fn(Size) + Send + 'static {
+        let tx = self.size_tx.clone();
+        move |size| {
+            let _ = tx.send(size);
+        }
+    }
+
+    /// Tells the relay the agent exited, delivers what is left (within a few
+    /// seconds) and closes the link.
+    pub fn finish(self, exit_code: i32) -> LinkSummary {
+        let _ = self.exit_tx.send(Some(exit_code));
+        // The link bounds its own work; this only guards against a hang.
+        self.done.recv_timeout(FINISH_WAIT).unwrap_or(LinkSummary {
+            ever_connected: false,
+            lost: true,
+            fully_delivered: false,
+        })
+    }
+}

@@ -1,0 +1,202 @@
+//! The wrapper's copy of recent output, with absolute offsets.
+
+use std::collections::VecDeque;
+
+/// Default size of the retained output: 16 MiB (the design asks for ≥ 8 MiB).
+pub const DEFAULT_CAPACITY: usize = 16 << 20;
+
+/// The most recent `capacity` bytes of the agent's output, numbered from the
+/// first byte the agent printed, plus what the relay acknowledged.
+///
+/// Bytes are kept after they are acknowledged: a relay that restarts with an
+/// empty memory gets them again.
+///
+/// ```
+/// use wrapper::link::ResendBuffer;
+/// let mut buf = ResendBuffer::new(4);
+/// buf.push(b"abcdef");
+/// assert_eq!((buf.start(), buf.end()), (2, 6));
+/// assert_eq!(buf.read_from(3, 10), Ok(b"def".to_vec()));
+/// assert_eq!(buf.read_from(0, 10), Err(2)); // gone: the oldest kept byte is 2
+/// ```
+#[derive(Debug)]
+pub struct ResendBuffer {
+    data: VecDeque<u8>,
+    start: u64,
+    capacity: usize,
+    acked: u64,
+}
+
+impl ResendBuffer {
+    /// An empty buffer keeping at most `capacity` bytes.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            data: VecDeque::new(),
+            start: 0,
+            capacity: capacity.max(1),
+            acked: 0,
+        }
+    }
+
+    /// Offset of the oldest byte kept.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Offset of the next byte the agent will write (total bytes written).
+    pub fn end(&self) -> u64 {
+        self.start + self.data.len() as u64
+    }
+
+    /// Highest offset the relay acknowledged.
+    pub fn acked(&self) -> u64 {
+        self.acked
+    }
+
+    /// Appends output, dropping the oldest bytes beyond the capacity.
+    pub fn push(&mut self, bytes: &[u8]) {
+        let bytes = if bytes.len() > self.capacity {
+            let skipped = bytes.len() - self.capacity;
+            self.start += (self.data.len() + skipped) as u64;
+            self.data.clear();
+            &bytes[skipped..]
+        } else {
+            bytes
+        };
+        let overflow = (self.data.len() + bytes.len()).saturating_sub(self.capacity);
+        if overflow > 0 {
+            self.data.drain(..overflow);
+            self.start += overflow as u64;
+        }
+        self.data.extend(bytes);
+    }
+
+    /// Up to `max` bytes from `offset`; `Err(start)` when `offset` is older
+    /// than the oldest byte kept. An offset at or past the end gives no bytes.
+    pub fn read_from(&self, offset: u64, max: usize) -> Result<Vec<u8>, u64> {
+        if offset < self.start {
+            return Err(self.start);
+        }
+        let skip = usize::try_from(offset - self.start).unwrap_or(usize::MAX);
+        if skip >= self.data.len() {
+            return Ok(Vec::new());
+        }
+        let take = max.min(self.data.len() - skip);
+        let (a, b) = self.data.as_slices();
+        let mut out = Vec::with_capacity(take);
+        if skip < a.len() {
+            let from_a = take.min(a.len() - skip);
+            out.extend_from_slice(&a[skip..skip + from_a]);
+            out.extend_from_slice(&b[..take - from_a]);
+        } else {
+            let skip_b = skip - a.len();
+            out.extend_from_slice(&b[skip_b..skip_b + take]);
+        }
+        Ok(out)
+    }
+
+    /// Records the relay's acknowledgement (it only moves forward, and never
+    /// past what was written).
+    pub fn ack(&mut self, offset: u64) {
+        self.acked = self.acked.max(offset.min(self.end()));
+    }
+
+    /// Whether the relay can be resumed from `offset` without a gap.
+    pub fn holds(&self, offset: u64) -> bool {
+        (self.start..=self.end()).contains(&offset)
+    }
+
+    /// Renumbers the kept bytes so that the oldest has offset `new_start`
+    /// (a resumed session continues the relay's existing stream).
+    pub fn rebase(&mut self, new_start: u64) {
+        self.start = new_start;
+        self.acked = self.acked.max(new_start);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_most_recent_bytes_with_offsets() {
+        let mut buf = ResendBuffer::new(10);
+        for chunk in [&b"0123"[..], b"4567", b"89ab", b"cd"] {
+            buf.push(chunk);
+        }
+        assert_eq!(buf.start(), 4);
+        assert_eq!(buf.end(), 14);
+        assert_eq!(buf.read_from(4, 100).unwrap(), b"456789abcd");
+        assert_eq!(buf.read_from(12, 100).unwrap(), b"cd");
+        assert_eq!(buf.read_from(14, 100).unwrap(), b"");
+        assert_eq!(buf.read_from(3, 100), Err(4));
+    }
+
+    #[test]
+    fn a_push_larger_than_capacity_keeps_its_tail() {
+        let mut buf = ResendBuffer::new(3);
+        buf.push(b"ab");
+        buf.push(b"cdefg");
+        assert_eq!((buf.start(), buf.end()), (4, 7));
+        assert_eq!(buf.read_from(4, 10).unwrap(), b"efg");
+    }
+
+    #[test]
+    fn reads_across_the_ring_seam_and_respect_max() {
+        let mut buf = ResendBuffer::new(8);
+        buf.push(b"abcdefgh");
+        buf.push(b"ijk"); // drains the front: the deque wraps
+        assert_eq!(buf.read_from(3, 8).unwrap(), b"defghijk");
+        assert_eq!(buf.read_from(5, 4).unwrap(), b"fghi");
+        assert_eq!(buf.read_from(9, 1).unwrap(), b"j");
+    }
+
+    #[test]
+    fn acks_only_move_forward_and_stay_within_written() {
+        let mut buf = ResendBuffer::new(8);
+        buf.push(b"abc");
+        buf.ack(2);
+        buf.ack(1);
+        assert_eq!(buf.acked(), 2);
+        buf.ack(100);
+        assert_eq!(buf.acked(), 3);
+    }
+
+    #[test]
+    fn holds_and_rebase() {
+        let mut buf = ResendBuffer::new(4);
+        buf.push(b"abcdef");
+        assert!(buf.holds(2) && buf.holds(6));
+        assert!(!buf.holds(1) && !buf.holds(7));
+        buf.rebase(1000);
+        assert_eq!((buf.start(), buf.end()), (1000, 1004));
+        assert_eq!(buf.read_from(1002, 9).unwrap(), b"ef");
+    }
+
+    #[test]
+    fn matches_a_reference_model() {
+        // Pseudo-random pushes and reads checked against a plain Vec.
+        let mut seed = 0x2545_f491_u64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let mut buf = ResendBuffer::new(100);
+        let mut all = Vec::new();
+        for i in 0..2000u64 {
+            let len = next(40) as usize;
+            let chunk: Vec<u8> = (0..len).map(|j| (i as usize + j) as u8).collect();
+            buf.push(&chunk);
+            all.extend_from_slice(&chunk);
+            assert_eq!(buf.end(), all.len() as u64);
+            assert_eq!(buf.start(), all.len().saturating_sub(100) as u64);
+            let offset = buf.start() + next(buf.end() - buf.start() + 1);
+            let max = next(120) as usize;
+            let got = buf.read_from(offset, max).unwrap();
+            let from = offset as usize;
+            assert_eq!(got, all[from..(from + max).min(all.len())]);
+        }
+    }
+}
