@@ -1,0 +1,320 @@
+//! The relay's streaming: routing both ways, several viewers, history replay,
+//! `?from=` resume, the Codex policy, gaps, and the no-data-loss exchange.
+
+use protocol::{Control, Frame, Metadata, Role};
+// The shared end-to-end helper (also used by the `tests` crate).
+#[allow(dead_code)]
+#[path = "../../tests/src/relay.rs"]
+mod relay;
+
+use relay::{AgentClient, Event, RelayProcess, ViewerClient};
+
+#[tokio::test]
+async fn output_reaches_every_viewer_and_input_reaches_the_agent() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    assert_eq!(agent.held, 0);
+    let metadata = Metadata {
+        agent: "claude".into(),
+        ..Default::default()
+    };
+    agent
+        .send(&[
+            Frame::Metadata(metadata.clone()),
+            Frame::Resize {
+                rows: 30,
+                cols: 100,
+            },
+            Frame::StreamOffset(0),
+        ])
+        .await;
+    agent.send_output(b"early ").await;
+    agent.wait_ack(6).await;
+
+    let mut first = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    let mut second = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    assert_eq!(first.echoed, Some(format!("omnara-key.{key}")));
+    for viewer in [&mut first, &mut second] {
+        let join = viewer.read_history().await;
+        assert_eq!(
+            join.frames[0],
+            Frame::Control(Control::Role {
+                role: Role::ReadWrite
+            })
+        );
+        assert!(join.frames.contains(&Frame::Metadata(metadata.clone())));
+        assert!(join.frames.contains(&Frame::Resize {
+            rows: 30,
+            cols: 100
+        }));
+        assert_eq!(join.start, Some(0));
+        assert_eq!(join.output, b"early ");
+        assert_eq!(join.complete_at, 6);
+    }
+
+    agent.send_output(b"live!").await;
+    for viewer in [&mut first, &mut second] {
+        assert_eq!(viewer.read_output_until(b"live!").await, b"live!");
+    }
+
+    first.send(&[Frame::Input(b"ls\r".to_vec())]).await;
+    assert_eq!(agent.next_command().await, Frame::Input(b"ls\r".to_vec()));
+    second
+        .send(&[Frame::Resize {
+            rows: 50,
+            cols: 120,
+        }])
+        .await;
+    assert_eq!(
+        agent.next_command().await,
+        Frame::Resize {
+            rows: 50,
+            cols: 120
+        }
+    );
+
+    // The agent's size change reaches viewers.
+    agent
+        .send(&[Frame::Resize {
+            rows: 50,
+            cols: 120,
+        }])
+        .await;
+    let resized = loop {
+        match first.socket.next_event().await {
+            Event::Frame(Frame::Resize { rows, cols }) => break (rows, cols),
+            Event::Frame(_) => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(resized, (50, 120));
+}
+
+#[tokio::test]
+async fn a_viewer_resumes_from_its_offset_and_gets_only_what_it_missed() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent.send_output(b"0123456789").await;
+    agent.wait_ack(10).await;
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, Some(4))
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    assert_eq!(join.start, Some(4));
+    assert_eq!(join.output, b"456789");
+    assert_eq!(join.complete_at, 10);
+}
+
+#[tokio::test]
+async fn codex_history_is_replayed_without_erase_in_display_even_when_split() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "codex");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    let metadata = Metadata {
+        agent: "codex".into(),
+        ..Default::default()
+    };
+    agent.send(&[Frame::Metadata(metadata)]).await;
+    // The sequence is split across two OUTPUT frames (and two messages).
+    agent.send_output(b"one\x1b[").await;
+    agent.send_output(b"2Jtwo\x1b[Jthree").await;
+    agent.wait_ack(18).await;
+
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    assert_eq!(join.output, b"onetwothree");
+    assert_eq!(join.complete_at, 18);
+
+    // Live output is never altered.
+    agent.send_output(b"\x1b[2Jlive").await;
+    assert_eq!(viewer.read_output_until(b"live").await, b"\x1b[2Jlive");
+}
+
+#[tokio::test]
+async fn a_viewer_older_than_the_ring_is_told_of_the_gap() {
+    let relay = RelayProcess::start_with(&["--history-bytes", "8"]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent.send_output(b"abcdefghijkl").await;
+    agent.wait_ack(12).await;
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, Some(0))
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    assert!(
+        join.frames
+            .contains(&Frame::Control(Control::Gap { from: 0, to: 4 })),
+        "{:?}",
+        join.frames
+    );
+    assert_eq!(join.start, Some(4));
+    assert_eq!(join.output, b"efghijkl");
+}
+
+#[tokio::test]
+async fn a_reconnecting_agent_resends_without_gap_or_duplicate() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent
+        .send(&[Frame::StreamOffset(0), Frame::Output(b"hello ".to_vec())])
+        .await;
+    agent.wait_ack(6).await;
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+
+    // The link drops; the wrapper reconnects and resends from an older offset.
+    agent.socket.close().await;
+    viewer.wait_control(|c| *c == Control::AgentOffline).await;
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    assert_eq!(agent.held, 6);
+    agent
+        .send(&[Frame::StreamOffset(3), Frame::Output(b"lo world".to_vec())])
+        .await;
+    agent.wait_ack(11).await;
+    viewer.wait_control(|c| *c == Control::AgentOnline).await;
+    assert_eq!(viewer.read_output_until(b"world").await, b"world");
+
+    let mut late = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    assert_eq!(late.read_history().await.output, b"hello world");
+}
+
+#[tokio::test]
+async fn after_a_relay_restart_the_wrapper_reuploads_its_history() {
+    let mut relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent
+        .send(&[
+            Frame::StreamOffset(0),
+            Frame::Output(b"before restart|".to_vec()),
+        ])
+        .await;
+    agent.wait_ack(15).await;
+
+    relay.restart();
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    assert_eq!(agent.held, 0, "a restarted relay holds nothing");
+    agent
+        .send(&[
+            Frame::StreamOffset(0),
+            Frame::Output(b"before restart|after".to_vec()),
+        ])
+        .await;
+    agent.wait_ack(20).await;
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    assert_eq!(viewer.read_history().await.output, b"before restart|after");
+
+    // A wrapper that kept only a later part: the log starts there.
+    relay.restart();
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent
+        .send(&[
+            Frame::StreamOffset(7),
+            Frame::Output(b"restart|after".to_vec()),
+        ])
+        .await;
+    agent.wait_ack(20).await;
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    assert_eq!(
+        (join.start, join.output.as_slice()),
+        (Some(7), &b"restart|after"[..])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_viewer_does_not_slow_the_agent_or_another_viewer() {
+    let relay = RelayProcess::start_with(&["--history-bytes", "1048576"]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    // Joins, then does not read while the agent streams.
+    let mut stalled = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    stalled.read_history().await;
+    let mut healthy = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    healthy.read_history().await;
+
+    let chunk = vec![b'x'; 64 << 10];
+    let chunks = 128; // 8 MiB: far more than the ring and the socket buffers
+    let total = chunks * chunk.len() as u64;
+    let started = std::time::Instant::now();
+    let reader = tokio::spawn(async move {
+        // The stream position this viewer reached (gaps move it forward too).
+        let mut position = 0u64;
+        while position < total {
+            match healthy.socket.next_event().await {
+                Event::Frame(Frame::Output(data)) => position += data.len() as u64,
+                Event::Frame(Frame::StreamOffset(to)) => position = to,
+                Event::Frame(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        position
+    });
+    for _ in 0..chunks {
+        agent.send_output(&chunk).await;
+    }
+    agent.wait_ack(total).await;
+    assert_eq!(reader.await.unwrap(), total);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // The stalled viewer, reading at last, is told that it skipped a gap.
+    let gap = stalled
+        .wait_control(|c| matches!(c, Control::Gap { .. }))
+        .await;
+    let Control::Gap { from, to } = gap else {
+        unreachable!()
+    };
+    assert!(from < to && to <= total, "gap {from}..{to}");
+}
