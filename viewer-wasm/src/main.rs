@@ -1,3 +1,23 @@
-//! Tether's browser viewer. Built by `trunk` from the top-level `index.html`.
+//! Tether's browser viewer: the session list and a live xterm.js terminal
+//! per session, built by `trunk` from the top-level `index.html`.
+//!
+//! Output flows `link` (WebSocket, `protocol` frames) → `stream` (offsets,
+//! duplicates, flow control) → `term` (xterm.js), driven by `viewer`; Yew
+//! (`app`, `pages`, `components`) only draws the chrome around it.
+#![warn(missing_docs)]
 
-fn main() {}
+mod api;
+mod app;
+mod auth;
+mod components;
+mod keys;
+mod link;
+mod pages;
+mod stream;
+mod term;
+mod test_hook;
+mod viewer;
+
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}

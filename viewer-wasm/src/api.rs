@@ -1,0 +1,119 @@
+//! The relay's REST API, as far as the viewer needs it: the session list.
+
+use gloo::net::http::Request;
+use serde_json::Value;
+
+/// One session in the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// Session id (UUID).
+    pub id: String,
+    /// Display name, or the agent type when unnamed.
+    pub name: String,
+    /// Agent type (`claude`, `codex`, …).
+    pub agent: String,
+    /// `live`, `offline`, `ended`, … as the relay reports it.
+    pub status: String,
+    /// When it started (as the relay formats it).
+    pub started: String,
+    /// Viewers connected now, when the relay reports it.
+    pub viewers: Option<u64>,
+}
+
+/// Why the list could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// The key was refused (401/403).
+    Unauthorized,
+    /// Anything else: network, server error, unexpected body.
+    Failed(String),
+}
+
+/// `GET /api/v1/agent-instances` with the API key.
+pub async fn list_sessions(key: &str) -> Result<Vec<SessionSummary>, ApiError> {
+    let response = Request::get("/api/v1/agent-instances")
+        .header("Authorization", &format!("Bearer {key}"))
+        .send()
+        .await
+        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    match response.status() {
+        401 | 403 => return Err(ApiError::Unauthorized),
+        200..=299 => {}
+        status => {
+            let body = response.text().await.unwrap_or_default();
+            let reason = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            return Err(ApiError::Failed(reason));
+        }
+    }
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    Ok(parse_sessions(&body))
+}
+
+/// Reads the session list from the body: a JSON array, or an object holding
+/// one (`{"agent_instances": [...]}`). Entries without an id are skipped.
+pub fn parse_sessions(body: &Value) -> Vec<SessionSummary> {
+    let items = match body {
+        Value::Array(items) => items.as_slice(),
+        Value::Object(map) => map
+            .values()
+            .find_map(|v| v.as_array())
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+        _ => &[],
+    };
+    let mut sessions: Vec<SessionSummary> = items.iter().filter_map(parse_session).collect();
+    // Newest first; RFC 3339 timestamps sort as text.
+    sessions.sort_by(|a, b| b.started.cmp(&a.started));
+    sessions
+}
+
+fn parse_session(item: &Value) -> Option<SessionSummary> {
+    let text = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|name| item.get(*name)?.as_str().filter(|s| !s.is_empty()))
+            .map(str::to_owned)
+    };
+    let id = text(&["id", "agent_instance_id"])?;
+    let agent = text(&["agent_type", "agent"]).unwrap_or_default();
+    Some(SessionSummary {
+        name: text(&["name", "agent_display_name"]).unwrap_or_else(|| agent.clone()),
+        agent,
+        status: text(&["status"]).unwrap_or_else(|| "unknown".into()),
+        started: text(&["created_at", "started_at"]).unwrap_or_default(),
+        viewers: ["viewers", "viewer_count"]
+            .iter()
+            .find_map(|name| item.get(*name)?.as_u64()),
+        id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_an_array_and_a_wrapped_list() {
+        let body = serde_json::json!([
+            {"id": "a", "agent_type": "claude", "status": "active", "created_at": "2026-01-01T00:00:00Z"},
+            {"agent_instance_id": "b", "name": "fix tests", "agent_type": "codex",
+             "status": "ended", "created_at": "2026-02-01T00:00:00Z", "viewer_count": 2},
+            {"name": "no id"}
+        ]);
+        let sessions = parse_sessions(&body);
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(sessions[0].id, "b");
+        assert_eq!(sessions[0].name, "fix tests");
+        assert_eq!(sessions[0].viewers, Some(2));
+        assert_eq!(sessions[1].name, "claude");
+        let wrapped = serde_json::json!({"agent_instances": [{"id": "c"}]});
+        assert_eq!(parse_sessions(&wrapped)[0].status, "unknown");
+        assert!(parse_sessions(&serde_json::json!("x")).is_empty());
+    }
+}

@@ -1,0 +1,60 @@
+//! Routing: the path picks the page. Pages are reached by full page loads,
+//! so no router crate is needed.
+
+use yew::prelude::*;
+
+use crate::pages::{SessionList, TerminalPage};
+
+/// A page of the viewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `/`: the session list.
+    Sessions,
+    /// `/s/{id}`: a session's terminal.
+    Terminal(String),
+    /// Anything else.
+    NotFound,
+}
+
+impl Route {
+    /// The route for a URL path.
+    pub fn from_path(path: &str) -> Self {
+        match path.trim_end_matches('/') {
+            "" | "/index.html" => Route::Sessions,
+            other => match other.strip_prefix("/s/") {
+                Some(id) if !id.is_empty() && !id.contains('/') => Route::Terminal(id.to_owned()),
+                _ => Route::NotFound,
+            },
+        }
+    }
+}
+
+/// The whole viewer.
+#[function_component(App)]
+pub fn app() -> Html {
+    let path = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    match Route::from_path(&path) {
+        Route::Sessions => html! { <SessionList /> },
+        Route::Terminal(id) => html! { <TerminalPage id={id} /> },
+        Route::NotFound => html! {
+            <main class="page"><h1>{ "Not found" }</h1><a href="/">{ "All sessions" }</a></main>
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(Route::from_path("/"), Route::Sessions);
+        assert_eq!(Route::from_path(""), Route::Sessions);
+        assert_eq!(Route::from_path("/s/abc"), Route::Terminal("abc".into()));
+        assert_eq!(Route::from_path("/s/abc/"), Route::Terminal("abc".into()));
+        assert_eq!(Route::from_path("/s/"), Route::NotFound);
+        assert_eq!(Route::from_path("/x"), Route::NotFound);
+    }
+}

@@ -1,0 +1,134 @@
+//! `/`: the signed-in user's sessions, refreshed every few seconds.
+
+use gloo::timers::callback::Interval;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::api::{list_sessions, ApiError, SessionSummary};
+use crate::auth;
+use crate::components::ApiKeyForm;
+use crate::link::encode_path_segment;
+
+/// How often the list is reloaded.
+const REFRESH_MS: u32 = 3_000;
+
+#[derive(Clone, PartialEq)]
+enum ListState {
+    Loading,
+    Loaded(Vec<SessionSummary>),
+    Failed(String),
+}
+
+/// The session list, or the sign-in form when no key is known.
+#[function_component(SessionList)]
+pub fn session_list() -> Html {
+    let key = use_state(|| match auth::current() {
+        Some(auth::Credential::ApiKey(key)) => Some(key),
+        _ => None,
+    });
+    let key_error = use_state(|| None::<String>);
+    let list = use_state(|| ListState::Loading);
+
+    {
+        let (key_state, key_error, list) = (key.clone(), key_error.clone(), list.clone());
+        use_effect_with((*key).clone(), move |key: &Option<String>| {
+            let interval = key.clone().map(|key| {
+                let load = move || {
+                    let (key, key_state, key_error, list) = (
+                        key.clone(),
+                        key_state.clone(),
+                        key_error.clone(),
+                        list.clone(),
+                    );
+                    spawn_local(async move {
+                        match list_sessions(&key).await {
+                            Ok(sessions) => list.set(ListState::Loaded(sessions)),
+                            Err(ApiError::Unauthorized) => {
+                                auth::forget_key();
+                                key_error.set(Some("The relay refused this key.".into()));
+                                key_state.set(None);
+                            }
+                            Err(ApiError::Failed(reason)) => list.set(ListState::Failed(reason)),
+                        }
+                    });
+                };
+                load();
+                Interval::new(REFRESH_MS, load)
+            });
+            move || drop(interval)
+        });
+    }
+
+    let Some(_) = &*key else {
+        let on_submit = {
+            let (key, key_error) = (key.clone(), key_error.clone());
+            Callback::from(move |entered: String| {
+                auth::store_key(&entered);
+                key_error.set(None);
+                key.set(Some(entered));
+            })
+        };
+        return html! {
+            <main class="page sessions">
+                <h1>{ "Tether" }</h1>
+                <ApiKeyForm {on_submit} error={(*key_error).clone()} />
+            </main>
+        };
+    };
+    let sign_out = {
+        let key = key.clone();
+        Callback::from(move |_| {
+            auth::forget_key();
+            key.set(None);
+        })
+    };
+
+    html! {
+        <main class="page sessions">
+            <header class="list-header">
+                <h1>{ "Sessions" }</h1>
+                <button type="button" class="link-button" onclick={sign_out}>{ "Sign out" }</button>
+            </header>
+            { match &*list {
+                ListState::Loading => html! { <p class="muted">{ "Loading…" }</p> },
+                ListState::Failed(reason) => html! {
+                    <p class="error">{ format!("Cannot load sessions: {reason}") }</p>
+                },
+                ListState::Loaded(sessions) if sessions.is_empty() => html! {
+                    <p class="muted">{ "No sessions yet. Start one with " }<code>{ "tether --agent claude" }</code>{ "." }</p>
+                },
+                ListState::Loaded(sessions) => html! {
+                    <ul class="session-list">
+                        { for sessions.iter().map(session_row) }
+                    </ul>
+                },
+            } }
+        </main>
+    }
+}
+
+fn session_row(session: &SessionSummary) -> Html {
+    let href = format!("/s/{}", encode_path_segment(&session.id));
+    let status = session.status.to_ascii_lowercase();
+    html! {
+        <li class="session" data-session-id={session.id.clone()}>
+            <a href={href}>
+                <span class="name">{ &session.name }</span>
+                <span class={classes!("badge", format!("status-{status}"))}>{ &session.status }</span>
+                <span class="meta">
+                    { &session.agent }
+                    if !session.started.is_empty() { { " · started " }{ short_time(&session.started) } }
+                    if let Some(viewers) = session.viewers {
+                        { format!(" · {viewers} viewer{}", if viewers == 1 { "" } else { "s" }) }
+                    }
+                </span>
+            </a>
+        </li>
+    }
+}
+
+/// `2026-01-02T03:04:05.678Z` → `2026-01-02 03:04`.
+fn short_time(timestamp: &str) -> String {
+    let trimmed: String = timestamp.chars().take(16).collect();
+    trimmed.replace('T', " ")
+}

@@ -1,0 +1,134 @@
+//! `/s/{id}`: one session's terminal, with its status bar and key bar.
+
+use gloo::events::EventListener;
+use web_sys::HtmlElement;
+use yew::prelude::*;
+
+use crate::auth::{self, Credential};
+use crate::components::{KeyBar, StatusBadge};
+use crate::keys::BarKey;
+use crate::link::websocket_origin;
+use crate::viewer::{Connection, Status, Viewer};
+
+/// Props of [`TerminalPage`].
+#[derive(Properties, PartialEq)]
+pub struct TerminalPageProps {
+    /// The session id from the URL.
+    pub id: AttrValue,
+}
+
+/// The terminal page. Without a key or share token it asks for a key.
+#[function_component(TerminalPage)]
+pub fn terminal_page(props: &TerminalPageProps) -> Html {
+    let credential = use_state(auth::current);
+    let status = use_state(Status::default);
+    let host = use_node_ref();
+    let viewer = use_mut_ref(|| None::<Viewer>);
+
+    {
+        let (host, viewer, status) = (host.clone(), viewer.clone(), status.clone());
+        let id = props.id.to_string();
+        use_effect_with(
+            (*credential).clone(),
+            move |credential: &Option<Credential>| {
+                let mut listener = None;
+                if let (Some(credential), Some(element)) =
+                    (credential.clone(), host.cast::<HtmlElement>())
+                {
+                    let origin = web_sys::window()
+                        .and_then(|w| w.location().origin().ok())
+                        .unwrap_or_default();
+                    let on_status = Callback::from(move |s: Status| status.set(s));
+                    *viewer.borrow_mut() = Some(Viewer::start(
+                        element,
+                        websocket_origin(&origin),
+                        id,
+                        credential,
+                        on_status,
+                    ));
+                    if let Some(window) = web_sys::window() {
+                        let viewer = viewer.clone();
+                        listener = Some(EventListener::new(&window, "resize", move |_| {
+                            if let Some(viewer) = viewer.borrow().as_ref() {
+                                viewer.refit();
+                            }
+                        }));
+                    }
+                }
+                move || {
+                    drop(listener);
+                    viewer.borrow_mut().take();
+                }
+            },
+        );
+    }
+
+    if credential.is_none() {
+        let on_submit = {
+            let credential = credential.clone();
+            Callback::from(move |key: String| {
+                auth::store_key(&key);
+                credential.set(Some(Credential::ApiKey(key)));
+            })
+        };
+        return html! {
+            <main class="page sessions">
+                <h1>{ "Tether" }</h1>
+                <crate::components::ApiKeyForm {on_submit} />
+            </main>
+        };
+    }
+
+    let on_press = {
+        let viewer = viewer.clone();
+        Callback::from(move |key: BarKey| {
+            if let Some(viewer) = viewer.borrow().as_ref() {
+                viewer.press(key);
+            }
+        })
+    };
+    let on_fit = {
+        let viewer = viewer.clone();
+        Callback::from(move |_| {
+            if let Some(viewer) = viewer.borrow().as_ref() {
+                viewer.fit_session_to_screen();
+            }
+        })
+    };
+    let read_only = status.role == Some(protocol::Role::ReadOnly);
+    let shared = credential.as_ref().is_some_and(Credential::is_share_token);
+    let title = status.title.clone().unwrap_or_else(|| short_id(&props.id));
+
+    html! {
+        <main class="page terminal">
+            <header class="term-header">
+                if !shared { <a class="back" href="/" aria-label="all sessions">{ "‹" }</a> }
+                <span class="title">{ title }</span>
+                <StatusBadge connection={status.connection.clone()} />
+                if read_only { <span class="badge read-only" data-role="read-only">{ "read-only" }</span> }
+                if let Some((cols, rows)) = status.session_size {
+                    <span class="size" title="the session's size">{ format!("{cols}×{rows}") }</span>
+                }
+                if status.lost > 0 {
+                    <span class="lost">{ format!("{} bytes skipped", status.lost) }</span>
+                }
+                if !read_only {
+                    <button type="button" class="fit" onclick={on_fit} disabled={!status.can_type()}
+                        title="resize the session to fill this screen">{ "Fit to screen" }</button>
+                }
+            </header>
+            if let Some(notice) = &status.notice {
+                <p class="notice" role="alert">{ notice }</p>
+            }
+            <div class="term-host" ref={host}></div>
+            if !read_only {
+                <KeyBar {on_press} ctrl_armed={status.ctrl_armed}
+                    disabled={status.connection != Connection::Live} />
+            }
+        </main>
+    }
+}
+
+fn short_id(id: &str) -> String {
+    id.chars().take(8).collect()
+}

@@ -1,0 +1,236 @@
+//! xterm.js glue: the `xterm-js-rs` bindings (written for xterm 4) plus the
+//! xterm 6 methods they lack, declared on [`Xterm`], a local extern type
+//! that `extends` their `Terminal`.
+//!
+//! xterm writes asynchronously, so output is always passed as a *copied*
+//! `Uint8Array`, never as a view into wasm memory.
+
+use js_sys::{Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlElement;
+use xterm_js_rs::addons::fit::FitAddon;
+use xterm_js_rs::{Terminal, TerminalOptions};
+
+/// Font size at which a session fits its columns without scaling.
+pub const BASE_FONT_SIZE: f64 = 14.0;
+/// Smallest font the viewer scales to before it scrolls instead.
+pub const MIN_FONT_SIZE: f64 = 6.0;
+
+#[wasm_bindgen(module = "xterm")]
+extern "C" {
+    /// xterm 6's `Terminal`, with the members `xterm-js-rs` does not bind.
+    #[wasm_bindgen(extends = Terminal, js_name = Terminal)]
+    pub type Xterm;
+
+    /// `write(data: Uint8Array, callback)`: the callback runs once xterm has
+    /// parsed the bytes.
+    #[wasm_bindgen(method, js_name = write)]
+    fn write_bytes(this: &Xterm, data: &Uint8Array, callback: &Function);
+
+    /// The live options object (xterm 5+ replaced `setOption`).
+    #[wasm_bindgen(method, getter)]
+    fn options(this: &Xterm) -> Object;
+
+    /// Terminal modes such as `applicationCursorKeysMode`.
+    #[wasm_bindgen(method, getter)]
+    fn modes(this: &Xterm) -> Object;
+
+    /// `loadAddon(addon)`.
+    #[wasm_bindgen(method, js_name = loadAddon)]
+    fn load_addon(this: &Xterm, addon: &JsValue);
+}
+
+#[wasm_bindgen(module = "xterm-addon-fit")]
+extern "C" {
+    /// The fit addon, for the dimensions that fill its parent element.
+    #[wasm_bindgen(js_name = FitAddon)]
+    type FitAddonExt;
+
+    /// `proposeDimensions()`: `{cols, rows}` or `undefined` before the
+    /// terminal is laid out.
+    #[wasm_bindgen(method, js_name = proposeDimensions)]
+    fn propose_dimensions(this: &FitAddonExt) -> JsValue;
+}
+
+/// One xterm.js terminal on the page, with its fit addon.
+pub struct Term {
+    xterm: Xterm,
+    fit: FitAddon,
+    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+impl Term {
+    /// Creates a terminal with the session's look and opens it in `parent`.
+    pub fn open(parent: &HtmlElement) -> Self {
+        let options: TerminalOptions = Object::new().unchecked_into();
+        set(&options, "fontSize", &BASE_FONT_SIZE.into());
+        set(
+            &options,
+            "fontFamily",
+            &"ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace".into(),
+        );
+        set(&options, "scrollback", &10_000.into());
+        set(&options, "cursorBlink", &true.into());
+        set(&options, "allowProposedApi", &false.into());
+        let theme = Object::new();
+        set(&theme, "background", &"#0f1115".into());
+        set(&theme, "foreground", &"#e6e6e6".into());
+        set(&options, "theme", &theme);
+        let xterm: Xterm = Terminal::construct(Some(&options)).unchecked_into();
+        let fit = FitAddon::new();
+        xterm.load_addon(&fit);
+        xterm.open(parent.clone());
+        Self {
+            xterm,
+            fit,
+            _handlers: Vec::new(),
+        }
+    }
+
+    /// The JS `Terminal` object (for the test hook).
+    pub fn js(&self) -> &JsValue {
+        &self.xterm
+    }
+
+    /// Calls `on_data` with what the person types or pastes and with the
+    /// terminal's answers to queries (`onData` and `onBinary`).
+    pub fn on_input(&mut self, on_data: impl Fn(String) + 'static) {
+        let on_data = std::rc::Rc::new(on_data);
+        for binary in [false, true] {
+            let on_data = on_data.clone();
+            let handler = Closure::<dyn FnMut(JsValue)>::new(move |data: JsValue| {
+                if let Some(text) = data.as_string() {
+                    on_data(text);
+                }
+            });
+            let function = handler.as_ref().unchecked_ref();
+            if binary {
+                self.xterm.on_binary(function);
+            } else {
+                self.xterm.on_data(function);
+            }
+            self._handlers.push(handler);
+        }
+    }
+
+    /// Writes output bytes; `done` runs once xterm has processed them.
+    pub fn write(&self, data: &[u8], done: impl FnOnce() + 'static) {
+        let bytes = Uint8Array::from(data);
+        let callback = Closure::once_into_js(done);
+        self.xterm.write_bytes(&bytes, callback.unchecked_ref());
+    }
+
+    /// Columns and rows.
+    pub fn size(&self) -> (u16, u16) {
+        let clamp = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
+        (clamp(self.xterm.get_cols()), clamp(self.xterm.get_rows()))
+    }
+
+    /// Sets the grid to `cols` × `rows` (the session's size).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        if self.size() != (cols, rows) && cols > 0 && rows > 0 {
+            self.xterm.resize(cols.into(), rows.into());
+        }
+    }
+
+    /// The current font size.
+    pub fn font_size(&self) -> f64 {
+        Reflect::get(&self.xterm.options(), &"fontSize".into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(BASE_FONT_SIZE)
+    }
+
+    /// Changes the font size (xterm re-measures and redraws).
+    pub fn set_font_size(&self, size: f64) {
+        if (self.font_size() - size).abs() > 0.01 {
+            set(&self.xterm.options(), "fontSize", &size.into());
+        }
+    }
+
+    /// Read-only: typing does nothing, the cursor does not blink.
+    pub fn set_read_only(&self, read_only: bool) {
+        let options = self.xterm.options();
+        set(&options, "disableStdin", &read_only.into());
+        set(&options, "cursorBlink", &(!read_only).into());
+    }
+
+    /// Whether the program asked for application cursor keys (DECCKM).
+    pub fn application_cursor(&self) -> bool {
+        Reflect::get(&self.xterm.modes(), &"applicationCursorKeysMode".into())
+            .map(|v| v.is_truthy())
+            .unwrap_or(false)
+    }
+
+    /// Columns and rows that would fill the terminal's parent element at
+    /// the base font size, or `None` before layout.
+    pub fn proposed_size(&self) -> Option<(u16, u16)> {
+        let font = self.font_size();
+        self.set_font_size(BASE_FONT_SIZE);
+        let fit: &FitAddonExt = self.fit.unchecked_ref();
+        let dims = fit.propose_dimensions();
+        self.set_font_size(font);
+        let get = |name: &str| {
+            Reflect::get(&dims, &name.into())
+                .ok()
+                .and_then(|v| v.as_f64())
+                .filter(|n| n.is_finite() && *n >= 1.0)
+                .map(|n| n.min(f64::from(u16::MAX)) as u16)
+        };
+        Some((get("cols")?, get("rows")?))
+    }
+
+    /// The rendered width of the grid in CSS pixels.
+    pub fn grid_width(&self) -> f64 {
+        self.xterm
+            .get_element()
+            .query_selector(".xterm-screen")
+            .ok()
+            .flatten()
+            .map(|screen| screen.get_bounding_client_rect().width())
+            .unwrap_or(0.0)
+    }
+
+    /// Moves keyboard focus to the terminal (brings up a soft keyboard).
+    pub fn focus(&self) {
+        self.xterm.focus();
+    }
+}
+
+impl Drop for Term {
+    fn drop(&mut self) {
+        self.xterm.dispose();
+    }
+}
+
+/// The font size at which a grid measured `grid_width` pixels wide at
+/// `font` fits into `available` pixels, between [`MIN_FONT_SIZE`] and
+/// [`BASE_FONT_SIZE`]. Below the minimum the page scrolls instead.
+pub fn fitting_font_size(font: f64, grid_width: f64, available: f64) -> f64 {
+    if grid_width <= 0.0 || available <= 0.0 || !font.is_finite() {
+        return BASE_FONT_SIZE;
+    }
+    // Cell width grows about linearly with the font size; round down to a
+    // quarter pixel so that the grid never overflows by a hair.
+    let ideal = font * available / grid_width;
+    ((ideal * 4.0).floor() / 4.0).clamp(MIN_FONT_SIZE, BASE_FONT_SIZE)
+}
+
+fn set(target: &JsValue, name: &str, value: &JsValue) {
+    // Setting a property of a plain object cannot fail.
+    let _ = Reflect::set(target, &name.into(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn font_shrinks_to_fit_and_stops_at_the_minimum() {
+        assert_eq!(fitting_font_size(14.0, 700.0, 1400.0), BASE_FONT_SIZE);
+        assert_eq!(fitting_font_size(14.0, 700.0, 350.0), 7.0);
+        assert_eq!(fitting_font_size(14.0, 1400.0, 350.0), MIN_FONT_SIZE);
+        assert_eq!(fitting_font_size(14.0, 0.0, 350.0), BASE_FONT_SIZE);
+    }
+}

@@ -1,0 +1,469 @@
+//! A live terminal viewer: ties one session's [`Link`] to an xterm [`Term`]
+//! through the [`OutputStream`] (offsets, duplicates, flow control), and
+//! reconnects on its own, resuming after the last received byte.
+//!
+//! The output path never goes through Yew: the page only receives a
+//! [`Status`] whenever something it shows changes.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo::timers::callback::Timeout;
+use protocol::{Control, Frame, Role};
+use web_sys::HtmlElement;
+use yew::Callback;
+
+use crate::auth::Credential;
+use crate::keys::{with_ctrl, BarKey};
+use crate::link::{terminal_url, Link, LinkEvent};
+use crate::stream::OutputStream;
+use crate::term::{fitting_font_size, Term};
+use crate::test_hook::TestHook;
+
+/// Reconnect delays in milliseconds; the last one repeats.
+const RECONNECT_DELAYS_MS: [u32; 5] = [250, 500, 1_000, 2_000, 5_000];
+
+/// The state of the viewer's connection, as shown to the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connection {
+    /// First connection being opened, or history being replayed.
+    Connecting,
+    /// Receiving live output; the agent is connected.
+    Live,
+    /// Connected to the relay, but the agent's link is down: input is not
+    /// delivered.
+    AgentOffline,
+    /// The link dropped; retrying (attempt number, starting at 1).
+    Reconnecting(u32),
+    /// The agent exited.
+    Ended(Option<i32>),
+    /// The relay refused this viewer (bad key, other user's session, …).
+    Refused(String),
+}
+
+impl Connection {
+    /// A short word for the status badge (and the test hook).
+    pub fn label(&self) -> String {
+        match self {
+            Connection::Connecting => "connecting".into(),
+            Connection::Live => "live".into(),
+            Connection::AgentOffline => "agent offline".into(),
+            Connection::Reconnecting(attempt) => format!("reconnecting (try {attempt})"),
+            Connection::Ended(Some(status)) => format!("ended (exit {status})"),
+            Connection::Ended(None) => "ended".into(),
+            Connection::Refused(reason) if reason.is_empty() => "refused".into(),
+            Connection::Refused(reason) => format!("refused: {reason}"),
+        }
+    }
+
+    /// A stable identifier for styling and tests.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Connection::Connecting => "connecting",
+            Connection::Live => "live",
+            Connection::AgentOffline => "offline",
+            Connection::Reconnecting(_) => "reconnecting",
+            Connection::Ended(_) => "ended",
+            Connection::Refused(_) => "refused",
+        }
+    }
+}
+
+/// What the page shows about the session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// Connection state.
+    pub connection: Connection,
+    /// This viewer's role, once the relay said it.
+    pub role: Option<Role>,
+    /// The session's size (cols, rows), once known.
+    pub session_size: Option<(u16, u16)>,
+    /// The session's display name (or agent), once known.
+    pub title: Option<String>,
+    /// Bytes the relay no longer had when this viewer asked for them.
+    pub lost: u64,
+    /// Whether the next typed key gets Ctrl.
+    pub ctrl_armed: bool,
+    /// The last refusal or error the relay reported, if any.
+    pub notice: Option<String>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Self {
+            connection: Connection::Connecting,
+            role: None,
+            session_size: None,
+            title: None,
+            lost: 0,
+            ctrl_armed: false,
+            notice: None,
+        }
+    }
+}
+
+impl Status {
+    /// Whether typing and resizing are allowed right now.
+    pub fn can_type(&self) -> bool {
+        self.role == Some(Role::ReadWrite) && self.connection == Connection::Live
+    }
+}
+
+/// A running viewer; stops (closes its link, disposes xterm) on drop.
+pub struct Viewer {
+    inner: Rc<RefCell<Inner>>,
+}
+
+struct Inner {
+    this: Weak<RefCell<Inner>>,
+    session_id: String,
+    credential: Credential,
+    ws_origin: String,
+    host: HtmlElement,
+    term: Term,
+    stream: OutputStream,
+    link: Option<Link>,
+    /// Link being replaced: dropped from a timer, never inside its own handler.
+    retired: Vec<Link>,
+    timer: Option<Timeout>,
+    attempts: u32,
+    connects: u32,
+    status: Status,
+    status_dirty: bool,
+    on_status: Callback<Status>,
+    hook: TestHook,
+}
+
+impl Viewer {
+    /// Opens xterm in `host` and connects to session `session_id` of the
+    /// relay at `ws_origin` (`ws://host:port`).
+    pub fn start(
+        host: HtmlElement,
+        ws_origin: String,
+        session_id: String,
+        credential: Credential,
+        on_status: Callback<Status>,
+    ) -> Self {
+        let term = Term::open(&host);
+        let hook = TestHook::install(term.js());
+        let inner = Rc::new_cyclic(|this| {
+            RefCell::new(Inner {
+                this: this.clone(),
+                session_id,
+                credential,
+                ws_origin,
+                host,
+                term,
+                stream: OutputStream::new(),
+                link: None,
+                retired: Vec::new(),
+                timer: None,
+                attempts: 0,
+                connects: 0,
+                status: Status::default(),
+                status_dirty: true,
+                on_status,
+                hook,
+            })
+        });
+        {
+            let weak = Rc::downgrade(&inner);
+            let mut state = inner.borrow_mut();
+            state.term.on_input(move |data| {
+                with_inner(&weak, |inner| inner.send_typed(&data));
+            });
+            state.connect();
+        }
+        publish(&inner);
+        Self { inner }
+    }
+
+    /// Sends a key from the phone key bar (Ctrl arms the modifier).
+    pub fn press(&self, key: BarKey) {
+        with_inner(&Rc::downgrade(&self.inner), |inner| {
+            if key == BarKey::Ctrl {
+                inner.status.ctrl_armed = !inner.status.ctrl_armed;
+                inner.status_dirty = true;
+            } else if let Some(bytes) = key.sequence(inner.term.application_cursor()) {
+                inner.send_input(bytes.to_vec());
+            }
+            inner.term.focus();
+        });
+    }
+
+    /// Asks the agent's PTY to take the size that fills this screen
+    /// (read-write viewers only).
+    pub fn fit_session_to_screen(&self) {
+        with_inner(&Rc::downgrade(&self.inner), |inner| {
+            if !inner.status.can_type() {
+                return;
+            }
+            if let Some((cols, rows)) = inner.term.proposed_size() {
+                inner.send(&Frame::Resize { rows, cols });
+            }
+        });
+    }
+
+    /// Fits the session's grid into the screen again (after a window resize).
+    pub fn refit(&self) {
+        with_inner(&Rc::downgrade(&self.inner), Inner::refit);
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.timer = None;
+            inner.link = None;
+            inner.retired.clear();
+        }
+    }
+}
+
+/// Runs `f` on the viewer's state if it still exists and is not borrowed,
+/// then tells the page about status changes (outside the borrow, because
+/// Yew may render synchronously).
+fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+    let Some(rc) = weak.upgrade() else { return };
+    {
+        let Ok(mut inner) = rc.try_borrow_mut() else {
+            return;
+        };
+        f(&mut inner);
+    }
+    publish(&rc);
+}
+
+fn publish(rc: &Rc<RefCell<Inner>>) {
+    let update = {
+        let Ok(mut inner) = rc.try_borrow_mut() else {
+            return;
+        };
+        inner.hook.update(&inner.snapshot());
+        if !inner.status_dirty {
+            return;
+        }
+        inner.status_dirty = false;
+        (inner.on_status.clone(), inner.status.clone())
+    };
+    update.0.emit(update.1);
+}
+
+impl Inner {
+    fn set_connection(&mut self, connection: Connection) {
+        if self.status.connection != connection {
+            self.status.connection = connection;
+            self.status_dirty = true;
+        }
+    }
+
+    fn connect(&mut self) {
+        self.timer = None;
+        self.stream.on_connect();
+        let url = terminal_url(&self.ws_origin, &self.session_id, self.stream.resume_from());
+        let weak = self.this.clone();
+        let on_event = Rc::new(move |event: LinkEvent| {
+            with_inner(&weak, |inner| inner.handle(event));
+        });
+        match Link::connect(&url, &self.credential, on_event) {
+            Ok(link) => {
+                if let Some(old) = self.link.replace(link) {
+                    self.retired.push(old);
+                }
+            }
+            Err(reason) => self.set_connection(Connection::Refused(reason)),
+        }
+    }
+
+    fn handle(&mut self, event: LinkEvent) {
+        match event {
+            LinkEvent::Open => {
+                self.attempts = 0;
+                self.connects += 1;
+                self.retired.clear();
+            }
+            LinkEvent::Frame(frame) => self.handle_frame(frame),
+            LinkEvent::Malformed(reason) => {
+                self.status.notice = Some(format!("bad data from the relay: {reason}"));
+                self.status_dirty = true;
+                self.link_lost();
+            }
+            LinkEvent::Closed { code, reason } => {
+                if code == 1008 {
+                    if self.credential.is_share_token() {
+                        // A share token is never stored; nothing to forget.
+                    } else if reason.to_ascii_lowercase().contains("key") {
+                        crate::auth::forget_key();
+                    }
+                    self.drop_link();
+                    self.set_connection(Connection::Refused(reason));
+                } else {
+                    self.link_lost();
+                }
+            }
+        }
+    }
+
+    fn handle_frame(&mut self, frame: Frame) {
+        match frame {
+            Frame::Output(data) => {
+                self.stream.on_output(&data);
+                if self.stream.is_overflowing() {
+                    // Too far behind: drop the backlog and resume from what
+                    // xterm has, letting the relay skip ahead if it must.
+                    self.stream.resync();
+                    self.link_lost();
+                    return;
+                }
+                self.pump();
+            }
+            Frame::StreamOffset(offset) => {
+                self.stream.on_stream_offset(offset);
+                if self.stream.lost() != self.status.lost {
+                    self.status.lost = self.stream.lost();
+                    self.status_dirty = true;
+                }
+            }
+            Frame::Resize { rows, cols } => {
+                self.status.session_size = Some((cols, rows));
+                self.status_dirty = true;
+                self.term.resize(cols, rows);
+                self.refit();
+            }
+            Frame::Metadata(meta) => {
+                let title = meta
+                    .agent_display_name
+                    .filter(|name| !name.is_empty())
+                    .or(Some(meta.agent).filter(|agent| !agent.is_empty()));
+                if title != self.status.title {
+                    self.status.title = title;
+                    self.status_dirty = true;
+                }
+            }
+            Frame::Control(control) => self.handle_control(control),
+            Frame::Input(_) | Frame::Ack(_) => {}
+        }
+    }
+
+    fn handle_control(&mut self, control: Control) {
+        match control {
+            Control::Role { role } => {
+                self.status.role = Some(role);
+                self.status_dirty = true;
+                self.term.set_read_only(role == Role::ReadOnly);
+            }
+            Control::HistoryComplete { offset } => {
+                self.stream.on_history_complete(offset);
+                if !matches!(self.status.connection, Connection::Ended(_)) {
+                    self.set_connection(Connection::Live);
+                }
+            }
+            Control::AgentOffline => self.set_connection(Connection::AgentOffline),
+            Control::AgentOnline => self.set_connection(Connection::Live),
+            Control::SessionEnded { exit_status } => {
+                self.set_connection(Connection::Ended(exit_status))
+            }
+            Control::Error { reason } => {
+                self.status.notice = Some(reason);
+                self.status_dirty = true;
+            }
+            Control::Gap { .. } => {} // counted by the STREAM_OFFSET that follows
+            Control::Ready | Control::AgentExited { .. } | Control::Unknown => {}
+        }
+    }
+
+    /// Hands queued output to xterm up to the high watermark.
+    fn pump(&mut self) {
+        while let Some(chunk) = self.stream.next_write() {
+            let weak = self.this.clone();
+            let (end, len) = (chunk.end, chunk.data.len());
+            self.term.write(&chunk.data, move || {
+                with_inner(&weak, |inner| {
+                    inner.stream.on_rendered(end, len);
+                    if let Some(offset) = inner.stream.ack_due() {
+                        inner.send(&Frame::Ack(offset));
+                    }
+                    inner.pump();
+                });
+            });
+        }
+    }
+
+    fn drop_link(&mut self) {
+        if let Some(old) = self.link.take() {
+            self.retired.push(old);
+        }
+    }
+
+    /// The link is gone: retry unless the session ended or we were refused.
+    fn link_lost(&mut self) {
+        self.drop_link();
+        if matches!(
+            self.status.connection,
+            Connection::Ended(_) | Connection::Refused(_)
+        ) {
+            return;
+        }
+        self.attempts += 1;
+        self.set_connection(Connection::Reconnecting(self.attempts));
+        let index = (self.attempts as usize - 1).min(RECONNECT_DELAYS_MS.len() - 1);
+        let weak = self.this.clone();
+        self.timer = Some(Timeout::new(RECONNECT_DELAYS_MS[index], move || {
+            with_inner(&weak, |inner| {
+                inner.retired.clear();
+                inner.connect();
+            });
+        }));
+    }
+
+    fn send(&self, frame: &Frame) -> bool {
+        self.link.as_ref().is_some_and(|link| link.send(frame))
+    }
+
+    /// Input from xterm: keys, paste, IME text, and answers to queries.
+    fn send_typed(&mut self, data: &str) {
+        let data = if self.status.ctrl_armed {
+            self.status.ctrl_armed = false;
+            self.status_dirty = true;
+            with_ctrl(data)
+        } else {
+            data.to_owned()
+        };
+        self.send_input(data.into_bytes());
+    }
+
+    fn send_input(&mut self, bytes: Vec<u8>) {
+        // Replayed history can contain terminal queries whose answers must
+        // not reach the agent; offline input would be lost, so it is not sent.
+        if self.status.can_type() && !self.stream.is_replaying() {
+            self.send(&Frame::Input(bytes));
+        }
+    }
+
+    /// Scales the font so that the session's columns fit the screen; below
+    /// the minimum font size the page scrolls instead.
+    fn refit(&mut self) {
+        let available = f64::from(self.host.client_width());
+        let font = fitting_font_size(self.term.font_size(), self.term.grid_width(), available);
+        self.term.set_font_size(font);
+    }
+
+    fn snapshot(&self) -> crate::test_hook::Snapshot {
+        let (cols, rows) = self.term.size();
+        crate::test_hook::Snapshot {
+            state: self.status.connection.kind(),
+            role: match self.status.role {
+                Some(Role::ReadOnly) => "read-only",
+                Some(Role::ReadWrite) => "read-write",
+                None => "",
+            },
+            replaying: self.stream.is_replaying(),
+            rendered: self.stream.rendered(),
+            queued: self.stream.queued(),
+            connects: self.connects,
+            cols,
+            rows,
+            font_size: self.term.font_size(),
+        }
+    }
+}
