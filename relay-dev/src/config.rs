@@ -79,6 +79,9 @@ pub struct Config {
     /// Input bytes per second a viewer may send (bursts up to one second's worth).
     #[arg(long, global = true, default_value_t = 1 << 20)]
     pub max_input_rate: u64,
+    /// Seconds between WebSocket pings to Tether peers (legacy peers get none).
+    #[arg(long, global = true, default_value_t = 20, hide = true)]
+    pub ping_secs: u64,
     /// Do not create a local user and key on first start.
     #[arg(long, global = true)]
     pub no_local_key: bool,
@@ -97,6 +100,7 @@ impl Config {
             max_viewers: 32,
             max_sessions: 64,
             max_input_rate: 1 << 20,
+            ping_secs: 20,
             no_local_key: true,
         }
     }
@@ -119,6 +123,11 @@ impl Config {
             .into_iter()
             .find(|d| d.join("index.html").is_file()),
         }
+    }
+
+    /// The ping interval.
+    pub fn ping_every(&self) -> Duration {
+        Duration::from_secs(self.ping_secs.max(1))
     }
 
     /// Retention as a duration.

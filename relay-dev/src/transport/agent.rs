@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest};
-use super::{CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, PING_EVERY};
+use super::{CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY};
 use crate::auth::{authenticate, Principal};
 use crate::metrics::{add, dec};
 use crate::session::{AgentCommand, Session};
@@ -123,7 +123,7 @@ impl AgentLink {
         if *shutdown.borrow_and_update() {
             return Some(CloseReason::new(CLOSE_GOING_AWAY, "relay shutting down"));
         }
-        let mut ping = tokio::time::interval(PING_EVERY);
+        let mut ping = tokio::time::interval(self.state.config.ping_every());
         ping.tick().await;
         loop {
             tokio::select! {

@@ -26,9 +26,6 @@ pub const CLOSE_POLICY: u16 = 1008;
 /// A frame over the payload limit.
 pub const CLOSE_TOO_BIG: u16 = 1009;
 
-/// How often Tether peers are pinged (legacy peers never are).
-const PING_EVERY: Duration = Duration::from_secs(20);
-
 /// Which protocol a peer speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest};
-use super::{CLOSE_GOING_AWAY, CLOSE_POLICY, PING_EVERY};
+use super::{CLOSE_GOING_AWAY, CLOSE_POLICY};
 use crate::auth::{authenticate, Principal};
 use crate::metrics::{add, dec};
 use crate::session::{
@@ -272,7 +272,7 @@ impl ViewerLink {
         self.link.send_frames(&frames).await.ok()?;
 
         // Live.
-        let mut ping = tokio::time::interval(PING_EVERY);
+        let mut ping = tokio::time::interval(self.state.config.ping_every());
         ping.tick().await;
         let expiry = self.access.expires_at.map(|at| {
             let left = at.saturating_sub(unix_now());

@@ -1,0 +1,280 @@
+//! Who may connect to what: keys, revocation, other users' sessions, share
+//! tokens with roles and expiry. Every refusal is a close with 1008.
+
+// The shared end-to-end helper (also used by the `tests` crate).
+#[allow(dead_code)]
+#[path = "../../tests/src/relay.rs"]
+mod relay;
+
+use std::time::{Duration, Instant};
+
+use protocol::{Control, Frame, Role};
+use relay::{http, AgentClient, Connect, Event, RelayProcess, ViewerClient};
+use serde_json::json;
+
+/// Connects a viewer and returns the close it gets right away.
+async fn refused_viewer(relay: &RelayProcess, session: &str, how: Connect) -> (u16, String) {
+    let mut viewer = ViewerClient::connect_with(&relay.ws_url(), session, None, &how)
+        .await
+        .unwrap();
+    viewer.socket.closed().await.expect("a close frame")
+}
+
+fn tether(subprotocol_key: Option<&str>) -> Connect {
+    Connect {
+        subprotocol_key: subprotocol_key.map(str::to_string),
+        tether: true,
+        ..Default::default()
+    }
+}
+
+async fn share(relay: &RelayProcess, key: &str, session: &str, role: &str, ttl: u64) -> String {
+    let url = format!(
+        "{}/api/v1/agent-instances/{session}/share",
+        relay.http_url()
+    );
+    let (status, body) = http(
+        "POST",
+        &url,
+        Some(key),
+        Some(&json!({"role": role, "ttl_secs": ttl})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["url"].as_str().unwrap(),
+        format!("{}/s/{session}#token={token}", relay.http_url())
+    );
+    token
+}
+
+#[tokio::test]
+async fn viewers_without_a_valid_key_are_closed_with_1008() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+
+    let (code, reason) = refused_viewer(&relay, &session, tether(None)).await;
+    assert_eq!((code, reason.as_str()), (1008, "missing API key"));
+    let (code, reason) = refused_viewer(&relay, &session, tether(Some("tk1.00.00.00"))).await;
+    assert_eq!((code, reason.as_str()), (1008, "invalid API key or token"));
+    let mut forged = key.clone();
+    forged.pop();
+    forged.push(if key.ends_with('0') { '1' } else { '0' });
+    assert_eq!(
+        refused_viewer(&relay, &session, tether(Some(&forged)))
+            .await
+            .0,
+        1008
+    );
+
+    // Unknown and malformed sessions are refused with a reason too.
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let (code, reason) = refused_viewer(&relay, unknown, tether(Some(&key))).await;
+    assert_eq!((code, reason.as_str()), (1008, "unknown session"));
+    assert_eq!(
+        refused_viewer(&relay, "not-a-uuid", tether(Some(&key)))
+            .await
+            .0,
+        1008
+    );
+
+    // The agent link refuses the same way.
+    let err = AgentClient::connect(&relay.ws_url(), &session, &forged)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.contains("1008"), "{err}");
+}
+
+#[tokio::test]
+async fn another_users_session_is_refused() {
+    let relay = RelayProcess::start();
+    let ann = relay.api_key();
+    let bob = relay.create_key("bob");
+    let session = relay.register_session(&ann, "claude");
+
+    let (code, reason) = refused_viewer(&relay, &session, tether(Some(&bob))).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (1008, "session belongs to another user")
+    );
+    let err = AgentClient::connect(&relay.ws_url(), &session, &bob)
+        .await
+        .err()
+        .unwrap();
+    assert!(err.contains("another user"), "{err}");
+    let url = format!("{}/api/v1/agent-instances/{session}", relay.http_url());
+    assert_eq!(http("GET", &url, Some(&bob), None).await.0, 403);
+    let body = json!({"agent_type": "claude", "agent_instance_id": session});
+    let (status, _) = http(
+        "POST",
+        &format!("{}/api/v1/agent-instances", relay.http_url()),
+        Some(&bob),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_and_its_open_links_close_within_seconds() {
+    let relay = RelayProcess::start();
+    let owner = relay.api_key();
+    let key = relay.create_key("local");
+    let session = relay.register_session(&owner, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    let mut owners_viewer = ViewerClient::connect(&relay.ws_url(), &session, &owner, None)
+        .await
+        .unwrap();
+    owners_viewer.read_history().await;
+
+    relay.revoke_key(&key);
+    let started = Instant::now();
+    assert_eq!(
+        viewer.socket.closed().await,
+        Some((1008, "API key revoked".into()))
+    );
+    assert_eq!(
+        agent.socket.closed().await,
+        Some((1008, "API key revoked".into()))
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let (code, reason) = refused_viewer(&relay, &session, tether(Some(&key))).await;
+    assert_eq!((code, reason.as_str()), (1008, "API key revoked"));
+    // Another key of the same user is unaffected: its viewer just sees the agent go.
+    owners_viewer
+        .wait_control(|c| *c == Control::AgentOffline)
+        .await;
+}
+
+#[tokio::test]
+async fn share_tokens_grant_their_role_on_their_session_only() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let other_session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent.send_output(b"shared screen").await;
+    agent.wait_ack(13).await;
+
+    let read_only = share(&relay, &key, &session, "read-only", 600).await;
+    let mut watcher = ViewerClient::connect(&relay.ws_url(), &session, &read_only, None)
+        .await
+        .unwrap();
+    assert_eq!(watcher.echoed, Some(format!("omnara-key.{read_only}")));
+    let join = watcher.read_history().await;
+    assert_eq!(
+        join.frames[0],
+        Frame::Control(Control::Role {
+            role: Role::ReadOnly
+        })
+    );
+    assert_eq!(join.output, b"shared screen");
+    watcher.send(&[Frame::Input(b"rm -rf /\r".to_vec())]).await;
+    let refused = watcher
+        .wait_control(|c| matches!(c, Control::Error { .. }))
+        .await;
+    assert_eq!(
+        refused,
+        Control::Error {
+            reason: "read-only viewer: input and resize refused".into()
+        }
+    );
+    watcher.send(&[Frame::Resize { rows: 10, cols: 10 }]).await;
+    watcher
+        .wait_control(|c| matches!(c, Control::Error { .. }))
+        .await;
+
+    let read_write = share(&relay, &key, &session, "read-write", 600).await;
+    let mut helper = ViewerClient::connect(&relay.ws_url(), &session, &read_write, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        helper.read_history().await.frames[0],
+        Frame::Control(Control::Role {
+            role: Role::ReadWrite
+        })
+    );
+    helper.send(&[Frame::Input(b"y\r".to_vec())]).await;
+    // Only the read-write viewer's input arrives.
+    assert_eq!(agent.next_command().await, Frame::Input(b"y\r".to_vec()));
+
+    let (code, reason) = refused_viewer(&relay, &other_session, tether(Some(&read_write))).await;
+    assert_eq!(
+        (code, reason.as_str()),
+        (1008, "share token is for another session")
+    );
+    // Share tokens cannot stream as the agent nor use the API.
+    assert!(AgentClient::connect(&relay.ws_url(), &session, &read_write)
+        .await
+        .is_err());
+    let list = format!("{}/api/v1/agent-instances", relay.http_url());
+    assert_eq!(http("GET", &list, Some(&read_write), None).await.0, 403);
+}
+
+#[tokio::test]
+async fn an_expired_share_token_is_refused_and_closes_its_viewer() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let token = share(&relay, &key, &session, "read-only", 1).await;
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &token, None).await;
+    // Within its second the token works; then the open link is closed.
+    if let Ok(viewer) = viewer.as_mut() {
+        let closed = viewer.socket.closed().await;
+        assert!(
+            closed == Some((1008, "share token expired".into())),
+            "{closed:?}"
+        );
+    }
+    let (code, reason) = refused_viewer(&relay, &session, tether(Some(&token))).await;
+    assert_eq!((code, reason.as_str()), (1008, "share token expired"));
+}
+
+#[tokio::test]
+async fn the_api_requires_a_valid_key() {
+    let relay = RelayProcess::start();
+    let list = format!("{}/api/v1/agent-instances", relay.http_url());
+    let (status, body) = http("GET", &list, None, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("missing API key"))
+    );
+    let (status, body) = http("GET", &list, Some("nonsense"), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid API key or token"))
+    );
+    let key = relay.api_key();
+    assert_eq!(http("GET", &list, Some(&key), None).await.0, 200);
+}
+
+#[tokio::test]
+async fn header_auth_works_for_viewers_too() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let how = Connect {
+        header_key: Some(key.clone()),
+        tether: true,
+        ..Default::default()
+    };
+    let mut viewer = ViewerClient::connect_with(&relay.ws_url(), &session, None, &how)
+        .await
+        .unwrap();
+    match viewer.socket.next_event().await {
+        Event::Frame(Frame::Control(Control::Role { role })) => assert_eq!(role, Role::ReadWrite),
+        other => panic!("{other:?}"),
+    }
+}

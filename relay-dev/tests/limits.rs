@@ -1,0 +1,275 @@
+//! Legacy (Omnara) clients, malformed and oversize frames, and the limits.
+
+// The shared end-to-end helper (also used by the `tests` crate).
+#[allow(dead_code)]
+#[path = "../../tests/src/relay.rs"]
+mod relay;
+
+use std::time::Duration;
+
+use protocol::{Control, Frame, Metadata};
+use relay::{
+    http, ws_connect, AgentClient, Connect, Event, FrameSocket, RelayProcess, ViewerClient,
+};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames_and_no_pings() {
+    let relay = RelayProcess::start_with(&["--ping-secs", "1"]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let how = Connect {
+        header_key: Some(key.clone()),
+        ..Default::default()
+    };
+    let (ws, _) = ws_connect(
+        &format!("{}/agent?session_id={session}", relay.ws_url()),
+        &how,
+    )
+    .await
+    .unwrap();
+    let mut legacy = FrameSocket::new(ws);
+    assert_eq!(
+        legacy.next_event().await,
+        Event::Text(r#"{"type":"ready"}"#.into())
+    );
+    // One frame per message, as the Omnara client sends them.
+    let metadata: Metadata = serde_json::from_str(r#"{"agent":"claude","app":"omnara"}"#).unwrap();
+    legacy.send(&[Frame::Metadata(metadata.clone())]).await;
+    legacy.send(&[Frame::Resize { rows: 24, cols: 80 }]).await;
+    legacy
+        .send(&[Frame::Output(b"legacy output".to_vec())])
+        .await;
+
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    let mut tether_agent_viewer = viewer.read_history().await;
+    if tether_agent_viewer.output.is_empty() {
+        tether_agent_viewer.output = viewer.read_output_until(b"legacy output").await;
+    }
+    assert_eq!(tether_agent_viewer.output, b"legacy output");
+    viewer.send(&[Frame::Input(b"hi\r".to_vec())]).await;
+
+    // The legacy wrapper sees INPUT, and in two ping intervals nothing else:
+    // no ACK, no CONTROL, no text, no ping.
+    assert_eq!(
+        legacy.next_event().await,
+        Event::Frame(Frame::Input(b"hi\r".to_vec()))
+    );
+    assert_eq!(
+        legacy.next_event_within(Duration::from_millis(2500)).await,
+        None
+    );
+    assert_eq!(legacy.pings, 0);
+    // A Tether viewer does get pings in that time.
+    while viewer
+        .socket
+        .next_event_within(Duration::from_millis(200))
+        .await
+        .is_some()
+    {}
+    assert!(viewer.socket.pings > 0, "the Tether viewer was pinged");
+}
+
+#[tokio::test]
+async fn a_legacy_viewer_gets_only_omnara_frame_types() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent
+        .send(&[
+            Frame::Resize { rows: 24, cols: 80 },
+            Frame::Output(b"abc".to_vec()),
+        ])
+        .await;
+    agent.wait_ack(3).await;
+    let how = Connect {
+        subprotocol_key: Some(key.clone()),
+        ..Default::default()
+    };
+    let mut viewer = ViewerClient::connect_with(&relay.ws_url(), &session, None, &how)
+        .await
+        .unwrap();
+    assert_eq!(
+        viewer.socket.next_event().await,
+        Event::Frame(Frame::Resize { rows: 24, cols: 80 })
+    );
+    assert_eq!(
+        viewer.socket.next_event().await,
+        Event::Frame(Frame::Output(b"abc".to_vec()))
+    );
+    agent.socket.close().await;
+    // No agent_offline (an extension) reaches a legacy viewer.
+    assert_eq!(
+        viewer
+            .socket
+            .next_event_within(Duration::from_millis(500))
+            .await,
+        None
+    );
+}
+
+async fn agent_close_after(
+    relay: &RelayProcess,
+    session: &str,
+    key: &str,
+    bytes: Vec<u8>,
+) -> Option<(u16, String)> {
+    let mut agent = AgentClient::connect(&relay.ws_url(), session, key)
+        .await
+        .unwrap();
+    agent.socket.send_raw(bytes).await;
+    agent.socket.closed().await
+}
+
+#[tokio::test]
+async fn malformed_and_oversize_frames_close_only_the_offending_link() {
+    let relay = RelayProcess::start_with(&["--max-frame", "1024"]);
+    let key = relay.api_key();
+    let bystander_session = relay.register_session(&key, "claude");
+    let mut bystander = AgentClient::connect(&relay.ws_url(), &bystander_session, &key)
+        .await
+        .unwrap();
+    let session = relay.register_session(&key, "claude");
+
+    let truncated = vec![0, 0, 0, 0, 9, b'x'];
+    let (code, reason) = agent_close_after(&relay, &session, &key, truncated)
+        .await
+        .unwrap();
+    assert_eq!(code, 1002, "{reason}");
+    assert!(reason.starts_with("malformed frame"), "{reason}");
+
+    let bad_resize = vec![2, 0, 0, 0, 3, 1, 2, 3];
+    assert_eq!(
+        agent_close_after(&relay, &session, &key, bad_resize)
+            .await
+            .unwrap()
+            .0,
+        1002
+    );
+
+    let oversize = [&[0u8, 0, 0, 8, 0][..], &[b'x'; 2048][..]].concat();
+    let (code, reason) = agent_close_after(&relay, &session, &key, oversize)
+        .await
+        .unwrap();
+    assert_eq!(code, 1009, "{reason}");
+
+    // A viewer's malformed frame closes the viewer only.
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &bystander_session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    viewer.socket.send_raw(vec![1, 0, 0, 0, 5]).await;
+    assert_eq!(viewer.socket.closed().await.map(|c| c.0), Some(1002));
+
+    // Unknown frame types are skipped; the rest of the message is applied.
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    let mut message = vec![9, 0, 0, 0, 2, 1, 2];
+    Frame::Output(b"still fine".to_vec()).encode(&mut message);
+    agent.socket.send_raw(message).await;
+    agent.wait_ack(10).await;
+
+    // The bystander never noticed.
+    bystander.send_output(b"ok").await;
+    bystander.wait_ack(2).await;
+    let metrics = relay::http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None)
+        .await
+        .1;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains("tether_relay_frames_dropped_total 1\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn viewer_session_and_input_limits_are_enforced() {
+    let relay = RelayProcess::start_with(&[
+        "--max-viewers",
+        "1",
+        "--max-sessions",
+        "2",
+        "--max-input-rate",
+        "16",
+    ]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let _second = relay.register_session(&key, "claude");
+    let body = json!({"agent_type": "claude", "transport": "ws"});
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/agent-instances", relay.http_url()),
+        Some(&key),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("too many open sessions for this user"))
+    );
+
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    let mut extra = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        extra.socket.closed().await,
+        Some((1008, "the session has too many viewers".into()))
+    );
+
+    viewer.send(&[Frame::Input(b"0123456789".to_vec())]).await;
+    assert_eq!(
+        agent.next_command().await,
+        Frame::Input(b"0123456789".to_vec())
+    );
+    viewer.send(&[Frame::Input(b"0123456789".to_vec())]).await;
+    let refused = viewer
+        .wait_control(|c| matches!(c, Control::Error { .. }))
+        .await;
+    assert_eq!(
+        refused,
+        Control::Error {
+            reason: "input rate limit exceeded: input dropped".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn input_for_an_offline_agent_is_refused_not_queued() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    viewer.wait_control(|c| *c == Control::AgentOffline).await;
+    viewer.send(&[Frame::Input(b"lost\r".to_vec())]).await;
+    let refused = viewer
+        .wait_control(|c| matches!(c, Control::Error { .. }))
+        .await;
+    assert_eq!(
+        refused,
+        Control::Error {
+            reason: "agent offline: input not delivered".into()
+        }
+    );
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    viewer.wait_control(|c| *c == Control::AgentOnline).await;
+    viewer.send(&[Frame::Input(b"new\r".to_vec())]).await;
+    assert_eq!(agent.next_command().await, Frame::Input(b"new\r".to_vec()));
+}
