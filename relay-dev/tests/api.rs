@@ -1,0 +1,375 @@
+//! The REST API, the local-dev first start, persistence across restarts,
+//! static files, metrics, retention and graceful shutdown.
+
+// The shared end-to-end helper (also used by the `tests` crate).
+#[allow(dead_code)]
+#[path = "../../tests/src/relay.rs"]
+mod relay;
+
+use std::time::{Duration, Instant};
+
+use protocol::{Control, Frame};
+use relay::{http, http_raw, AgentClient, RelayProcess, ViewerClient};
+use serde_json::json;
+
+#[tokio::test]
+async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let api = format!("{}/api/v1", relay.http_url());
+
+    let body = json!({"agent_type": "codex", "transport": "ws", "name": "fix the tests"});
+    let (status, created) = http(
+        "POST",
+        &format!("{api}/agent-instances"),
+        Some(&key),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["agent_instance_id"].as_str().unwrap().to_string();
+    assert_eq!(created["id"], created["agent_instance_id"]);
+    assert_eq!(
+        (created["agent_type"].as_str(), created["name"].as_str()),
+        (Some("codex"), Some("fix the tests"))
+    );
+    assert_eq!(created["status"], "offline");
+    assert!(created["created_at"].as_str().unwrap().ends_with('Z'));
+
+    for content in ["Started terminal session", "needs input?"] {
+        let body = json!({"content": content, "agent_instance_id": id, "requires_user_input": content.ends_with('?')});
+        let (status, posted) = http(
+            "POST",
+            &format!("{api}/messages/agent"),
+            Some(&key),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(
+            (status, posted["success"].as_bool()),
+            (200, Some(true)),
+            "{posted}"
+        );
+        assert_eq!(posted["agent_instance_id"].as_str(), Some(id.as_str()));
+        assert!(posted["message_id"].is_string());
+    }
+
+    let mut agent = AgentClient::connect(&relay.ws_url(), &id, &key)
+        .await
+        .unwrap();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    let (_, list) = http("GET", &format!("{api}/agent-instances"), Some(&key), None).await;
+    let listed = &list.as_array().unwrap()[0];
+    assert_eq!(
+        (listed["id"].as_str(), listed["status"].as_str()),
+        (Some(id.as_str()), Some("live"))
+    );
+    assert_eq!(listed["viewer_count"], 1);
+
+    let (_, shown) = http(
+        "GET",
+        &format!("{api}/agent-instances/{id}?message_limit=1"),
+        Some(&key),
+        None,
+    )
+    .await;
+    let messages = shown["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        (
+            messages[0]["content"].as_str(),
+            messages[0]["requires_user_input"].as_bool()
+        ),
+        (Some("needs input?"), Some(true))
+    );
+
+    let body = json!({"agent_instance_id": id, "exit_status": 3});
+    let (status, ended) = http(
+        "POST",
+        &format!("{api}/sessions/end"),
+        Some(&key),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(
+        (status, ended["final_status"].as_str()),
+        (200, Some("ended"))
+    );
+    viewer
+        .wait_control(|c| {
+            *c == Control::SessionEnded {
+                exit_status: Some(3),
+            }
+        })
+        .await;
+    let (_, shown) = http(
+        "GET",
+        &format!("{api}/agent-instances/{id}"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (shown["status"].as_str(), shown["exit_status"].as_i64()),
+        (Some("ended"), Some(3))
+    );
+
+    // The agent reporting its exit ends a session too.
+    let (_, second) = http(
+        "POST",
+        &format!("{api}/agent-instances"),
+        Some(&key),
+        Some(&json!({"agent_type": "claude"})),
+    )
+    .await;
+    let second = second["id"].as_str().unwrap().to_string();
+    drop(agent);
+    agent = AgentClient::connect(&relay.ws_url(), &second, &key)
+        .await
+        .unwrap();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &second, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    agent
+        .send(&[Frame::Control(Control::AgentExited {
+            exit_status: Some(0),
+        })])
+        .await;
+    viewer
+        .wait_control(|c| {
+            *c == Control::SessionEnded {
+                exit_status: Some(0),
+            }
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors_with_fitting_statuses() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let api = format!("{}/api/v1", relay.http_url());
+    let (status, body) = http(
+        "POST",
+        &format!("{api}/agent-instances"),
+        Some(&key),
+        Some(&json!({"nope": 1})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("bad request body"),
+        "{body}"
+    );
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let (status, body) = http(
+        "GET",
+        &format!("{api}/agent-instances/{unknown}"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown session"))
+    );
+    let (status, _) = http(
+        "GET",
+        &format!("{api}/agent-instances/not-a-uuid"),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let body = json!({"agent_instance_id": unknown});
+    assert_eq!(
+        http(
+            "POST",
+            &format!("{api}/sessions/end"),
+            Some(&key),
+            Some(&body)
+        )
+        .await
+        .0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_first_start_saves_a_private_key_that_later_starts_reuse() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut relay = RelayProcess::start();
+    let config = relay.home().join("config.json");
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let bob = relay.create_key("bob");
+
+    relay.restart();
+    assert_eq!(relay.api_key(), key, "a later start keeps the key");
+    let list = format!("{}/api/v1/agent-instances", relay.http_url());
+    let (status, sessions) = http("GET", &list, Some(&key), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        sessions[0]["id"].as_str(),
+        Some(session.as_str()),
+        "the registry survives"
+    );
+    assert_eq!(
+        http("GET", &list, Some(&bob), None).await.0,
+        200,
+        "created keys survive"
+    );
+    let log = relay.log();
+    assert!(
+        !log.contains(&key) && !log.contains(&bob),
+        "keys never reach the log"
+    );
+}
+
+#[tokio::test]
+async fn health_metrics_and_static_files() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<html>viewer</html>").unwrap();
+    std::fs::write(dist.path().join("viewer_bg.wasm"), b"\0asm").unwrap();
+    std::fs::write(dist.path().join("xterm.mjs"), "export {}").unwrap();
+    let relay = RelayProcess::start_with(&["--static-dir", dist.path().to_str().unwrap()]);
+    let base = relay.http_url();
+
+    let (status, health) = http("GET", &format!("{base}/health"), None, None).await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+    let (status, metrics) = http_raw("GET", &format!("{base}/metrics"), None, None).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert_eq!(status, 200);
+    for name in [
+        "sessions",
+        "viewers",
+        "bytes_in_total",
+        "bytes_out_total",
+        "frames_dropped_total",
+        "auth_failures_total",
+    ] {
+        assert!(
+            metrics.contains(&format!("\ntether_relay_{name} ")),
+            "{name} in {metrics}"
+        );
+    }
+
+    for (path, body) in [
+        ("/", "<html>viewer</html>"),
+        (
+            "/s/00000000-0000-4000-8000-000000000000",
+            "<html>viewer</html>",
+        ),
+    ] {
+        let (status, got) = http_raw("GET", &format!("{base}{path}"), None, None).await;
+        assert_eq!(
+            (status, String::from_utf8(got).unwrap().as_str()),
+            (200, body)
+        );
+    }
+    let content_type = |path: &'static str| {
+        let base = base.clone();
+        async move { raw_header(&format!("{base}{path}"), "content-type").await }
+    };
+    assert_eq!(
+        content_type("/viewer_bg.wasm").await.as_deref(),
+        Some("application/wasm")
+    );
+    assert!(content_type("/xterm.mjs")
+        .await
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(
+        http_raw("GET", &format!("{base}/missing.js"), None, None)
+            .await
+            .0,
+        404
+    );
+}
+
+/// One response header, read with a raw request.
+async fn raw_header(url: &str, name: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_once('/')?;
+    let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
+    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let text = String::from_utf8_lossy(&response);
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_string())
+    })
+}
+
+#[tokio::test]
+async fn sigterm_closes_links_with_1001_and_exits_cleanly() {
+    let mut relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    let terminated = tokio::task::spawn_blocking(move || {
+        let ok = relay.terminate();
+        (ok, relay)
+    });
+    assert_eq!(
+        viewer.socket.closed().await,
+        Some((1001, "relay shutting down".into()))
+    );
+    assert_eq!(
+        agent.socket.closed().await,
+        Some((1001, "relay shutting down".into()))
+    );
+    let (exited_cleanly, _relay) = terminated.await.unwrap();
+    assert!(exited_cleanly);
+}
+
+#[tokio::test]
+async fn offline_sessions_leave_memory_after_the_retention_time() {
+    let relay = RelayProcess::start_with(&["--retention", "1"]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent.send_output(b"bytes").await;
+    agent.wait_ack(5).await;
+    let sessions_in_memory = || async {
+        let (_, body) = http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None).await;
+        let text = String::from_utf8(body).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("tether_relay_sessions "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap()
+    };
+    assert_eq!(sessions_in_memory().await, 1);
+    drop(agent);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sessions_in_memory().await != 0 {
+        assert!(Instant::now() < deadline, "session still in memory");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Its registration stays; a viewer finds it empty and offline.
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    assert!(viewer.read_history().await.output.is_empty());
+}
