@@ -408,9 +408,14 @@ pub async fn share(
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
     Ok(Json(json!({
         "token": token,
-        "url": format!("http://{host}/s/{}#token={token}", record.id),
+        "url": format!("{scheme}://{host}/s/{}#token={token}", record.id),
         "expires_at": rfc3339(grant.expires_at),
         "role": grant.role,
     }))

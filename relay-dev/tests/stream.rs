@@ -318,3 +318,34 @@ async fn a_stalled_viewer_does_not_slow_the_agent_or_another_viewer() {
     };
     assert!(from < to && to <= total, "gap {from}..{to}");
 }
+
+#[tokio::test]
+async fn a_new_agent_link_replaces_the_old_one() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut old = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    old.send_output(b"abc").await;
+    old.wait_ack(3).await;
+    let mut new = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    assert_eq!(new.held, 3);
+    assert_eq!(
+        old.socket.closed().await,
+        Some((1000, "replaced by a newer agent link".into()))
+    );
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    viewer
+        .send(&[Frame::Input(b"to the new one".to_vec())])
+        .await;
+    assert_eq!(
+        new.next_command().await,
+        Frame::Input(b"to the new one".to_vec())
+    );
+}

@@ -198,11 +198,13 @@ impl Link {
             code: why.code,
             reason: truncate_reason(&why.reason).into(),
         };
-        if self.ws.send(Message::Close(Some(frame))).await.is_err() {
-            return;
-        }
-        let drain = async { while let Some(Ok(_)) = self.ws.recv().await {} };
-        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        // A peer that stopped reading gets two seconds, then the socket is dropped.
+        let close = async {
+            if self.ws.send(Message::Close(Some(frame))).await.is_ok() {
+                while let Some(Ok(_)) = self.ws.recv().await {}
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
     }
 }
 

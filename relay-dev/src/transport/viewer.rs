@@ -292,8 +292,14 @@ impl ViewerLink {
             if has_work {
                 add(&self.state.metrics.bytes_out, batch.output_bytes);
                 // Sending waits only for this viewer's socket; meanwhile the
-                // agent and other viewers go on (they never wait for us).
-                self.link.send_frames(&batch.frames).await.ok()?;
+                // agent and other viewers go on (they never wait for us). A
+                // stalled viewer still hears of shutdown.
+                tokio::select! {
+                    sent = self.link.send_frames(&batch.frames) => sent.ok()?,
+                    _ = shutdown.changed() => {
+                        return Some(CloseReason::new(CLOSE_GOING_AWAY, "relay shutting down"));
+                    }
+                }
             }
             tokio::select! {
                 biased;
