@@ -1,47 +1,17 @@
-//! The browser viewer against the real relay, in headless Chromium: a
-//! session's history, then live output, then keys typed in the page reaching
-//! the agent. The "agent" is a real agent-link client writing output.
+//! The browser viewer's terminal page against the real relay, in headless
+//! Chromium: history then live output, typed keys reaching the agent, a
+//! relay restart resumed without duplicates, and a flood of output.
+//! The "agent" is a real agent-link client writing output.
 
-use protocol::{Frame, Metadata};
-use tests::browser::{self, Browser, Screen};
-use tests::relay::{AgentClient, RelayProcess};
+use std::time::{Duration, Instant};
 
-/// Starts a relay serving the built viewer, with a registered session whose
-/// agent link is connected and has announced its size.
-async fn relay_with_agent(name: &str) -> (RelayProcess, String, String, AgentClient) {
-    let dist = browser::dist_dir();
-    let relay = RelayProcess::start_with(&["--static-dir", dist.to_str().expect("utf-8 path")]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .expect("agent link");
-    let metadata = Metadata {
-        agent: "claude".into(),
-        agent_display_name: Some(name.into()),
-        ..Default::default()
-    };
-    agent
-        .send(&[
-            Frame::Metadata(metadata),
-            Frame::Resize { rows: 24, cols: 80 },
-        ])
-        .await;
-    (relay, key, session, agent)
-}
+use tests::browser::{self, Browser, Screen, ViewerFixture};
 
-/// Collects INPUT bytes the agent receives until they equal `want`.
-async fn agent_receives(agent: &mut AgentClient, want: &[u8]) {
-    let mut typed = Vec::new();
-    while typed.len() < want.len() {
-        if let Frame::Input(bytes) = agent.next_command().await {
-            typed.extend_from_slice(&bytes);
-        }
-    }
-    assert_eq!(
-        String::from_utf8_lossy(&typed),
-        String::from_utf8_lossy(want)
-    );
+const NAME: &str = "e2e terminal";
+
+/// How often each of `needles` occurs in the terminal's lines.
+fn occurrences(lines: &[String], needle: &str) -> usize {
+    lines.iter().filter(|line| line.contains(needle)).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,41 +19,120 @@ async fn history_then_live_output_then_typed_keys_reach_the_agent() {
     if !browser::available() {
         return;
     }
-    let (relay, key, session, mut agent) = relay_with_agent("e2e history").await;
-    let history = b"\x1b[1mhistory\x1b[0m line one\r\nhistory line two\r\n";
-    agent.send_output(history).await;
-    agent.wait_ack(history.len() as u64).await;
+    let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
+    fixture
+        .print(b"\x1b[1mhistory\x1b[0m line one\r\nhistory line two\r\n")
+        .await;
 
     let browser = Browser::start(Screen::DESKTOP).await;
-    let started = std::time::Instant::now();
-    browser
-        .goto(&format!("{}/s/{session}#key={key}", relay.http_url()))
-        .await;
+    let started = Instant::now();
+    browser.goto(&fixture.terminal_url()).await;
     let text = browser.wait_for_text("history line two").await;
     let first_screen = started.elapsed();
     assert!(text.contains("history line one"), "{text}");
     browser.wait_for_state("live").await;
     let hook = browser.hook().await;
     assert_eq!(hook["role"], "read-write", "{hook}");
-    assert_eq!(
-        (hook["cols"].as_u64(), hook["rows"].as_u64()),
-        (Some(80), Some(24))
-    );
-    eprintln!("first screen of output after {first_screen:?} (page load included)");
+    assert_eq!(hook["cols"], 80, "{hook}");
+    assert_eq!(hook["rows"], 24, "{hook}");
+    eprintln!("first screen of output {first_screen:?} after navigation (page load included)");
 
-    agent.send_output(b"live line three\r\n").await;
+    fixture.print(b"live line three\r\n").await;
     browser.wait_for_text("live line three").await;
 
     browser.type_keys("hi").await;
-    agent_receives(&mut agent, b"hi").await;
-    agent.send_output(b"echo:hi\r\n").await;
+    fixture.agent_receives(b"hi").await;
+    fixture.print(b"echo:hi\r\n").await;
     browser.wait_for_text("echo:hi").await;
 
-    // Nothing was duplicated on the way.
     let lines = browser.terminal_lines().await;
-    let count = |needle: &str| lines.iter().filter(|l| l.contains(needle)).count();
-    assert_eq!(count("history line one"), 1, "{lines:#?}");
-    assert_eq!(count("live line three"), 1, "{lines:#?}");
-    browser.screenshot("viewer-desktop-terminal").await;
+    assert_eq!(occurrences(&lines, "history line one"), 1, "{lines:#?}");
+    assert_eq!(occurrences(&lines, "live line three"), 1, "{lines:#?}");
+    browser.screenshot("viewer-terminal-desktop").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_restart_is_resumed_without_duplicates() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
+    for n in 1..=5 {
+        fixture.print(format!("before {n}\r\n").as_bytes()).await;
+    }
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("before 5").await;
+    browser.wait_for_state("live").await;
+
+    // The relay dies with its memory; the viewer's socket drops.
+    fixture.relay.kill();
+    browser.wait_for_state("reconnecting").await;
+    fixture.print_while_relay_is_down(b"during outage\r\n");
+    fixture.restart_relay(NAME, 80, 24).await;
+    fixture.print(b"after restart\r\n").await;
+
+    browser.wait_for_text("after restart").await;
+    browser.wait_for_state("live").await;
+    let lines = browser.terminal_lines().await;
+    for line in ["before 1", "before 5", "during outage", "after restart"] {
+        assert_eq!(occurrences(&lines, line), 1, "{line:?} in {lines:#?}");
+    }
+    let hook = browser.hook().await;
+    assert!(hook["connects"].as_u64() >= Some(2), "{hook}");
+    assert_eq!(
+        hook["rendered"].as_u64(),
+        Some(fixture.printed.len() as u64),
+        "every byte rendered once: {hook}"
+    );
+    browser.screenshot("viewer-terminal-after-restart").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_output_stays_bounded_and_the_page_responsive() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start(NAME, 100, 30).await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_state("live").await;
+
+    // 32 MiB in 256 KiB messages, as fast as the relay takes them: more than
+    // the relay keeps and than the page may queue.
+    let line =
+        "flood 0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\r\n";
+    let block = line.repeat(256 * 1024 / line.len());
+    let started = Instant::now();
+    let mut max_queued = 0;
+    for _ in 0..(32 * 1024 * 1024 / block.len()) {
+        fixture.print_fast(block.as_bytes()).await;
+    }
+    fixture.print(b"flood done\r\n").await;
+    // While xterm catches up the page keeps answering scripts quickly.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let probe = Instant::now();
+        let hook = browser.hook().await;
+        let answered_in = probe.elapsed();
+        assert!(
+            answered_in < Duration::from_secs(2),
+            "page blocked for {answered_in:?}"
+        );
+        max_queued = max_queued.max(hook["queued"].as_u64().unwrap_or(0));
+        if browser.terminal_text().await.contains("flood done") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "flood not rendered: {hook}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "32 MiB flood rendered in {:?}; most bytes queued in the page: {max_queued}",
+        started.elapsed()
+    );
+    assert!(max_queued <= 9 * 1024 * 1024, "queue grew to {max_queued}");
+    browser.screenshot("viewer-terminal-flood").await;
     browser.close().await;
 }
