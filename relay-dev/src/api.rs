@@ -49,7 +49,9 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        // `detail` is where Omnara's client looks for the reason.
+        let body = json!({ "error": self.message, "detail": self.message });
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -289,19 +291,21 @@ pub async fn show(
         .store
         .messages(record.id, limit)?
         .iter()
-        .map(|m| {
-            json!({
-                "id": m.id,
-                "content": m.content,
-                "sender_type": m.sender,
-                "requires_user_input": m.requires_user_input,
-                "created_at": rfc3339(m.created_at),
-            })
-        })
+        .map(message_json)
         .collect();
     let mut value = session_json(&state, &record);
     value["messages"] = Value::Array(messages);
     Ok(Json(value).into_response())
+}
+
+fn message_json(m: &MessageRecord) -> Value {
+    json!({
+        "id": m.id,
+        "content": m.content,
+        "sender_type": m.sender,
+        "requires_user_input": m.requires_user_input,
+        "created_at": rfc3339(m.created_at),
+    })
 }
 
 #[derive(Deserialize)]
@@ -349,6 +353,69 @@ pub async fn post_message(
         "queued_user_messages": [],
     }))
     .into_response())
+}
+
+#[derive(Deserialize)]
+struct UserMessageBody {
+    content: String,
+    agent_instance_id: String,
+}
+
+/// `POST /api/v1/messages/user`: a message from the person (dashboard) to the agent.
+pub async fn post_user_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let user = user_of(&state, &headers)?;
+    let body: UserMessageBody = parse_body(&body)?;
+    let record = owned_session(&state, &user, parse_id(&body.agent_instance_id)?)?;
+    let message = MessageRecord {
+        id: Uuid::new_v4(),
+        session_id: record.id,
+        content: body.content,
+        sender: "user".into(),
+        requires_user_input: false,
+        created_at: unix_now(),
+    };
+    state.store.add_message(&message)?;
+    Ok(
+        Json(json!({ "success": true, "message_id": message.id, "marked_as_read": false }))
+            .into_response(),
+    )
+}
+
+/// Query of `GET /api/v1/messages/pending`.
+#[derive(Deserialize)]
+pub struct PendingQuery {
+    /// The session.
+    pub agent_instance_id: String,
+    /// Only messages after this one.
+    pub last_read_message_id: Option<String>,
+}
+
+/// `GET /api/v1/messages/pending`: the person's messages after the last one read.
+pub async fn pending_messages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<PendingQuery>,
+) -> ApiResult {
+    let user = user_of(&state, &headers)?;
+    let record = owned_session(&state, &user, parse_id(&query.agent_instance_id)?)?;
+    let all = state.store.messages(record.id, 1000)?;
+    let after = query
+        .last_read_message_id
+        .and_then(|id| all.iter().position(|m| m.id.to_string() == id))
+        .map_or(0, |i| i + 1);
+    let pending: Vec<Value> = all[after..]
+        .iter()
+        .filter(|m| m.sender == "user")
+        .map(message_json)
+        .collect();
+    Ok(
+        Json(json!({ "agent_instance_id": record.id, "messages": pending, "status": "ok" }))
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]

@@ -151,6 +151,8 @@ impl Server {
             .route("/api/v1/agent-instances/{id}", get(api::show))
             .route("/api/v1/agent-instances/{id}/share", post(api::share))
             .route("/api/v1/messages/agent", post(api::post_message))
+            .route("/api/v1/messages/user", post(api::post_user_message))
+            .route("/api/v1/messages/pending", get(api::pending_messages))
             .route("/api/v1/sessions/end", post(api::end))
             .route("/health", get(api::health))
             .route("/metrics", get(api::metrics))

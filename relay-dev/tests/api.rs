@@ -373,3 +373,51 @@ async fn offline_sessions_leave_memory_after_the_retention_time() {
         .unwrap();
     assert!(viewer.read_history().await.output.is_empty());
 }
+
+#[tokio::test]
+async fn the_persons_replies_are_pending_for_the_agent() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let api = format!("{}/api/v1", relay.http_url());
+    let id = relay.register_session(&key, "claude");
+    let body =
+        json!({"content": "which branch?", "agent_instance_id": id, "requires_user_input": true});
+    let (_, question) = http(
+        "POST",
+        &format!("{api}/messages/agent"),
+        Some(&key),
+        Some(&body),
+    )
+    .await;
+    let question_id = question["message_id"].as_str().unwrap();
+    let pending_url =
+        format!("{api}/messages/pending?agent_instance_id={id}&last_read_message_id={question_id}");
+    let (_, pending) = http("GET", &pending_url, Some(&key), None).await;
+    assert_eq!(
+        (
+            pending["status"].as_str(),
+            pending["messages"].as_array().unwrap().len()
+        ),
+        (Some("ok"), 0)
+    );
+
+    let body = json!({"content": "main", "agent_instance_id": id});
+    let (status, _) = http(
+        "POST",
+        &format!("{api}/messages/user"),
+        Some(&key),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, pending) = http("GET", &pending_url, Some(&key), None).await;
+    let messages = pending["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        (
+            messages[0]["content"].as_str(),
+            messages[0]["sender_type"].as_str()
+        ),
+        (Some("main"), Some("user"))
+    );
+}
