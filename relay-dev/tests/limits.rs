@@ -63,11 +63,10 @@ async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames_and_no_
     );
     assert_eq!(legacy.pings, 0);
     // A Tether viewer does get pings in that time.
-    while viewer
+    while let Some(Event::Frame(_)) = viewer
         .socket
         .next_event_within(Duration::from_millis(200))
         .await
-        .is_some()
     {}
     assert!(viewer.socket.pings > 0, "the Tether viewer was pinged");
 }
@@ -272,4 +271,34 @@ async fn input_for_an_offline_agent_is_refused_not_queued() {
     viewer.wait_control(|c| *c == Control::AgentOnline).await;
     viewer.send(&[Frame::Input(b"new\r".to_vec())]).await;
     assert_eq!(agent.next_command().await, Frame::Input(b"new\r".to_vec()));
+}
+
+#[tokio::test]
+async fn a_tether_peer_that_stops_answering_pings_is_dropped() {
+    let relay = RelayProcess::start_with(&["--ping-secs", "1"]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut silent = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    silent.read_history().await;
+    // The client never reads again, so it never answers a ping.
+    let viewers = || async {
+        let (_, body) =
+            relay::http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None).await;
+        let text = String::from_utf8(body).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("tether_relay_viewers "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap()
+    };
+    assert_eq!(viewers().await, 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(8);
+    while viewers().await != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "silent viewer still attached"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

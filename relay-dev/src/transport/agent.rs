@@ -146,7 +146,11 @@ impl AgentLink {
                     };
                     self.link.send_frames(&[frame]).await.ok()?;
                 }
-                _ = ping.tick() => self.link.ping().await.ok()?,
+                _ = ping.tick() => {
+                    if !self.link.keepalive(self.state.config.ping_every()).await {
+                        return None;
+                    }
+                }
                 Ok(()) = revoked.changed() => {
                     if revoked.borrow_and_update().contains(&self.key_id) {
                         return Some(CloseReason::new(CLOSE_POLICY, "API key revoked"));

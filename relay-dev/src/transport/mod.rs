@@ -141,12 +141,18 @@ pub fn decode_frames(
 pub struct Link {
     ws: WebSocket,
     dialect: Dialect,
+    /// When the peer last sent anything (a pong counts).
+    last_heard: std::time::Instant,
 }
 
 impl Link {
     /// Wraps an upgraded socket.
     pub fn new(ws: WebSocket, dialect: Dialect) -> Self {
-        Self { ws, dialect }
+        Self {
+            ws,
+            dialect,
+            last_heard: std::time::Instant::now(),
+        }
     }
 
     /// The peer's dialect.
@@ -179,17 +185,23 @@ impl Link {
         self.ws.send(Message::Text(text.into())).await
     }
 
-    /// Pings a Tether peer; never a legacy one.
-    pub async fn ping(&mut self) -> Result<(), axum::Error> {
-        if self.dialect == Dialect::Tether {
-            self.ws.send(Message::Ping(Bytes::new())).await?;
+    /// Pings a Tether peer (never a legacy one) every `interval`; `false`
+    /// when the peer has been silent for three intervals or the send failed.
+    pub async fn keepalive(&mut self, interval: Duration) -> bool {
+        if self.dialect == Dialect::Legacy {
+            return true;
         }
-        Ok(())
+        if self.last_heard.elapsed() > interval * 3 {
+            return false;
+        }
+        self.ws.send(Message::Ping(Bytes::new())).await.is_ok()
     }
 
     /// The next message from the peer.
     pub async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
-        self.ws.recv().await
+        let message = self.ws.recv().await;
+        self.last_heard = std::time::Instant::now();
+        message
     }
 
     /// Sends a close frame and waits (briefly) for the peer's close.

@@ -323,7 +323,11 @@ impl ViewerLink {
                     }
                 }
                 () = &mut expired => return Some(CloseReason::new(CLOSE_POLICY, "share token expired")),
-                _ = ping.tick() => self.link.ping().await.ok()?,
+                _ = ping.tick() => {
+                    if !self.link.keepalive(self.state.config.ping_every()).await {
+                        return None;
+                    }
+                }
                 _ = std::future::ready(()), if has_work => {}
                 Ok(()) = changes.changed(), if !has_work => {}
             }
