@@ -490,6 +490,41 @@ impl ViewerFixture {
         );
     }
 
+    /// INPUT bytes reaching the agent within `wait` (for checking that
+    /// nothing arrives).
+    pub async fn agent_input_within(&mut self, wait: Duration) -> Vec<u8> {
+        let deadline = Instant::now() + wait;
+        let mut typed = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.agent.socket.next_event_within(left).await {
+                Some(crate::relay::Event::Frame(protocol::Frame::Input(bytes))) => {
+                    typed.extend_from_slice(&bytes)
+                }
+                Some(crate::relay::Event::Frame(_)) => {}
+                Some(other) => panic!("agent link ended: {other:?}"),
+                None => break,
+            }
+        }
+        typed
+    }
+
+    /// A share link for the session with `role` (`read-only`/`read-write`).
+    pub async fn share_url(&self, role: &str) -> String {
+        let url = format!(
+            "{}/api/v1/agent-instances/{}/share",
+            self.relay.http_url(),
+            self.session
+        );
+        let body = json!({ "role": role, "ttl_secs": 600 });
+        let (status, reply) = crate::relay::http("POST", &url, Some(&self.key), Some(&body)).await;
+        assert!(
+            status == 200 || status == 201,
+            "share failed: {status} {reply}"
+        );
+        let token = reply["token"].as_str().expect("token in the share reply");
+        format!("{}/s/{}#token={token}", self.relay.http_url(), self.session)
+    }
+
     /// The next RESIZE request reaching the agent, as (cols, rows).
     pub async fn agent_resize_request(&mut self) -> (u16, u16) {
         loop {

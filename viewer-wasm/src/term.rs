@@ -181,15 +181,18 @@ impl Term {
         Some((get("cols")?, get("rows")?))
     }
 
-    /// The rendered width of the grid in CSS pixels.
-    pub fn grid_width(&self) -> f64 {
-        self.xterm
-            .get_element()
+    /// The rendered width of the grid in CSS pixels, and the width the
+    /// terminal element adds around it (padding, scrollbar).
+    pub fn grid_width(&self) -> (f64, f64) {
+        let element = self.xterm.get_element();
+        let grid = element
             .query_selector(".xterm-screen")
             .ok()
             .flatten()
             .map(|screen| screen.get_bounding_client_rect().width())
-            .unwrap_or(0.0)
+            .unwrap_or(0.0);
+        let total = element.get_bounding_client_rect().width();
+        (grid, (total - grid).max(0.0))
     }
 
     /// Moves keyboard focus to the terminal (brings up a soft keyboard).

@@ -443,8 +443,9 @@ impl Inner {
     /// Scales the font so that the session's columns fit the screen; below
     /// the minimum font size the page scrolls instead.
     fn refit(&mut self) {
-        let available = f64::from(self.host.client_width());
-        let font = fitting_font_size(self.term.font_size(), self.term.grid_width(), available);
+        let (grid, chrome) = self.term.grid_width();
+        let available = f64::from(self.host.client_width()) - chrome;
+        let font = fitting_font_size(self.term.font_size(), grid, available);
         self.term.set_font_size(font);
     }
 

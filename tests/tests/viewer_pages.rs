@@ -1,0 +1,160 @@
+//! The browser viewer's pages and controls in headless Chromium against the
+//! real relay: the phone key bar and scaling at 375×667, a read-only share
+//! link, "fit session to this screen", and the session list.
+
+use std::time::Duration;
+
+use tests::browser::{self, Browser, Screen, ViewerFixture};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_scales_a_wide_session_and_its_key_bar_types() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start("e2e phone", 120, 40).await;
+    fixture
+        .print(b"a wide desktop session, 120 columns\r\n")
+        .await;
+    let browser = Browser::start(Screen::PHONE).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("120 columns").await;
+    browser.wait_for_state("live").await;
+
+    // The session keeps its size; the phone scales it down instead.
+    let hook = browser.hook().await;
+    assert_eq!(
+        (hook["cols"].as_u64(), hook["rows"].as_u64()),
+        (Some(120), Some(40)),
+        "{hook}"
+    );
+    let font = hook["fontSize"].as_f64().unwrap_or(0.0);
+    assert!(font < 14.0 && font >= 6.0, "font size {font}");
+    let page_width = browser
+        .eval("return document.documentElement.scrollWidth;", vec![])
+        .await;
+    assert!(
+        page_width.as_u64() <= Some(375),
+        "the page itself never scrolls sideways: {page_width}"
+    );
+
+    assert!(browser.is_visible(".key-bar").await, "key bar on a phone");
+    browser.click(".key-bar [data-key='ctrl-c']").await;
+    fixture.agent_receives(b"\x03").await;
+    browser.click(".key-bar [data-key='up']").await;
+    fixture.agent_receives(b"\x1b[A").await;
+    browser.click(".key-bar [data-key='escape']").await;
+    browser.click(".key-bar [data-key='tab']").await;
+    browser.click(".key-bar [data-key='enter']").await;
+    fixture.agent_receives(b"\x1b\t\r").await;
+    // Ctrl is sticky: it applies to the next typed key.
+    browser.click(".key-bar [data-key='ctrl']").await;
+    browser.type_keys("d").await;
+    fixture.agent_receives(b"\x04").await;
+    browser.screenshot("viewer-phone-375x667").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_share_link_watches_but_cannot_type() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start("e2e shared", 80, 24).await;
+    fixture.print(b"shared screen\r\n").await;
+    let url = fixture.share_url("read-only").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&url).await;
+    browser.wait_for_text("shared screen").await;
+    browser.wait_for_state("live").await;
+    let hook = browser.hook().await;
+    assert_eq!(hook["role"], "read-only", "{hook}");
+    assert!(
+        browser.is_visible("[data-role='read-only']").await,
+        "read-only is shown"
+    );
+    assert!(!browser.is_visible("button.fit").await, "no resize control");
+
+    browser.type_keys("rm -rf /\n").await;
+    let typed = fixture.agent_input_within(Duration::from_millis(700)).await;
+    assert!(typed.is_empty(), "a read-only viewer typed {typed:?}");
+
+    fixture.print(b"still watching\r\n").await;
+    browser.wait_for_text("still watching").await;
+    browser.screenshot("viewer-read-only-share").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fit_session_to_this_screen_requests_the_screen_size() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start("e2e fit", 80, 24).await;
+    fixture.print(b"fit me\r\n").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("fit me").await;
+    browser.wait_for_state("live").await;
+
+    browser.click("button.fit").await;
+    let (cols, rows) = fixture.agent_resize_request().await;
+    assert!(
+        cols > 80 && rows > 24,
+        "a 1280×800 window holds more than 80×24: {cols}×{rows}"
+    );
+    // The wrapper applies it; the viewer follows the session's new size.
+    fixture.resize(cols, rows).await;
+    let script =
+        format!("return window.__tether.cols === {cols} && window.__tether.rows === {rows};");
+    browser
+        .wait_for_js("the new session size", &script, browser::DEFAULT_WAIT)
+        .await;
+    browser.screenshot("viewer-fit-to-screen").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_list_stays_current_and_opens_a_terminal() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start("e2e list", 80, 24).await;
+    fixture.print(b"listed session output\r\n").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser
+        .goto(&format!(
+            "{}/#key={}",
+            fixture.relay.http_url(),
+            fixture.key
+        ))
+        .await;
+    let row = format!(".session[data-session-id='{}']", fixture.session);
+    let live = format!(
+        "const row = document.querySelector(\"{row}\"); return row && row.textContent.includes('live');"
+    );
+    browser
+        .wait_for_js("the live session in the list", &live, browser::DEFAULT_WAIT)
+        .await;
+    // The key left the address bar and stays in this browser.
+    let url = browser.eval("return location.href;", vec![]).await;
+    assert!(!url.as_str().unwrap_or("").contains(&fixture.key), "{url}");
+
+    // A new session appears without a reload.
+    let second = fixture.relay.register_session(&fixture.key, "codex");
+    let appears =
+        format!("return !!document.querySelector(\".session[data-session-id='{second}']\");");
+    browser
+        .wait_for_js(
+            "the new session in the list",
+            &appears,
+            Duration::from_secs(10),
+        )
+        .await;
+    browser.screenshot("viewer-session-list").await;
+
+    // The stored key opens the terminal.
+    browser.click(&format!("{row} a")).await;
+    browser.wait_for_text("listed session output").await;
+    browser.wait_for_state("live").await;
+    browser.close().await;
+}
