@@ -28,7 +28,7 @@ async fn phone_scales_a_wide_session_and_its_key_bar_types() {
         "{hook}"
     );
     let font = hook["fontSize"].as_f64().unwrap_or(0.0);
-    assert!(font < 14.0 && font >= 6.0, "font size {font}");
+    assert!((6.0..14.0).contains(&font), "font size {font}");
     let page_width = browser
         .eval("return document.documentElement.scrollWidth;", vec![])
         .await;
