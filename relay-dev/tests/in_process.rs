@@ -7,7 +7,6 @@
 mod relay;
 
 use relay::{http, AgentClient, ViewerClient};
-use relay_dev::store::Store as _;
 use relay_dev::{Config, Server};
 
 #[tokio::test]
