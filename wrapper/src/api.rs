@@ -105,6 +105,27 @@ impl ApiClient {
         })
     }
 
+    /// `GET /api/v1/agent-instances/{id}`: fails with
+    /// [`ApiError::UnknownSession`] when the session does not exist (or is
+    /// not this key's).
+    pub fn check_session(&self, agent_instance_id: &str) -> Result<(), ApiError> {
+        let url = format!(
+            "{}/api/v1/agent-instances/{agent_instance_id}?message_limit=0",
+            self.base
+        );
+        let response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {}", self.key))
+            .call();
+        match self.answer(response, Some(agent_instance_id)) {
+            Err(ApiError::Refused {
+                status: 400 | 403, ..
+            }) => Err(ApiError::UnknownSession(agent_instance_id.to_string())),
+            other => other.map(|_| ()),
+        }
+    }
+
     /// `POST /api/v1/sessions/end` with the agent's exit status.
     pub fn end_session(&self, agent_instance_id: &str, exit_status: i32) -> Result<(), ApiError> {
         let body = json!({"agent_instance_id": agent_instance_id, "exit_status": exit_status});

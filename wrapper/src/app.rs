@@ -98,11 +98,15 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
                 ))
             })?;
         let api = ApiClient::new(&endpoints.api_url, &key, cli.insecure_skip_tls_verify);
-        let (session_id, needs_registration) = match api.register(
-            &program.kind,
-            cli.name.as_deref(),
-            cli.resume.as_deref(),
-        ) {
+        let registered = match cli.resume.as_deref() {
+            // Re-attaching: the session must exist (registering an unknown id
+            // would silently create a new one).
+            Some(id) => api
+                .check_session(id)
+                .and_then(|()| api.register(&program.kind, cli.name.as_deref(), Some(id))),
+            None => api.register(&program.kind, cli.name.as_deref(), None),
+        };
+        let (session_id, needs_registration) = match registered {
             Ok(registered) => (registered.agent_instance_id, false),
             Err(ApiError::Unreachable { url, reason }) => {
                 eprintln!(

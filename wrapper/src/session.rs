@@ -90,6 +90,9 @@ pub struct Outcome {
 /// before returning.
 pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     let local_tty = terminal::stdin_is_tty();
+    // Handlers first: a SIGTERM that comes as soon as the agent runs must
+    // already end it cleanly rather than kill tether with raw mode on.
+    let mut signals = signal_hook::iterator::Signals::new([SIGWINCH, SIGTERM, SIGINT, SIGHUP])?;
     let mut agent = AgentPty::spawn(spawn)?;
     tracing::info!(program = %spawn.program.display(), pid = ?agent.pid(), rows = spawn.size.rows, cols = spawn.size.cols, "agent started");
 
@@ -160,7 +163,6 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     // Signals: window size, and termination requests forwarded to the agent.
     let terminating = Arc::new(AtomicBool::new(false));
     {
-        let mut signals = signal_hook::iterator::Signals::new([SIGWINCH, SIGTERM, SIGINT, SIGHUP])?;
         let pid = agent.pid();
         let mut killer = agent.killer();
         let terminating = Arc::clone(&terminating);

@@ -86,7 +86,8 @@ impl RawMode {
         let mut raw = original.clone();
         raw.make_raw();
         *SAVED.lock().unwrap_or_else(|e| e.into_inner()) = Some(original);
-        if termios::tcsetattr(&stdin, OptionalActions::Flush, &raw).is_err() {
+        // `Now`, not `Flush`: keys typed ahead of tether reach the agent.
+        if termios::tcsetattr(&stdin, OptionalActions::Now, &raw).is_err() {
             restore();
             return None;
         }

@@ -1,0 +1,313 @@
+//! `tether --no-relay`: the agent in a real PTY, driven through pipes and
+//! inside a real terminal (tmux). No relay, and no socket at all.
+
+use std::net::TcpListener;
+use std::time::Duration;
+use tests::wrapper::{children, tether_bin, wait_until, TetherCommand, Tmux};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn home() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp home")
+}
+
+#[test]
+fn pipes_work_and_exit_status_propagates() {
+    let home = home();
+    let mut tether = TetherCommand::new(home.path())
+        .args(["--no-relay", "--command", "sh", "--", "-c"])
+        .args(["read line; echo \"got:$line\"; exit 7"])
+        .spawn();
+    tether.write_stdin(b"hello\n");
+    tether.stdout.wait_for_text("got:hello", WAIT);
+    let status = tether.wait(WAIT);
+    assert_eq!(status.code(), Some(7), "stderr: {}", tether.stderr.text());
+    // After start nothing but the agent's output reaches the terminal.
+    assert_eq!(tether.stderr.text(), "");
+}
+
+#[test]
+fn end_of_stdin_is_end_of_file_for_the_agent() {
+    let home = home();
+    let mut tether = TetherCommand::new(home.path())
+        .args([
+            "--no-relay",
+            "--command",
+            "sh",
+            "--",
+            "-c",
+            "cat >/dev/null; echo cat-done",
+        ])
+        .spawn();
+    tether.write_stdin(b"partial line without newline");
+    tether.close_stdin();
+    tether.stdout.wait_for_text("cat-done", WAIT);
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+}
+
+#[test]
+fn agent_flags_pass_through_in_order() {
+    let home = home();
+    let script = home.path().join("argv.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\"; done; echo\n",
+    )
+    .unwrap();
+    make_executable(&script);
+    let mut tether = TetherCommand::new(home.path())
+        .args([
+            "--continue",
+            "--no-relay",
+            "--permission-mode",
+            "plan",
+            "--command",
+        ])
+        .args([script.as_os_str()])
+        .args([
+            "--name",
+            "my session",
+            "--dangerously-skip-permissions",
+            "-p",
+        ])
+        .args(["--", "--name", "x", "--", "--no-relay"])
+        .null_stdin()
+        .spawn();
+    assert_eq!(
+        tether.wait(WAIT).code(),
+        Some(0),
+        "stderr: {}",
+        tether.stderr.text()
+    );
+    tether.stdout.wait_for_text(
+        "[--continue][--permission-mode][plan][--dangerously-skip-permissions][-p][--name][x][--][--no-relay]",
+        WAIT,
+    );
+}
+
+fn make_executable(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn agent_environment_has_the_session_id() {
+    let home = home();
+    let mut tether = TetherCommand::new(home.path())
+        .args([
+            "--no-relay",
+            "--command",
+            "sh",
+            "--",
+            "-c",
+            "echo id=$TETHER_SESSION_ID",
+        ])
+        .null_stdin()
+        .spawn();
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    let out = tether.stdout.text();
+    let id = out.trim().strip_prefix("id=").expect("id line");
+    assert_eq!(id.len(), 36, "a UUID: {out:?}");
+}
+
+#[test]
+fn missing_agent_is_explained() {
+    let home = home();
+    let mut tether = TetherCommand::new(home.path())
+        .args(["--no-relay", "--agent", "codex"])
+        .env("PATH", "/nonexistent")
+        .null_stdin()
+        .spawn();
+    assert_eq!(tether.wait(WAIT).code(), Some(127));
+    let err = tether.stderr.text();
+    assert!(err.contains("`codex` was not found in PATH"), "{err}");
+    assert!(err.contains("npm install -g @openai/codex"), "{err}");
+}
+
+#[test]
+fn sigterm_ends_the_agent_and_tether() {
+    let home = home();
+    let mut tether = TetherCommand::new(home.path())
+        .args([
+            "--no-relay",
+            "--command",
+            "sh",
+            "--",
+            "-c",
+            "echo started; sleep 30",
+        ])
+        .spawn();
+    tether.stdout.wait_for_text("started", WAIT);
+    tether.signal("TERM");
+    assert_eq!(tether.wait(WAIT).code(), Some(128 + 15));
+}
+
+/// `--no-relay` makes no connection: with the relay and API URLs pointing at
+/// a listener of ours, nothing connects, and the process never holds a socket.
+#[test]
+fn no_relay_opens_no_socket() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let home = home();
+    let mut tether = TetherCommand::new(home.path())
+        .args([
+            "--no-relay",
+            "--command",
+            "sh",
+            "--",
+            "-c",
+            "echo up; read x; echo bye",
+        ])
+        .env("TETHER_RELAY_URL", format!("ws://{addr}/agent"))
+        .env("TETHER_API_URL", format!("http://{addr}"))
+        .env("TETHER_API_KEY", "tk1.test.key")
+        .spawn();
+    tether.stdout.wait_for_text("up", WAIT);
+    let sockets = network_sockets(tether.pid());
+    assert!(
+        sockets.is_empty(),
+        "tether holds network sockets: {sockets:?}"
+    );
+    tether.write_stdin(b"\n");
+    tether.stdout.wait_for_text("bye", WAIT);
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "something connected to the relay address"
+    );
+}
+
+/// The TCP/UDP sockets (by inode) a process holds. Unix sockets (such as the
+/// signal handler's self-pipe) do not count.
+fn network_sockets(pid: u32) -> Vec<String> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("list the process's fds")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let mut network = Vec::new();
+    for table in ["tcp", "tcp6", "udp", "udp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            // Column 10 is the socket's inode.
+            if let Some(inode) = line.split_whitespace().nth(9) {
+                if inodes.iter().any(|i| i == inode) {
+                    network.push(format!("{table}: {line}"));
+                }
+            }
+        }
+    }
+    network
+}
+
+fn tmux_or_skip() -> Option<(Tmux, tempfile::TempDir)> {
+    if !Tmux::available() {
+        eprintln!("tmux is not installed: skipping (scripts/setup installs it)");
+        return None;
+    }
+    let home = home();
+    let home_str = home.path().to_str().unwrap().to_string();
+    let tmux = Tmux::start(100, 30, &[("TETHER_HOME", &home_str), ("HOME", &home_str)]);
+    Some((tmux, home))
+}
+
+/// Saves `stty -g` to `file` from the shell in tmux and waits for it.
+fn save_stty(tmux: &Tmux, file: &std::path::Path) -> String {
+    let _ = std::fs::remove_file(file);
+    tmux.type_line(&format!("stty -g > {}", file.display()));
+    wait_until("stty -g output", WAIT, || {
+        std::fs::read_to_string(file)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    })
+}
+
+fn tether_cmd(args: &str) -> String {
+    format!("{} --no-relay {args}", tether_bin().display())
+}
+
+#[test]
+fn in_a_real_terminal_size_keys_resize_and_restore_work() {
+    let Some((tmux, home)) = tmux_or_skip() else {
+        return;
+    };
+    let before = save_stty(&tmux, &home.path().join("before"));
+
+    tmux.type_line(&tether_cmd("--command sh"));
+    // Two prompts of the outer shell so far, then the inner shell's.
+    tmux.wait_for_screen("the inner shell", WAIT, |s| {
+        s.matches(Tmux::PROMPT).count() >= 3
+    });
+    // `size-""done` prints as `size-done`: only the output matches, not the typed line.
+    tmux.type_line("stty size; echo size-\"\"done");
+    let screen = tmux.wait_for_text("size-done", WAIT);
+    assert!(
+        screen.contains("30 100"),
+        "PTY has the terminal's size:\n{screen}"
+    );
+
+    // Raw mode: Ctrl-C reaches the agent's line discipline, not tether.
+    tmux.type_line("sleep 30");
+    tmux.wait_for_process("sleep", WAIT);
+    tmux.send_keys(&["C-c"]);
+    tmux.type_line("echo still-\"\"here");
+    tmux.wait_for_text("still-here", WAIT);
+
+    // SIGWINCH reaches the PTY.
+    tmux.resize(120, 40);
+    tmux.type_line("clear; stty size");
+    tmux.wait_for_text("40 120", WAIT);
+
+    tmux.type_line("exit 5");
+    tmux.wait_until_idle(WAIT);
+    tmux.type_line("echo rc=$?");
+    tmux.wait_for_text("rc=5", WAIT);
+    let after = save_stty(&tmux, &home.path().join("after"));
+    assert_eq!(before, after, "terminal settings restored");
+}
+
+#[test]
+fn terminal_is_restored_when_the_agent_crashes_or_tether_is_killed() {
+    let Some((tmux, home)) = tmux_or_skip() else {
+        return;
+    };
+    let before = save_stty(&tmux, &home.path().join("before"));
+
+    // The agent dies of a signal: exit status 128 + 9.
+    tmux.type_line(&tether_cmd(
+        "--command sh -- -c 'echo crashing; kill -KILL $$'",
+    ));
+    tmux.wait_for_text("crashing", WAIT);
+    tmux.wait_until_idle(WAIT);
+    tmux.type_line("echo rc=$?");
+    tmux.wait_for_text("rc=137", WAIT);
+    assert_eq!(save_stty(&tmux, &home.path().join("a")), before);
+
+    // tether gets SIGTERM (e.g. from `kill`): the agent is ended, the terminal restored.
+    tmux.type_line(&tether_cmd("--command sleep -- 30"));
+    let shell = tmux.pane_pid();
+    // tether is the shell's child; once its agent runs, raw mode is on.
+    let tether_pid = wait_until("tether and its agent to start", WAIT, || {
+        children(shell)
+            .into_iter()
+            .find(|&pid| !children(pid).is_empty())
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &tether_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tmux.wait_until_idle(WAIT);
+    tmux.type_line("echo rc=$?");
+    tmux.wait_for_text("rc=143", WAIT);
+    assert_eq!(save_stty(&tmux, &home.path().join("b")), before);
+}
