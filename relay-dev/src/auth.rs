@@ -78,18 +78,30 @@ impl Signer {
 
     /// Reads the secret from `path`, creating a random one (mode 0600) if absent.
     pub fn load_or_create(path: &Path) -> std::io::Result<Self> {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Some(secret) = unhex(text.trim()).filter(|s| s.len() >= 32) {
-                return Ok(Self::new(secret));
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                // Never replace an existing secret: that would void every key.
+                return unhex(text.trim())
+                    .filter(|s| s.len() >= 32)
+                    .map(Self::new)
+                    .ok_or_else(|| {
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("{} is not a valid signing secret", path.display()),
+                        )
+                    });
             }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            Err(_) => {}
         }
         let secret_hex = random_hex(32)?;
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(path)?;
         file.write_all(secret_hex.as_bytes())?;
+        file.sync_all()?;
         Ok(Self::new(unhex(&secret_hex).unwrap_or_default()))
     }
 

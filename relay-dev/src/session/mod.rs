@@ -281,11 +281,21 @@ impl Registry {
     }
 
     /// The session `id`, created empty (offline, no history) if not in memory.
+    /// Its idle clock restarts, so [`sweep`](Self::sweep) leaves it to the
+    /// caller, who is about to attach an agent or a viewer.
     pub fn get_or_create(&self, id: Uuid, user: &str) -> Arc<Session> {
-        self.map()
+        let session = self
+            .map()
             .entry(id)
             .or_insert_with(|| Arc::new(Session::new(id, user.to_string(), self.history_bytes)))
-            .clone()
+            .clone();
+        {
+            let mut state = session.lock();
+            if state.idle_since.is_some() {
+                state.idle_since = Some(Instant::now());
+            }
+        }
+        session
     }
 
     /// Every session in memory.

@@ -57,7 +57,7 @@ async fn authorize(
     state: &AppState,
     session_id: &str,
     token: Option<&str>,
-) -> Result<(Uuid, String, Access), CloseReason> {
+) -> Result<(Arc<Session>, String, Access), CloseReason> {
     let principal = authenticate(&state.signer, &*state.store, token).map_err(|e| {
         add(&state.metrics.auth_failures, 1);
         tracing::info!("viewer refused: {e}");
@@ -95,7 +95,7 @@ async fn authorize(
             s.ended = Some(record.exit_status);
         }
     }
-    Ok((id, record.agent_type, access))
+    Ok((session, record.agent_type, access))
 }
 
 async fn run(
@@ -106,7 +106,7 @@ async fn run(
     request: LinkRequest,
 ) {
     let link = Link::new(ws, request.dialect);
-    let (id, agent_type, access) =
+    let (session, agent_type, access) =
         match authorize(&state, &session_id, request.token.as_deref()).await {
             Ok(found) => found,
             Err(why) => return link.close(why).await,
@@ -120,11 +120,7 @@ async fn run(
                 .await
         }
     };
-    let Some(session) = state.registry.get(id) else {
-        return link
-            .close(CloseReason::new(CLOSE_POLICY, "unknown session"))
-            .await;
-    };
+    let id = session.id;
     if let Err(e) = session.join_viewer(state.config.max_viewers) {
         return link
             .close(CloseReason::new(CLOSE_POLICY, e.to_string()))
