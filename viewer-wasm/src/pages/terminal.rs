@@ -35,13 +35,10 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                 if let (Some(credential), Some(element)) =
                     (credential.clone(), host.cast::<HtmlElement>())
                 {
-                    let origin = web_sys::window()
-                        .and_then(|w| w.location().origin().ok())
-                        .unwrap_or_default();
                     let on_status = Callback::from(move |s: Status| status.set(s));
                     *viewer.borrow_mut() = Some(Viewer::start(
                         element,
-                        websocket_origin(&origin),
+                        relay_ws_origin(),
                         id,
                         credential,
                         on_status,
@@ -127,6 +124,19 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
             }
         </main>
     }
+}
+
+/// Where the terminal WebSocket goes: this page's origin, unless the build
+/// names a relay in `TETHER_RELAY_WS` (for `trunk serve`, whose proxy drops
+/// the WebSocket subprotocol that carries the key).
+fn relay_ws_origin() -> String {
+    if let Some(relay) = option_env!("TETHER_RELAY_WS") {
+        return relay.to_owned();
+    }
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    websocket_origin(&origin)
 }
 
 fn short_id(id: &str) -> String {
