@@ -136,3 +136,43 @@ async fn a_flood_of_output_stays_bounded_and_the_page_responsive() {
     browser.screenshot("viewer-terminal-flood").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_state_follows_the_agent_until_the_session_ends() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
+    fixture.print(b"working\r\n").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("working").await;
+    browser.wait_for_state("live").await;
+
+    // The wrapper's link drops: the viewer says so, and keys go nowhere.
+    fixture.agent.socket.close().await;
+    browser.wait_for_state("offline").await;
+    assert!(browser.is_visible("[data-state='offline']").await);
+    browser.screenshot("viewer-agent-offline").await;
+
+    // It comes back, then the agent exits with status 3.
+    fixture.agent =
+        tests::relay::AgentClient::connect(&fixture.relay.ws_url(), &fixture.session, &fixture.key)
+            .await
+            .expect("agent link again");
+    browser.wait_for_state("live").await;
+    let url = format!("{}/api/v1/sessions/end", fixture.relay.http_url());
+    let body = serde_json::json!({"agent_instance_id": fixture.session, "exit_status": 3});
+    let (status, reply) = tests::relay::http("POST", &url, Some(&fixture.key), Some(&body)).await;
+    assert_eq!(status, 200, "{reply}");
+    browser.wait_for_state("ended").await;
+    let badge = browser
+        .eval(
+            "return document.querySelector('[data-state]').textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(badge, "ended (exit 3)");
+    browser.screenshot("viewer-session-ended").await;
+    browser.close().await;
+}
