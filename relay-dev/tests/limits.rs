@@ -302,3 +302,21 @@ async fn a_tether_peer_that_stops_answering_pings_is_dropped() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_websocket_message_over_the_limit_closes_with_1009() {
+    let relay = RelayProcess::start_with(&["--max-frame", "1024"]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    // Many small frames in one message, together far over any sane size.
+    let mut message = Vec::new();
+    for _ in 0..200 {
+        Frame::Output(vec![b'x'; 1000]).encode(&mut message);
+    }
+    agent.socket.send_raw(message).await;
+    let closed = agent.socket.closed().await;
+    assert_eq!(closed.as_ref().map(|c| c.0), Some(1009), "{closed:?}");
+}

@@ -134,7 +134,8 @@ impl AgentLink {
                             return Some(why);
                         }
                     }
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                    Some(Err(e)) => return super::close_for_read_error(e),
+                    Some(Ok(Message::Close(_))) | None => return None,
                     Some(Ok(_)) => {}
                 },
                 command = commands.recv() => {

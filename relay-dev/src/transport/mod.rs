@@ -105,6 +105,19 @@ impl CloseReason {
     }
 }
 
+/// The close for a failed read: 1009 when the message was over the size
+/// limit, else `None` (the connection is gone; nothing to send).
+pub fn close_for_read_error(error: axum::Error) -> Option<CloseReason> {
+    let inner = error.into_inner();
+    match inner.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+        Some(tokio_tungstenite::tungstenite::Error::Capacity(e)) => Some(CloseReason::new(
+            CLOSE_TOO_BIG,
+            format!("message too big: {e}"),
+        )),
+        _ => None,
+    }
+}
+
 /// Decodes one binary message into frames. Unknown frame types are skipped
 /// (counted in `skipped`); malformed frames give 1002, oversize ones 1009.
 pub fn decode_frames(

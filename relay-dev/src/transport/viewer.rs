@@ -306,7 +306,8 @@ impl ViewerLink {
                             return Some(why);
                         }
                     }
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return closed(),
+                    Some(Err(e)) => return super::close_for_read_error(e),
+                    Some(Ok(Message::Close(_))) | None => return closed(),
                     Some(Ok(_)) => {}
                 },
                 _ = shutdown.changed() => {
