@@ -80,11 +80,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "created a local user and API key, saved to {}",
             path.display()
         )?;
-        writeln!(stdout, "dashboard: http://{addr}/")?;
+        writeln!(stdout, "dashboard: http://{}/", browsable(addr))?;
     }
     stdout.flush().context("writing to stdout")?;
     drop(stdout);
     server.run().await
+}
+
+/// The address a browser on this machine can open: loopback for a wildcard bind.
+fn browsable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => {
+            (std::net::Ipv4Addr::LOCALHOST, addr.port()).into()
+        }
+        ip if ip.is_unspecified() => (std::net::Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
 }
 
 async fn shutdown_signal() {
