@@ -151,6 +151,12 @@ async fn malformed_and_oversize_frames_close_only_the_offending_link() {
         1002
     );
 
+    let absurd_offset = Frame::StreamOffset(u64::MAX).to_bytes();
+    let (code, reason) = agent_close_after(&relay, &session, &key, absurd_offset)
+        .await
+        .unwrap();
+    assert_eq!(code, 1002, "{reason}");
+
     let oversize = [&[0u8, 0, 0, 8, 0][..], &[b'x'; 2048][..]].concat();
     let (code, reason) = agent_close_after(&relay, &session, &key, oversize)
         .await
@@ -319,4 +325,28 @@ async fn a_websocket_message_over_the_limit_closes_with_1009() {
     agent.socket.send_raw(message).await;
     let closed = agent.socket.closed().await;
     assert_eq!(closed.as_ref().map(|c| c.0), Some(1009), "{closed:?}");
+}
+
+#[tokio::test]
+async fn a_zero_size_resize_is_refused() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let _agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    viewer.send(&[Frame::Resize { rows: 0, cols: 80 }]).await;
+    let refused = viewer
+        .wait_control(|c| matches!(c, Control::Error { .. }))
+        .await;
+    assert_eq!(
+        refused,
+        Control::Error {
+            reason: "resize refused: rows and columns must be at least 1".into()
+        }
+    );
 }

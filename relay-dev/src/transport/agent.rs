@@ -22,6 +22,10 @@ use crate::metrics::{add, dec};
 use crate::session::{AgentCommand, Session};
 use crate::AppState;
 
+/// Largest stream offset accepted (2^62 bytes: never reached by a real
+/// stream, and far from overflowing the offset arithmetic).
+const MAX_OFFSET: u64 = 1 << 62;
+
 /// Commands queued for one agent before viewers' input is refused as "busy".
 const AGENT_QUEUE: usize = 256;
 
@@ -188,6 +192,12 @@ impl AgentLink {
                         }
                         add(&self.state.metrics.bytes_in, appended.stored as u64);
                         stored_output = true;
+                    }
+                    Frame::StreamOffset(offset) if offset > MAX_OFFSET => {
+                        return Err(CloseReason::new(
+                            super::CLOSE_PROTOCOL_ERROR,
+                            format!("stream offset {offset} out of range"),
+                        ));
                     }
                     Frame::StreamOffset(offset) => self.next_offset = Some(offset),
                     Frame::Metadata(metadata) => {

@@ -392,6 +392,12 @@ impl ViewerLink {
                     let len = data.len() as u64;
                     (AgentCommand::Input(data), len)
                 }
+                Frame::Resize { rows: 0, .. } | Frame::Resize { cols: 0, .. } => {
+                    add(&self.state.metrics.frames_dropped, 1);
+                    self.refuse("resize refused: rows and columns must be at least 1")
+                        .await?;
+                    continue;
+                }
                 Frame::Resize { rows, cols } => (AgentCommand::Resize { rows, cols }, 0),
                 _ => continue,
             };
