@@ -158,3 +158,46 @@ async fn the_session_list_stays_current_and_opens_a_terminal() {
     browser.wait_for_state("live").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_is_shown_and_can_be_replaced() {
+    if !browser::available() {
+        return;
+    }
+    let fixture = ViewerFixture::start("e2e refused", 80, 24).await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    let url = format!(
+        "{}/s/{}#key=not-a-key",
+        fixture.relay.http_url(),
+        fixture.session
+    );
+    browser.goto(&url).await;
+    browser.wait_for_state("refused").await;
+    assert!(
+        browser.is_visible(".notice .link-button").await,
+        "a way to sign in again"
+    );
+    let hook = browser.hook().await;
+    // The relay accepts the upgrade, then closes with 1008: one open, no retry.
+    assert_eq!(hook["connects"], 1, "{hook}");
+    browser.screenshot("viewer-refused-key").await;
+
+    // Signing in with the right key opens the session.
+    browser.click(".notice .link-button").await;
+    browser
+        .wait_for_js(
+            "the key form",
+            "return !!document.querySelector('#api-key');",
+            browser::DEFAULT_WAIT,
+        )
+        .await;
+    let field = browser
+        .client()
+        .find(fantoccini::Locator::Css("#api-key"))
+        .await
+        .expect("key field");
+    field.send_keys(&fixture.key).await.expect("type the key");
+    browser.click(".key-form button[type='submit']").await;
+    browser.wait_for_state("live").await;
+    browser.close().await;
+}

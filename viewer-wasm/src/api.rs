@@ -18,6 +18,8 @@ pub struct SessionSummary {
     pub started: String,
     /// Viewers connected now, when the relay reports it.
     pub viewers: Option<u64>,
+    /// The agent's exit status, once it ended.
+    pub exit_status: Option<i64>,
 }
 
 /// Why the list could not be loaded.
@@ -90,6 +92,7 @@ fn parse_session(item: &Value) -> Option<SessionSummary> {
         viewers: ["viewers", "viewer_count"]
             .iter()
             .find_map(|name| item.get(*name)?.as_u64()),
+        exit_status: item.get("exit_status").and_then(Value::as_i64),
         id,
     })
 }
@@ -111,6 +114,7 @@ mod tests {
         assert_eq!(sessions[0].id, "b");
         assert_eq!(sessions[0].name, "fix tests");
         assert_eq!(sessions[0].viewers, Some(2));
+        assert_eq!(sessions[0].exit_status, None);
         assert_eq!(sessions[1].name, "claude");
         let wrapped = serde_json::json!({"agent_instances": [{"id": "c"}]});
         assert_eq!(parse_sessions(&wrapped)[0].status, "unknown");

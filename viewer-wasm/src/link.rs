@@ -142,12 +142,20 @@ impl Link {
     }
 }
 
-impl Drop for Link {
-    fn drop(&mut self) {
+impl Link {
+    /// Stops delivering events and closes the socket. Safe to call from
+    /// inside this link's own event handler (unlike dropping it).
+    pub fn detach(&self) {
         self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
         let _ = self.socket.close();
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.detach();
     }
 }
 

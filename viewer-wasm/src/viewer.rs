@@ -126,6 +126,8 @@ struct Inner {
     /// Link being replaced: dropped from a timer, never inside its own handler.
     retired: Vec<Link>,
     timer: Option<Timeout>,
+    /// Number of the current link; events of older links are ignored.
+    generation: u32,
     attempts: u32,
     connects: u32,
     status: Status,
@@ -158,6 +160,7 @@ impl Viewer {
                 link: None,
                 retired: Vec::new(),
                 timer: None,
+                generation: 0,
                 attempts: 0,
                 connects: 0,
                 status: Status::default(),
@@ -200,6 +203,19 @@ impl Viewer {
             }
             if let Some((cols, rows)) = inner.term.proposed_size() {
                 inner.send(&Frame::Resize { rows, cols });
+            }
+        });
+    }
+
+    /// Reconnects now instead of waiting for the next retry (the browser
+    /// says it is back online).
+    pub fn retry_now(&self) {
+        with_inner(&Rc::downgrade(&self.inner), |inner| {
+            if matches!(inner.status.connection, Connection::Reconnecting(_))
+                && inner.link.is_none()
+            {
+                inner.retired.clear();
+                inner.connect();
             }
         });
     }
@@ -261,13 +277,21 @@ impl Inner {
         self.timer = None;
         self.stream.on_connect();
         let url = terminal_url(&self.ws_origin, &self.session_id, self.stream.resume_from());
+        self.generation += 1;
+        let generation = self.generation;
         let weak = self.this.clone();
         let on_event = Rc::new(move |event: LinkEvent| {
-            with_inner(&weak, |inner| inner.handle(event));
+            // Events of a link that was replaced in the meantime are stale.
+            with_inner(&weak, |inner| {
+                if inner.generation == generation {
+                    inner.handle(event);
+                }
+            });
         });
         match Link::connect(&url, &self.credential, on_event) {
             Ok(link) => {
                 if let Some(old) = self.link.replace(link) {
+                    old.detach();
                     self.retired.push(old);
                 }
             }
@@ -391,6 +415,7 @@ impl Inner {
 
     fn drop_link(&mut self) {
         if let Some(old) = self.link.take() {
+            old.detach();
             self.retired.push(old);
         }
     }

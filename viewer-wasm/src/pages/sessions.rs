@@ -114,7 +114,10 @@ fn session_row(session: &SessionSummary) -> Html {
         <li class="session" data-session-id={session.id.clone()}>
             <a href={href}>
                 <span class="name">{ &session.name }</span>
-                <span class={classes!("badge", format!("status-{status}"))}>{ &session.status }</span>
+                <span class={classes!("badge", format!("status-{status}"))}>
+                    { &session.status }
+                    if let Some(code) = session.exit_status { { format!(" (exit {code})") } }
+                </span>
                 <span class="meta">
                     { &session.agent }
                     if !session.started.is_empty() { { " · started " }{ short_time(&session.started) } }

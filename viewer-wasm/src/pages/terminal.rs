@@ -31,7 +31,7 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
         use_effect_with(
             (*credential).clone(),
             move |credential: &Option<Credential>| {
-                let mut listener = None;
+                let mut listeners = Vec::new();
                 if let (Some(credential), Some(element)) =
                     (credential.clone(), host.cast::<HtmlElement>())
                 {
@@ -44,20 +44,41 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                         on_status,
                     ));
                     if let Some(window) = web_sys::window() {
-                        let viewer = viewer.clone();
-                        listener = Some(EventListener::new(&window, "resize", move |_| {
-                            if let Some(viewer) = viewer.borrow().as_ref() {
-                                viewer.refit();
-                            }
-                        }));
+                        let on_resize = viewer.clone();
+                        let on_online = viewer.clone();
+                        listeners = vec![
+                            EventListener::new(&window, "resize", move |_| {
+                                if let Some(viewer) = on_resize.borrow().as_ref() {
+                                    viewer.refit();
+                                }
+                            }),
+                            // Back online (or a phone woke up): retry at once.
+                            EventListener::new(&window, "online", move |_| {
+                                if let Some(viewer) = on_online.borrow().as_ref() {
+                                    viewer.retry_now();
+                                }
+                            }),
+                        ];
                     }
                 }
                 move || {
-                    drop(listener);
+                    drop(listeners);
                     viewer.borrow_mut().take();
                 }
             },
         );
+    }
+
+    {
+        let title = status.title.clone();
+        use_effect_with(title, |title: &Option<String>| {
+            if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+                match title {
+                    Some(title) => document.set_title(&format!("{title} · Tether")),
+                    None => document.set_title("Tether"),
+                }
+            }
+        });
     }
 
     if credential.is_none() {
@@ -92,6 +113,15 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
             }
         })
     };
+    let sign_in_again = {
+        let credential = credential.clone();
+        Callback::from(move |_| {
+            auth::forget_key();
+            credential.set(None);
+        })
+    };
+    let refused_key = matches!(status.connection, Connection::Refused(_))
+        && !credential.as_ref().is_some_and(Credential::is_share_token);
     let read_only = status.role == Some(protocol::Role::ReadOnly);
     let shared = credential.as_ref().is_some_and(Credential::is_share_token);
     let title = status.title.clone().unwrap_or_else(|| short_id(&props.id));
@@ -114,6 +144,12 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                         title="resize the session to fill this screen">{ "Fit to screen" }</button>
                 }
             </header>
+            if refused_key {
+                <p class="notice" role="alert">
+                    { "The relay refused this key. " }
+                    <button type="button" class="link-button" onclick={sign_in_again}>{ "Sign in again" }</button>
+                </p>
+            }
             if let Some(notice) = &status.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }
