@@ -1,0 +1,74 @@
+//! The whole chain with real parts: `tether` runs a shell in a real PTY, the
+//! real `tether-relay` streams it, and the viewer in headless Chromium shows
+//! it, types into it, and reports the agent's exit status.
+
+use std::time::Duration;
+
+use tests::browser::{self, Browser, Screen};
+use tests::relay::RelayProcess;
+use tests::wrapper::{TetherCommand, TetherProcess};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The session id from the dashboard line `tether` prints at start.
+fn session_id(tether: &TetherProcess) -> String {
+    tether.stderr.wait_for_text("/s/", WAIT);
+    tether.stderr.wait_for_text("\n", WAIT);
+    let text = tether.stderr.text();
+    let line = text
+        .lines()
+        .find(|line| line.contains("/s/"))
+        .expect("dashboard line");
+    line.rsplit("/s/")
+        .next()
+        .expect("id after /s/")
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
+    if !browser::available() {
+        return;
+    }
+    let dist = browser::dist_dir();
+    let relay = RelayProcess::start_with(&["--static-dir", dist.to_str().expect("utf-8 path")]);
+    let home = tempfile::tempdir().expect("temp home");
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", relay.http_url())
+        .env("TETHER_API_KEY", relay.api_key())
+        .args(["--command", "sh", "--name", "real shell", "--", "-c"])
+        .args(["echo ready-for-input; read line; echo \"got:$line\"; exit 3"])
+        .spawn();
+    let id = session_id(&tether);
+
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser
+        .goto(&format!(
+            "{}/s/{id}#key={}",
+            relay.http_url(),
+            relay.api_key()
+        ))
+        .await;
+    browser.wait_for_text("ready-for-input").await;
+    browser.wait_for_state("live").await;
+    let title = browser.eval("return document.title;", vec![]).await;
+    assert_eq!(title, "real shell · Tether");
+
+    // Enter as the WebDriver key, so xterm sees a real Enter keydown.
+    browser.type_keys("hello from chromium\u{E007}").await;
+    let text = browser.wait_for_text("got:hello from chromium").await;
+    assert!(text.contains("hello from chromium"), "{text}");
+
+    assert_eq!(tether.wait(WAIT).code(), Some(3));
+    browser.wait_for_state("ended").await;
+    let badge = browser
+        .eval(
+            "return document.querySelector('[data-state]').textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(badge, "ended (exit 3)");
+    browser.screenshot("viewer-real-tether-session").await;
+    browser.close().await;
+}
