@@ -137,6 +137,7 @@ impl QueryArbiter {
                         self.cursor.sequence(&seq);
                     }
                     if let Some(kind) = query_kind(&seq) {
+                        tracing::debug!(?kind, "terminal query");
                         self.pending.push_back(Pending {
                             kind,
                             asked_at: now,
@@ -266,6 +267,13 @@ impl QueryArbiter {
             .answered
             .iter()
             .any(|(k, at)| *k == kind && now.duration_since(*at) < DUPLICATE_WINDOW);
+        tracing::debug!(
+            ?kind,
+            ?source,
+            pending = pending.is_some(),
+            recently_answered,
+            "terminal reply"
+        );
         let is_ours = match source {
             Source::Local => true,
             Source::Viewer => !self.local_attached,

@@ -238,16 +238,17 @@ fn pump_output(
             }
         };
         let chunk = &buf[..n];
-        // The relay first: it only appends to memory, never waits.
-        if let Some(sink) = sink {
-            sink.push(chunk);
-        }
+        // Queries are noted before anyone can see (and answer) them.
         let new_query = queries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .observe_output(chunk, Instant::now());
         if new_query {
             let _ = wake.try_send(InputEvent::Wake);
+        }
+        // Then the relay: it only appends to memory, never waits.
+        if let Some(sink) = sink {
+            sink.push(chunk);
         }
         if stdout_ok {
             let mut out = stdout.lock();

@@ -1,0 +1,568 @@
+//! `tether` with the real `tether-relay`: output reaches viewers byte-exact,
+//! viewers' input and resizes reach the agent, the exit status is reported,
+//! a relay restart loses nothing, and terminal queries get one answer.
+
+use protocol::{Control, Frame};
+use std::time::{Duration, Instant};
+use tests::relay::{http, Event, Join, RelayProcess, ViewerClient};
+use tests::wrapper::{sha256_hex, tether_bin, TetherCommand, TetherProcess, Tmux};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A `tether` run against `relay`, with a private home and the relay's key.
+fn tether_for(relay: &RelayProcess, home: &std::path::Path) -> TetherCommand {
+    TetherCommand::new(home)
+        .env("TETHER_API_URL", relay.http_url())
+        .env("TETHER_API_KEY", relay.api_key())
+}
+
+/// The session id from the dashboard line tether prints at start.
+fn session_id(tether: &TetherProcess) -> String {
+    tether.stderr.wait_for_text("/s/", WAIT);
+    tether.stderr.wait_for_text("\n", WAIT);
+    let text = tether.stderr.text();
+    let line = text
+        .lines()
+        .find(|l| l.contains("/s/"))
+        .expect("dashboard line");
+    line.rsplit("/s/").next().unwrap().trim().to_string()
+}
+
+/// Reads OUTPUT until `len` bytes arrived (history and live), failing on a gap.
+async fn read_output(viewer: &mut ViewerClient, mut output: Vec<u8>, len: usize) -> Vec<u8> {
+    let deadline = Instant::now() + WAIT;
+    while output.len() < len {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match viewer.socket.next_event_within(left).await {
+            Some(Event::Frame(Frame::Output(data))) => output.extend_from_slice(&data),
+            Some(Event::Frame(Frame::Control(Control::Gap { from, to }))) => {
+                panic!("gap {from}..{to} after {} bytes", output.len())
+            }
+            Some(Event::Frame(_)) => {}
+            other => panic!("after {} of {len} bytes: {other:?}", output.len()),
+        }
+    }
+    output
+}
+
+/// The first frame matching `want`, from the join or (if not there) live.
+async fn wait_frame(
+    viewer: &mut ViewerClient,
+    join: &Join,
+    want: impl Fn(&Frame) -> bool,
+) -> Frame {
+    if let Some(frame) = join.frames.iter().find(|f| want(f)) {
+        return frame.clone();
+    }
+    loop {
+        match viewer.socket.next_event().await {
+            Event::Frame(frame) if want(&frame) => return frame,
+            Event::Frame(_) => {}
+            other => panic!("waiting for a frame, got {other:?}"),
+        }
+    }
+}
+
+fn seq_output(n: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n as usize * 8);
+    for i in 1..=n {
+        out.extend_from_slice(i.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+#[tokio::test]
+async fn fifty_megabytes_reach_a_viewer_byte_exact() {
+    let relay = RelayProcess::start_with(&["--history-bytes", "67108864"]);
+    let home = tempfile::tempdir().unwrap();
+    const N: u64 = 6_500_000; // `seq 1 N` is 50.9 MB
+    let mut tether = tether_for(&relay, home.path())
+        .args(["--command", "sh", "--", "-c"])
+        .args([format!("stty -opost -echo; echo ready; read go; seq 1 {N}")])
+        .spawn();
+    let id = session_id(&tether);
+    let _log = PrintOnPanic(home.path().join("sh_wrapper").join(format!("{id}.log")));
+    let _relay_log = PrintOnPanic(relay.home().join("relay.log"));
+    tether.stdout.wait_for_text("ready\n", WAIT);
+
+    // A viewer joins before the output starts and reads it live.
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &relay.api_key(), None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    tether.write_stdin(b"go\n");
+
+    let mut expected = b"ready\n".to_vec();
+    expected.extend_from_slice(&seq_output(N));
+    let got = read_output(&mut viewer, join.output, expected.len()).await;
+    assert_eq!(
+        tether.wait(WAIT).code(),
+        Some(0),
+        "{}",
+        tether.stderr.text()
+    );
+    assert_eq!(got.len(), expected.len());
+    assert_eq!(
+        sha256_hex(&got),
+        sha256_hex(&expected),
+        "viewer bytes differ"
+    );
+    assert_eq!(
+        sha256_hex(&tether.stdout.bytes()),
+        sha256_hex(&expected),
+        "local bytes differ"
+    );
+    let (status, json) = http(
+        "GET",
+        &format!("{}/api/v1/agent-instances/{id}", relay.http_url()),
+        Some(&relay.api_key()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["exit_status"], 0, "{json}");
+}
+
+#[tokio::test]
+async fn viewer_input_reaches_the_agent_and_the_exit_status_is_reported() {
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = tether_for(&relay, home.path())
+        .args(["--command", "sh", "--name", "input test", "--", "-c"])
+        .args(["stty -echo; echo ready; read line; echo \"got:$line\"; exit 3"])
+        .spawn();
+    let id = session_id(&tether);
+    let key = relay.api_key();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    // The viewer may join before the wrapper's link is up: METADATA then comes live.
+    let metadata = match wait_frame(&mut viewer, &join, |f| matches!(f, Frame::Metadata(_))).await {
+        Frame::Metadata(m) => m,
+        _ => unreachable!(),
+    };
+    assert_eq!(metadata.agent, "sh");
+    assert_eq!(metadata.agent_display_name.as_deref(), Some("input test"));
+    assert_eq!(metadata.extra["local_terminal"], false);
+    if !tests::relay::contains(&join.output, b"ready") {
+        viewer.read_output_until(b"ready").await;
+    }
+
+    viewer
+        .send(&[Frame::Input(b"hello from the browser\r".to_vec())])
+        .await;
+    viewer
+        .read_output_until(b"got:hello from the browser")
+        .await;
+    assert_eq!(tether.wait(WAIT).code(), Some(3));
+    tether
+        .stdout
+        .wait_for_text("got:hello from the browser", WAIT);
+    let ended = viewer
+        .wait_control(|c| matches!(c, Control::SessionEnded { .. }))
+        .await;
+    assert_eq!(
+        ended,
+        Control::SessionEnded {
+            exit_status: Some(3)
+        }
+    );
+
+    let (status, json) = http(
+        "GET",
+        &format!("{}/api/v1/agent-instances/{id}", relay.http_url()),
+        Some(&key),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["exit_status"], 3, "{json}");
+    assert_eq!(json["name"], "input test", "{json}");
+}
+
+/// The relay is killed while the agent writes and started again (memory
+/// lost): the wrapper keeps the agent and terminal going, reconnects and
+/// re-uploads, and the restarted relay ends with exactly the agent's bytes.
+#[tokio::test]
+async fn relay_killed_mid_stream_and_restarted_loses_nothing() {
+    let mut relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let script = "stty -echo; i=0; while [ $i -lt 300 ]; do echo \"line $i\"; i=$((i+1)); sleep 0.005; done; \
+                  echo all-written; read x; echo bye";
+    let mut tether = tether_for(&relay, home.path())
+        .args(["--command", "sh", "--", "-c", script])
+        .spawn();
+    let id = session_id(&tether);
+    tether.stdout.wait_for_text("line 20\r\n", WAIT);
+    relay.kill();
+    // The agent keeps running and printing while the relay is down.
+    tether.stdout.wait_for_text("line 120\r\n", WAIT);
+    relay.restart();
+    tether.stdout.wait_for_text("all-written\r\n", WAIT);
+    let written = tether.stdout.bytes();
+
+    // The wrapper retries every 5 s: wait for the re-upload through a viewer.
+    let key = relay.api_key();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    assert_eq!(
+        join.start,
+        Some(0),
+        "the restarted relay holds the stream from byte 0"
+    );
+    let got = read_output(&mut viewer, join.output, written.len()).await;
+    assert_eq!(
+        got, written,
+        "exactly the agent's bytes: no gap, no duplicate"
+    );
+
+    tether.write_stdin(b"\n");
+    viewer.read_output_until(b"bye").await;
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    let err = tether.stderr.text();
+    assert!(
+        err.contains("relay link dropped"),
+        "one line about the lost link: {err}"
+    );
+    let log_dir = home.path().join("sh_wrapper");
+    let log = std::fs::read_to_string(log_dir.join(format!("{id}.log"))).expect("the wrapper log");
+    assert!(log.contains("relay connection failed"), "{log}");
+    assert!(!log.contains(&key), "the log never holds the key");
+}
+
+#[tokio::test]
+async fn relay_down_at_start_keeps_the_agent_running_locally() {
+    let home = tempfile::tempdir().unwrap();
+    // A port with nothing listening.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", format!("http://127.0.0.1:{port}"))
+        .env("TETHER_API_KEY", "tk1.some.key")
+        .args(["--command", "sh", "--", "-c", "echo works-offline; exit 4"])
+        .null_stdin()
+        .spawn();
+    tether.stdout.wait_for_text("works-offline", WAIT);
+    assert_eq!(tether.wait(WAIT).code(), Some(4));
+    let err = tether.stderr.text();
+    assert!(err.contains("unreachable"), "{err}");
+    assert!(err.contains("running locally"), "{err}");
+    assert!(err.contains("never reachable"), "{err}");
+}
+
+#[tokio::test]
+async fn refused_key_and_unknown_resume_id_are_explained() {
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", relay.http_url())
+        .env("TETHER_API_KEY", "tk1.0000.not-a-real-key")
+        .args(["--command", "true"])
+        .null_stdin()
+        .spawn();
+    assert_eq!(tether.wait(WAIT).code(), Some(2));
+    assert!(
+        tether.stderr.text().contains("tether --auth"),
+        "{}",
+        tether.stderr.text()
+    );
+
+    let mut tether = tether_for(&relay, home.path())
+        .args([
+            "--command",
+            "true",
+            "--resume",
+            "6f1c1b1e-2f7e-4d3c-9a51-3c1f0b8e9d10",
+        ])
+        .null_stdin()
+        .spawn();
+    assert_eq!(tether.wait(WAIT).code(), Some(2));
+    assert!(
+        tether.stderr.text().contains("unknown session"),
+        "{}",
+        tether.stderr.text()
+    );
+}
+
+#[tokio::test]
+async fn auth_checks_and_stores_the_key() {
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let key = relay.create_key("alice");
+    let mut tether = TetherCommand::new(home.path())
+        .args(["--auth", "--api-key", &key, "--api-url", &relay.http_url()])
+        .null_stdin()
+        .spawn();
+    assert_eq!(
+        tether.wait(WAIT).code(),
+        Some(0),
+        "{}",
+        tether.stderr.text()
+    );
+    let path = home.path().join("config.json");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(config["api_key"], key.as_str());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        !tether.stdout.text().contains(&key),
+        "the key is never printed"
+    );
+
+    let mut tether = TetherCommand::new(home.path())
+        .args([
+            "--auth",
+            "--api-key",
+            "tk1.bad.key",
+            "--api-url",
+            &relay.http_url(),
+        ])
+        .null_stdin()
+        .spawn();
+    assert_eq!(tether.wait(WAIT).code(), Some(2));
+    assert!(
+        tether.stderr.text().contains("refused"),
+        "{}",
+        tether.stderr.text()
+    );
+
+    // The stored key is used by the next run.
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", relay.http_url())
+        .args(["--command", "sh", "--", "-c", "echo ok"])
+        .null_stdin()
+        .spawn();
+    assert_eq!(
+        tether.wait(WAIT).code(),
+        Some(0),
+        "{}",
+        tether.stderr.text()
+    );
+}
+
+/// Viewer RESIZE requests: debounced (latest wins) and applied in steps.
+#[tokio::test]
+async fn viewer_resizes_are_debounced_and_stepped() {
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = tether_for(&relay, home.path())
+        .env("LINES", "24")
+        .env("COLUMNS", "80")
+        .args([
+            "--command",
+            "sh",
+            "--",
+            "-c",
+            "stty -echo; echo ready; read x; stty size",
+        ])
+        .spawn();
+    let id = session_id(&tether);
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &relay.api_key(), None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    wait_frame(&mut viewer, &join, |f| {
+        *f == Frame::Resize { rows: 24, cols: 80 }
+    })
+    .await;
+
+    viewer.send(&[Frame::Resize { rows: 30, cols: 90 }]).await;
+    viewer
+        .send(&[Frame::Resize {
+            rows: 40,
+            cols: 150,
+        }])
+        .await;
+    let asked = Instant::now();
+    let mut sizes = Vec::new();
+    while sizes.last() != Some(&(40, 150)) {
+        match viewer.socket.next_event().await {
+            Event::Frame(Frame::Resize { rows, cols }) => sizes.push((rows, cols)),
+            Event::Frame(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let took = asked.elapsed();
+    assert!(
+        took >= Duration::from_millis(450),
+        "debounced: applied after {took:?}"
+    );
+    assert!(
+        !sizes.contains(&(30, 90)),
+        "the superseded request was skipped: {sizes:?}"
+    );
+    assert!(sizes.len() >= 3, "a large change goes in steps: {sizes:?}");
+    for pair in sizes.windows(2) {
+        assert!(
+            pair[1].1 > pair[0].1,
+            "columns grow step by step: {sizes:?}"
+        );
+    }
+    tether.write_stdin(b"\n");
+    tether.stdout.wait_for_text("40 150", WAIT);
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+}
+
+/// Codex-style cursor position query: the agent asks `ESC[6n` and prints the
+/// replies it got, in hex.
+const CPR_PROBE: &str = "stty -echo -icanon min 0 time 20; echo ready; read -r x; printf '\\033[6n'; \
+                         sleep 1; echo; printf 'REPLY:'; dd bs=256 count=1 2>/dev/null | od -An -tx1 | tr -d ' \\n'; \
+                         echo ':END'";
+
+/// The hex the probe prints, parsed back to bytes.
+fn probe_reply(output: &str) -> Vec<u8> {
+    let start = output.rfind("REPLY:").expect("REPLY:") + "REPLY:".len();
+    let end = output[start..].find(":END").expect(":END") + start;
+    let hex = &output[start..end];
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// Two viewers answer a query as xterm.js would.
+async fn answer_queries(viewer: &mut ViewerClient, reply: &[u8]) {
+    viewer.read_output_until(b"\x1b[6n").await;
+    viewer.send(&[Frame::Input(reply.to_vec())]).await;
+}
+
+#[tokio::test]
+async fn without_a_local_terminal_one_viewer_answer_is_forwarded() {
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = tether_for(&relay, home.path())
+        .env("LINES", "24")
+        .env("COLUMNS", "80")
+        .args(["--command", "sh", "--", "-c", CPR_PROBE])
+        .env("TETHER_LOG", "debug")
+        .spawn();
+    let id = session_id(&tether);
+    let key = relay.api_key();
+    let log = home.path().join("sh_wrapper").join(format!("{id}.log"));
+    let _print = PrintOnPanic(log);
+    let mut first = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let mut second = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    first.read_history().await;
+    second.read_history().await;
+    tether.stdout.wait_for_text("ready", WAIT);
+    tether.write_stdin(b"\n");
+    answer_queries(&mut first, b"\x1b[5;9R").await;
+    answer_queries(&mut second, b"\x1b[99;300R").await;
+    tether.stdout.wait_for_text(":END", WAIT);
+    // The two replies reach the wrapper in either order: exactly one of them
+    // is forwarded, the other dropped, and the cursor is clamped to the PTY.
+    let reply = probe_reply(&tether.stdout.text());
+    assert!(
+        reply == b"\x1b[5;9R" || reply == b"\x1b[24;80R",
+        "exactly one answer, inside the 24x80 PTY: {:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+}
+
+#[tokio::test]
+async fn with_nobody_to_answer_the_wrapper_answers_cpr() {
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = TetherCommand::new(home.path())
+        .env("LINES", "24")
+        .env("COLUMNS", "80")
+        .args(["--no-relay", "--command", "sh", "--", "-c", CPR_PROBE])
+        .spawn();
+    tether.stdout.wait_for_text("ready", WAIT);
+    tether.write_stdin(b"\n");
+    tether.stdout.wait_for_text(":END", WAIT);
+    // `ready\r\n` was printed on row 1: the cursor is at row 2, column 1.
+    assert_eq!(probe_reply(&tether.stdout.text()), b"\x1b[2;1R");
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+}
+
+/// With a local terminal (tmux) and two viewers answering, the agent gets the
+/// local terminal's answer only, inside the PTY.
+#[tokio::test]
+async fn with_a_local_terminal_and_two_viewers_one_answer_per_query() {
+    if !Tmux::available() {
+        eprintln!("tmux is not installed: skipping");
+        return;
+    }
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let home_str = home.path().to_str().unwrap().to_string();
+    let key = relay.api_key();
+    let api = relay.http_url();
+    let tmux = Tmux::start(
+        100,
+        30,
+        &[
+            ("TETHER_HOME", &home_str),
+            ("HOME", &home_str),
+            ("TETHER_API_URL", &api),
+            ("TETHER_API_KEY", &key),
+        ],
+    );
+    let script = home.path().join("probe.sh");
+    std::fs::write(&script, CPR_PROBE).unwrap();
+    tmux.type_line(&format!(
+        "clear; {} --command sh -- {}",
+        tether_bin().display(),
+        script.display()
+    ));
+    let screen = tmux.wait_for_text("ready", WAIT);
+    let id = screen
+        .lines()
+        .find_map(|l| l.split("/s/").nth(1))
+        .expect("dashboard line on screen")
+        .trim()
+        .to_string();
+    let mut first = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let mut second = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    first.read_history().await;
+    second.read_history().await;
+    tmux.send_keys(&["Enter"]);
+    answer_queries(&mut first, b"\x1b[7;7R").await;
+    answer_queries(&mut second, b"\x1b[8;8R").await;
+    let output = first.read_output_until(b":END").await;
+    let text = String::from_utf8_lossy(&output);
+    let reply = probe_reply(&text);
+    assert_eq!(
+        reply.iter().filter(|&&b| b == 0x1b).count(),
+        1,
+        "one answer: {reply:?}"
+    );
+    assert!(reply.ends_with(b"R"), "a cursor position report: {reply:?}");
+    assert!(
+        reply != b"\x1b[7;7R" && reply != b"\x1b[8;8R",
+        "the local terminal's answer: {reply:?}"
+    );
+}
+
+struct PrintOnPanic(std::path::PathBuf);
+impl Drop for PrintOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "---- {} ----\n{}",
+                self.0.display(),
+                std::fs::read_to_string(&self.0).unwrap_or_default()
+            );
+        }
+    }
+}
