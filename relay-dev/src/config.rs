@@ -48,42 +48,37 @@ pub enum KeysCommand {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on (port 0 picks a free port).
-    #[arg(
-        long,
-        global = true,
-        env = "TETHER_RELAY_LISTEN",
-        default_value = "127.0.0.1:8080"
-    )]
+    #[arg(long, env = "TETHER_RELAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Directory for `relay.db` and the signing secret; default `$TETHER_HOME` (`~/.tether`).
     #[arg(long, global = true, env = "TETHER_RELAY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// The built viewer (trunk's `dist/`); default `./dist` when present.
-    #[arg(long, global = true, env = "TETHER_RELAY_STATIC_DIR")]
+    #[arg(long, env = "TETHER_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
     /// Bytes of output history kept per session (in memory only).
-    #[arg(long, global = true, default_value_t = 8 << 20)]
+    #[arg(long, default_value_t = 8 << 20)]
     pub history_bytes: usize,
     /// Seconds an offline or ended session stays in memory.
-    #[arg(long, global = true, default_value_t = 900)]
+    #[arg(long, default_value_t = 900)]
     pub retention: u64,
     /// Largest frame payload accepted, in bytes.
-    #[arg(long, global = true, default_value_t = protocol::DEFAULT_MAX_PAYLOAD)]
+    #[arg(long, default_value_t = protocol::DEFAULT_MAX_PAYLOAD)]
     pub max_frame: usize,
     /// Viewers allowed per session.
-    #[arg(long, global = true, default_value_t = 32)]
+    #[arg(long, default_value_t = 32)]
     pub max_viewers: usize,
     /// Open (not ended) sessions allowed per user.
-    #[arg(long, global = true, default_value_t = 64)]
+    #[arg(long, default_value_t = 64)]
     pub max_sessions: usize,
     /// Input bytes per second a viewer may send (bursts up to one second's worth).
-    #[arg(long, global = true, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = 1 << 20)]
     pub max_input_rate: u64,
     /// Seconds between WebSocket pings to Tether peers (legacy peers get none).
-    #[arg(long, global = true, default_value_t = 20, hide = true)]
+    #[arg(long, default_value_t = 20, hide = true)]
     pub ping_secs: u64,
     /// Do not create a local user and key on first start.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub no_local_key: bool,
 }
 
