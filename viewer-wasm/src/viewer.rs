@@ -176,6 +176,7 @@ impl Viewer {
                 with_inner(&weak, |inner| inner.send_typed(&data));
             });
             state.connect();
+            state.term.focus();
         }
         publish(&inner);
         Self { inner }

@@ -130,8 +130,16 @@ fn session_row(session: &SessionSummary) -> Html {
     }
 }
 
-/// `2026-01-02T03:04:05.678Z` → `2026-01-02 03:04`.
+/// An RFC 3339 timestamp in the browser's locale and time zone (as given
+/// when the browser cannot parse it).
 fn short_time(timestamp: &str) -> String {
-    let trimmed: String = timestamp.chars().take(16).collect();
-    trimmed.replace('T', " ")
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(timestamp));
+    if date.get_time().is_nan() {
+        return timestamp.to_owned();
+    }
+    let options = js_sys::Object::new();
+    for (name, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
+        let _ = js_sys::Reflect::set(&options, &name.into(), &value.into());
+    }
+    date.to_locale_string("default", &options).into()
 }
