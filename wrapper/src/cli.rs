@@ -31,7 +31,13 @@ recognise, and everything after `--`.";
 /// `tether [OPTIONS] [AGENT FLAGS...]`: run a coding agent in your terminal and
 /// stream it live to a tether relay.
 #[derive(Debug, Clone, Default, PartialEq, Parser)]
-#[command(name = "tether", version, about, after_help = EXAMPLES)]
+#[command(
+    name = "tether",
+    version,
+    about,
+    override_usage = "tether [OPTIONS] [AGENT FLAGS...] [-- AGENT ARGS...]",
+    after_help = EXAMPLES
+)]
 pub struct Cli {
     /// Agent to run from PATH: claude, codex or amp [default: the configured default, else claude]
     #[arg(long, value_name = "AGENT", value_parser = ["claude", "codex", "amp"])]

@@ -29,7 +29,7 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(5);
 const FINISH_WAIT: Duration = Duration::from_secs(12);
 
 /// Everything the link needs to know to connect.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LinkConfig {
     /// Agent endpoint, e.g. `ws://localhost:8080/agent` (query added by the link).
     pub relay_url: String,
@@ -52,6 +52,21 @@ pub struct LinkConfig {
     pub api: ApiClient,
     /// The PTY's size at start.
     pub initial_size: Size,
+}
+
+impl std::fmt::Debug for LinkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key.
+        f.debug_struct("LinkConfig")
+            .field("relay_url", &self.relay_url)
+            .field("session_id", &self.session_id)
+            .field("needs_registration", &self.needs_registration)
+            .field("resumed", &self.resumed)
+            .field("metadata", &self.metadata)
+            .field("resend_capacity", &self.resend_capacity)
+            .field("insecure", &self.insecure)
+            .finish_non_exhaustive()
+    }
 }
 
 /// State shared between the output thread and the link thread.
