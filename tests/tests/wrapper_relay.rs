@@ -566,3 +566,96 @@ impl Drop for PrintOnPanic {
         }
     }
 }
+
+/// A fake relay that registers sessions and accepts the agent link, says
+/// `ready` and ACK(0), then never reads again: TCP backs up.
+async fn stuck_relay() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = [0u8; 16];
+            let Ok(n) = stream.peek(&mut head).await else {
+                continue;
+            };
+            if head[..n].starts_with(b"GET /agent") {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    continue;
+                };
+                let mut hello = Frame::Control(Control::Ready).to_bytes();
+                Frame::Ack(0).encode(&mut hello);
+                use futures_util::SinkExt;
+                let _ = ws
+                    .send(tokio_tungstenite::tungstenite::Message::Binary(
+                        hello.into(),
+                    ))
+                    .await;
+                held.push(ws); // never read: the wrapper's sends back up
+                continue;
+            }
+            // A REST call: read the request, answer with a session.
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !tests::relay::contains(&request, b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body =
+                r#"{"agent_instance_id":"0b7c3f7e-5c1a-4f55-8f39-7d0e3c2a9b11","success":true}"#;
+            let response = format!(
+                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    addr
+}
+
+/// A relay that stops reading never slows the agent or the local output, and
+/// tether still exits promptly with the agent's status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_relay_never_slows_the_agent() {
+    let addr = stuck_relay().await;
+    let home = tempfile::tempdir().unwrap();
+    const N: u64 = 3_000_000; // about 21 MB, far more than TCP buffers hold
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", format!("http://{addr}"))
+        .env("TETHER_API_KEY", "tk1.any.key")
+        .args(["--command", "sh", "--", "-c"])
+        .args([format!("stty -opost; seq 1 {N}; exit 6")])
+        .null_stdin()
+        .spawn();
+    let expected = seq_output(N);
+    let started = Instant::now();
+    tether
+        .stdout
+        .wait_for("all of the agent's output", WAIT, |b| {
+            b.len() >= expected.len()
+        });
+    let output_took = started.elapsed();
+    assert_eq!(tether.wait(WAIT).code(), Some(6));
+    let total = started.elapsed();
+    assert_eq!(sha256_hex(&tether.stdout.bytes()), sha256_hex(&expected));
+    assert!(
+        output_took < Duration::from_secs(10),
+        "output took {output_took:?}"
+    );
+    assert!(
+        total < output_took + Duration::from_secs(8),
+        "exit took {:?}",
+        total - output_took
+    );
+    let err = tether.stderr.text();
+    assert!(
+        err.contains("end of the output may not have reached the relay"),
+        "{err}"
+    );
+}

@@ -114,8 +114,13 @@ impl Linker {
                     return self.summary;
                 }
                 Ok(Served::Dropped(reason)) => {
-                    tracing::warn!(%reason, "relay link dropped; reconnecting at once");
                     self.summary.lost = true;
+                    if self.exit_code().is_some() {
+                        // The agent is gone and its end could not be delivered: stop.
+                        tracing::warn!(%reason, "relay link dropped while finishing; giving up");
+                        return self.summary;
+                    }
+                    tracing::warn!(%reason, "relay link dropped; reconnecting at once");
                     wait_first = false;
                 }
                 Err(reason) => {
@@ -297,10 +302,22 @@ impl Linker {
         let mut ping =
             tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
         let mut size_open = true;
+        // Set when the agent exits: sending may go on until then.
+        let mut finish_by: Option<tokio::time::Instant> = None;
         loop {
             if let Some(exit_code) = self.exit_code() {
+                let finish_by =
+                    finish_by.unwrap_or_else(|| tokio::time::Instant::now() + FINISH_DEADLINE);
                 return self
-                    .finish(sink, cursor, tether_peer, exit_code, closed_rx, ack_rx)
+                    .finish(
+                        sink,
+                        cursor,
+                        tether_peer,
+                        exit_code,
+                        closed_rx,
+                        ack_rx,
+                        finish_by,
+                    )
                     .await;
             }
             // Send everything that is buffered, one frame per message.
@@ -327,16 +344,18 @@ impl Linker {
                         Frame::StreamOffset(oldest).to_bytes()
                     }
                 };
-                tokio::select! {
-                    sent = sink.send(Message::binary(message)) => {
-                        if let Err(err) = sent {
-                            return Served::Dropped(format!("send failed: {err}"));
-                        }
-                    }
-                    reason = &mut *closed_rx => return Served::Dropped(reason.unwrap_or_default()),
+                let message = Message::binary(message);
+                if let Err(served) =
+                    send_watching(sink, message, closed_rx, &mut self.exit_rx, &mut finish_by).await
+                {
+                    return served;
                 }
             }
 
+            if self.exit_code().is_some() {
+                // Seen while sending: finish at the top of the loop.
+                continue;
+            }
             tokio::select! {
                 () = self.shared.wake.notified() => {}
                 changed = self.size_rx.changed(), if size_open => {
@@ -344,8 +363,9 @@ impl Linker {
                     if size_open {
                         let size = *self.size_rx.borrow_and_update();
                         let frame = Frame::Resize { rows: size.rows, cols: size.cols }.to_bytes();
-                        if let Err(err) = sink.send(Message::binary(frame)).await {
-                            return Served::Dropped(format!("send failed: {err}"));
+                        let message = Message::binary(frame);
+                        if let Err(served) = send_watching(sink, message, closed_rx, &mut self.exit_rx, &mut finish_by).await {
+                            return served;
                         }
                     }
                 }
@@ -361,16 +381,18 @@ impl Linker {
                     if Duration::from_millis(silent_ms) > SILENCE_LIMIT {
                         return Served::Dropped("the relay stopped answering".into());
                     }
-                    if let Err(err) = sink.send(Message::Ping(Vec::new().into())).await {
-                        return Served::Dropped(format!("send failed: {err}"));
+                    let message = Message::Ping(Vec::new().into());
+                    if let Err(served) = send_watching(sink, message, closed_rx, &mut self.exit_rx, &mut finish_by).await {
+                        return served;
                     }
                 }
             }
         }
     }
 
-    /// Delivers the rest of the output, reports the exit and waits (briefly)
-    /// for the relay to acknowledge everything.
+    /// Delivers the rest of the output, reports the exit and waits (until
+    /// `finish_by`) for the relay to acknowledge everything.
+    #[allow(clippy::too_many_arguments)]
     async fn finish(
         &mut self,
         sink: &mut WsSink,
@@ -379,6 +401,7 @@ impl Linker {
         exit_code: i32,
         closed_rx: &mut oneshot::Receiver<String>,
         ack_rx: &mut watch::Receiver<u64>,
+        finish_by: tokio::time::Instant,
     ) -> Served {
         let deliver = async {
             loop {
@@ -404,11 +427,11 @@ impl Linker {
         };
         let end = self.shared.buffer().end();
         let delivered = tokio::select! {
-            sent = tokio::time::timeout(FINISH_DEADLINE, deliver) => matches!(sent, Ok(Ok(()))),
+            sent = tokio::time::timeout_at(finish_by, deliver) => matches!(sent, Ok(Ok(()))),
             _ = &mut *closed_rx => false,
         };
         let acked = if delivered && tether_peer {
-            tokio::time::timeout(FINISH_DEADLINE, ack_rx.wait_for(|acked| *acked >= end))
+            tokio::time::timeout_at(finish_by, ack_rx.wait_for(|acked| *acked >= end))
                 .await
                 .is_ok_and(|r| r.is_ok())
         } else {
@@ -427,6 +450,38 @@ impl Linker {
             Served::Finished
         } else {
             Served::Dropped("could not deliver the last output".into())
+        }
+    }
+}
+
+/// Sends one message while watching the link and the agent: a closed link
+/// ends the wait at once; once the agent has exited, sending may take until
+/// `finish_by` (set here when the exit is seen), so a relay that stopped
+/// reading cannot hold tether open.
+async fn send_watching(
+    sink: &mut WsSink,
+    message: Message,
+    closed_rx: &mut oneshot::Receiver<String>,
+    exit_rx: &mut watch::Receiver<Option<i32>>,
+    finish_by: &mut Option<tokio::time::Instant>,
+) -> Result<(), Served> {
+    let send = sink.send(message);
+    tokio::pin!(send);
+    loop {
+        let deadline = *finish_by;
+        tokio::select! {
+            sent = &mut send => {
+                return sent.map_err(|err| Served::Dropped(format!("send failed: {err}")));
+            }
+            reason = &mut *closed_rx => return Err(Served::Dropped(reason.unwrap_or_default())),
+            changed = exit_rx.changed(), if deadline.is_none() => {
+                if changed.is_err() || exit_rx.borrow().is_some() {
+                    *finish_by = Some(tokio::time::Instant::now() + FINISH_DEADLINE);
+                }
+            }
+            () = tokio::time::sleep_until(deadline.unwrap_or_else(tokio::time::Instant::now)), if deadline.is_some() => {
+                return Err(Served::Dropped("the relay did not take the output in time".into()));
+            }
         }
     }
 }
