@@ -659,3 +659,89 @@ async fn a_stuck_relay_never_slows_the_agent() {
         "{err}"
     );
 }
+
+/// Polls the API until the session exists (it is registered late when the
+/// relay was down at start).
+async fn wait_registered(relay: &RelayProcess, key: &str, id: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = format!("{}/api/v1/agent-instances/{id}", relay.http_url());
+        let (status, _) = http("GET", &url, Some(key), None).await;
+        if status == 200 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "session {id} never registered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The relay is down when tether starts: the agent runs at once, and the
+/// session is registered and streamed (from byte 0) once the relay is up.
+#[tokio::test]
+async fn a_relay_that_comes_up_later_gets_the_whole_session() {
+    let mut relay = RelayProcess::start();
+    let key = relay.api_key();
+    relay.kill();
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = tether_for(&relay, home.path())
+        .args(["--command", "sh", "--", "-c"])
+        .args(["stty -echo; echo early-output; read x; echo late-output"])
+        .spawn();
+    tether.stdout.wait_for_text("early-output", WAIT);
+    assert!(
+        tether.stderr.text().contains("unreachable"),
+        "{}",
+        tether.stderr.text()
+    );
+    let id = session_id(&tether);
+    relay.restart();
+    wait_registered(&relay, &key, &id).await;
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    if !tests::relay::contains(&join.output, b"early-output") {
+        viewer.read_output_until(b"early-output").await;
+    }
+    tether.write_stdin(b"\n");
+    viewer.read_output_until(b"late-output").await;
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+}
+
+/// `--resume ID` continues the session's stream after what the relay holds.
+#[tokio::test]
+async fn resume_continues_the_stream() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let home = tempfile::tempdir().unwrap();
+    let mut first = tether_for(&relay, home.path())
+        .args(["--command", "sh", "--", "-c", "echo first-run"])
+        .null_stdin()
+        .spawn();
+    let id = session_id(&first);
+    assert_eq!(first.wait(WAIT).code(), Some(0));
+    let first_bytes = first.stdout.bytes();
+
+    let mut second = tether_for(&relay, home.path())
+        .args(["--resume", &id, "--command", "sh", "--", "-c"])
+        .args(["stty -echo; echo second-run; read x"])
+        .spawn();
+    assert_eq!(session_id(&second), id);
+    second.stdout.wait_for_text("second-run\r\n", WAIT);
+    let mut expected = first_bytes.clone();
+    expected.extend_from_slice(&second.stdout.bytes());
+
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    assert_eq!(join.start, Some(0));
+    let got = read_output(&mut viewer, join.output, expected.len()).await;
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&expected),
+        "the second run continues right after the first"
+    );
+    second.write_stdin(b"\n");
+    assert_eq!(second.wait(WAIT).code(), Some(0));
+}

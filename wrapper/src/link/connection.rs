@@ -166,7 +166,7 @@ impl Linker {
         }
     }
 
-    async fn connect(&self) -> Result<Ws, String> {
+    async fn connect(&mut self) -> Result<Ws, String> {
         let url = agent_url(&self.config.relay_url, &self.config.session_id);
         let mut request = url
             .as_str()
@@ -183,7 +183,14 @@ impl Linker {
         );
         match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
             Err(_) => Err("timed out".into()),
-            Ok(Err(err)) => Err(describe_ws_error(&err)),
+            Ok(Err(err)) => {
+                if matches!(&err, tokio_tungstenite::tungstenite::Error::Http(r) if r.status() == 404)
+                {
+                    // The relay lost the session (e.g. a new data dir): register it again.
+                    self.needs_registration = true;
+                }
+                Err(describe_ws_error(&err))
+            }
             Ok(Ok((ws, _response))) => Ok(ws),
         }
     }
