@@ -51,6 +51,27 @@ async fn phone_scales_a_wide_session_and_its_key_bar_types() {
     browser.type_keys("d").await;
     fixture.agent_receives(b"\x04").await;
     browser.screenshot("viewer-phone-375x667").await;
+
+    // Fit to screen asks for what the phone holds at the normal font size.
+    browser.click("button.fit").await;
+    let (cols, rows) = fixture.agent_resize_request().await;
+    assert!(
+        (30..60).contains(&cols) && rows >= 10,
+        "a phone-sized request: {cols}×{rows}"
+    );
+    fixture.resize(cols, rows).await;
+    let fits = format!(
+        "return window.__tether.cols === {cols} && window.__tether.fontSize === 14 && \
+         document.querySelector('.term-host').scrollWidth <= document.querySelector('.term-host').clientWidth;"
+    );
+    browser
+        .wait_for_js(
+            "the phone-sized session at full font",
+            &fits,
+            browser::DEFAULT_WAIT,
+        )
+        .await;
+    browser.screenshot("viewer-phone-fitted").await;
     browser.close().await;
 }
 

@@ -188,10 +188,11 @@ impl Viewer {
             if key == BarKey::Ctrl {
                 inner.status.ctrl_armed = !inner.status.ctrl_armed;
                 inner.status_dirty = true;
+                // The modified key comes from the keyboard: bring it up.
+                inner.term.focus();
             } else if let Some(bytes) = key.sequence(inner.term.application_cursor()) {
                 inner.send_input(bytes.to_vec());
             }
-            inner.term.focus();
         });
     }
 
