@@ -311,3 +311,21 @@ fn terminal_is_restored_when_the_agent_crashes_or_tether_is_killed() {
     tmux.wait_for_text("rc=143", WAIT);
     assert_eq!(save_stty(&tmux, &home.path().join("b")), before);
 }
+
+#[test]
+fn terminal_is_restored_after_a_panic() {
+    let Some((tmux, home)) = tmux_or_skip() else {
+        return;
+    };
+    let before = save_stty(&tmux, &home.path().join("before"));
+    // Debug builds of tether panic in their output thread when this is set.
+    tmux.type_line(&format!(
+        "TETHER_TEST_PANIC=1 {}",
+        tether_cmd("--command sh -- -c 'echo hi; sleep 30'")
+    ));
+    tmux.wait_for_text("TETHER_TEST_PANIC is set", WAIT);
+    tmux.wait_until_idle(WAIT);
+    tmux.type_line("echo rc=$?");
+    tmux.wait_for_text("rc=101", WAIT);
+    assert_eq!(save_stty(&tmux, &home.path().join("after")), before);
+}

@@ -227,6 +227,9 @@ fn pump_output(
     let mut buf = vec![0u8; READ_CHUNK];
     let stdout = std::io::stdout();
     let mut stdout_ok = true;
+    // Debug builds only: lets the end-to-end tests check that a panic leaves
+    // the terminal restored.
+    let panic_for_test = cfg!(debug_assertions) && std::env::var_os("TETHER_TEST_PANIC").is_some();
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -238,6 +241,9 @@ fn pump_output(
             }
         };
         let chunk = &buf[..n];
+        if panic_for_test {
+            panic!("TETHER_TEST_PANIC is set");
+        }
         // Queries are noted before anyone can see (and answer) them.
         let new_query = queries
             .lock()

@@ -116,13 +116,23 @@ pub fn restore() {
     }
 }
 
-/// Chains a panic hook that restores the terminal before the default report,
-/// so a panic in any thread leaves a usable shell and a readable message.
+/// Name of the thread whose panic ends only the relay link, not the session.
+pub const LINK_THREAD: &str = "relay-link";
+
+/// Chains a panic hook: a panic in the relay link thread is reported and the
+/// session goes on locally; a panic anywhere else restores the terminal,
+/// prints the default report on a usable screen and exits with status 101
+/// (the agent gets SIGHUP when its terminal closes).
 pub fn install_panic_hook() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(LINK_THREAD) {
+            default(info);
+            return;
+        }
         restore();
         default(info);
+        std::process::exit(101);
     }));
 }
 

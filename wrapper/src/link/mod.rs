@@ -131,7 +131,7 @@ impl Link {
         {
             let shared = Arc::clone(&shared);
             let spawned = std::thread::Builder::new()
-                .name("relay-link".into())
+                .name(crate::terminal::LINK_THREAD.into())
                 .spawn(move || {
                     let summary =
                         connection::run_thread(self.config, shared, inbox, size_rx, exit_rx);
