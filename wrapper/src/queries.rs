@@ -25,6 +25,8 @@ pub const SELF_ANSWER_AFTER: Duration = Duration::from_millis(500);
 const PENDING_LIMIT: Duration = Duration::from_secs(5);
 /// How long after an answer further replies of that kind count as duplicates.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
+/// Most queries (and recent answers) remembered; older ones are forgotten.
+const MAX_TRACKED: usize = 256;
 /// Longest escape sequence carried over between output chunks.
 const MAX_SEQUENCE: usize = 512;
 /// The wrapper's own device-attributes reply: a VT100 with advanced video.
@@ -314,6 +316,12 @@ impl QueryArbiter {
     }
 
     fn expire(&mut self, now: Instant) {
+        while self.pending.len() > MAX_TRACKED {
+            self.pending.pop_front();
+        }
+        while self.answered.len() > MAX_TRACKED {
+            self.answered.pop_front();
+        }
         self.pending
             .retain(|p| now.duration_since(p.asked_at) < PENDING_LIMIT);
         self.answered
@@ -722,6 +730,13 @@ mod tests {
             "viewer replies still dropped with a local terminal"
         );
         assert_eq!(q.local_input(b"\x1b[>0;276;0c", later), b"\x1b[>0;276;0c");
+    }
+
+    #[test]
+    fn a_flood_of_queries_stays_bounded() {
+        let (mut q, t0) = arbiter(true);
+        q.observe_output(&b"\x1b[6n".repeat(10_000), t0);
+        assert_eq!(q.pending.len(), MAX_TRACKED);
     }
 
     #[test]

@@ -40,11 +40,6 @@ pub fn stdin_is_tty() -> bool {
     std::io::stdin().is_terminal()
 }
 
-/// Whether standard output is a terminal.
-pub fn stdout_is_tty() -> bool {
-    std::io::stdout().is_terminal()
-}
-
 /// The local terminal's size: asked of stdout, then stdin; `None` without a
 /// terminal (or a terminal that reports 0×0).
 pub fn local_size() -> Option<Size> {
