@@ -329,3 +329,34 @@ fn terminal_is_restored_after_a_panic() {
     tmux.wait_for_text("rc=101", WAIT);
     assert_eq!(save_stty(&tmux, &home.path().join("after")), before);
 }
+
+#[test]
+fn set_default_picks_the_agent_run_without_flags() {
+    let home = home();
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let codex = bin.join("codex");
+    std::fs::write(&codex, "#!/bin/sh\necho \"fake codex $*\"\n").unwrap();
+    make_executable(&codex);
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+
+    let mut set = TetherCommand::new(home.path())
+        .args(["--set-default", "codex"])
+        .null_stdin()
+        .spawn();
+    assert_eq!(set.wait(WAIT).code(), Some(0), "{}", set.stderr.text());
+    let config = std::fs::read_to_string(home.path().join("config.json")).unwrap();
+    assert!(config.contains("\"default_agent\": \"codex\""), "{config}");
+
+    let mut run = TetherCommand::new(home.path())
+        .env("PATH", path)
+        .args(["--no-relay", "--full-auto"])
+        .null_stdin()
+        .spawn();
+    assert_eq!(run.wait(WAIT).code(), Some(0), "{}", run.stderr.text());
+    assert!(
+        run.stdout.text().contains("fake codex --full-auto"),
+        "{}",
+        run.stdout.text()
+    );
+}
