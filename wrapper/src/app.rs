@@ -165,8 +165,8 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
             tracing::warn!(%err, "could not report the session's end");
         }
     }
-    if let Some(summary) = outcome.link {
-        if let Some(line) = exit_line(&summary, log_path.as_deref()) {
+    if let Some(summary) = &outcome.link {
+        if let Some(line) = exit_line(summary, log_path.as_deref()) {
             eprintln!("{line}");
         }
     }
@@ -179,11 +179,17 @@ fn exit_line(summary: &LinkSummary, log: Option<&std::path::Path>) -> Option<Str
         return None;
     }
     let what = if !summary.ever_connected {
-        "the relay was never reachable during this session; its output was not streamed"
+        match &summary.last_error {
+            Some(error) => format!(
+                "the relay was never reachable during this session ({error}); its output was not streamed"
+            ),
+            None => "the relay was never reachable during this session; its output was not streamed".into(),
+        }
     } else if summary.fully_delivered {
         "the relay link dropped during this session (all output was delivered after reconnecting)"
+            .into()
     } else {
-        "the relay link was lost; the end of the output may not have reached the relay"
+        "the relay link was lost; the end of the output may not have reached the relay".into()
     };
     Some(match log {
         Some(log) => format!("tether: {what} (log: {})", log.display()),
@@ -382,10 +388,21 @@ mod tests {
             ever_connected: true,
             lost: false,
             fully_delivered: true,
+            last_error: None,
         };
         assert_eq!(exit_line(&fine, None), None);
-        let lost = LinkSummary { lost: true, ..fine };
+        let lost = LinkSummary {
+            lost: true,
+            ..fine.clone()
+        };
         assert!(exit_line(&lost, None).unwrap().contains("dropped"));
+        let never = LinkSummary {
+            ever_connected: false,
+            lost: true,
+            fully_delivered: false,
+            last_error: Some("the relay refused the API key (run `tether --auth`)".into()),
+        };
+        assert!(exit_line(&never, None).unwrap().contains("tether --auth"));
     }
 
     #[test]

@@ -77,7 +77,7 @@ impl AgentInbox {
 }
 
 /// How one run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// The agent's exit code (128 + signal when killed).
     pub exit_code: i32,

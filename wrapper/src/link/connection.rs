@@ -100,7 +100,7 @@ impl Linker {
                     () = tokio::time::sleep(RETRY_INTERVAL) => {}
                     changed = self.exit_rx.changed() => {
                         if changed.is_err() {
-                            return self.summary;
+                            return self.summary.clone();
                         }
                     }
                 }
@@ -111,14 +111,14 @@ impl Linker {
             match self.try_once().await {
                 Ok(Served::Finished) => {
                     self.summary.lost |= !self.summary.ever_connected;
-                    return self.summary;
+                    return self.summary.clone();
                 }
                 Ok(Served::Dropped(reason)) => {
                     self.summary.lost = true;
                     if self.exit_code().is_some() {
                         // The agent is gone and its end could not be delivered: stop.
                         tracing::warn!(%reason, "relay link dropped while finishing; giving up");
-                        return self.summary;
+                        return self.summary.clone();
                     }
                     tracing::warn!(%reason, "relay link dropped; reconnecting at once");
                     wait_first = false;
@@ -126,12 +126,13 @@ impl Linker {
                 Err(reason) => {
                     tracing::warn!(attempt, %reason, "relay connection failed; retrying in 5 s");
                     self.summary.lost = true;
+                    self.summary.last_error = Some(reason);
                     wait_first = true;
                 }
             }
             if final_attempt {
                 tracing::warn!("agent exited while the relay was unreachable; giving up");
-                return self.summary;
+                return self.summary.clone();
             }
         }
     }

@@ -97,7 +97,7 @@ impl OutputSink {
 }
 
 /// How the link went, for the line printed at exit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkSummary {
     /// The link was up at least once.
     pub ever_connected: bool,
@@ -105,6 +105,8 @@ pub struct LinkSummary {
     pub lost: bool,
     /// Everything written was acknowledged by the relay before exit.
     pub fully_delivered: bool,
+    /// Why the last connection attempt failed, if it did.
+    pub last_error: Option<String>,
 }
 
 /// A relay link that is configured but not started.
@@ -181,9 +183,8 @@ impl RunningLink {
         let _ = self.exit_tx.send(Some(exit_code));
         // The link bounds its own work; this only guards against a hang.
         self.done.recv_timeout(FINISH_WAIT).unwrap_or(LinkSummary {
-            ever_connected: false,
             lost: true,
-            fully_delivered: false,
+            ..LinkSummary::default()
         })
     }
 }
