@@ -93,10 +93,11 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     // Handlers first: a SIGTERM that comes as soon as the agent runs must
     // already end it cleanly rather than kill tether with raw mode on.
     let mut signals = signal_hook::iterator::Signals::new([SIGWINCH, SIGTERM, SIGINT, SIGHUP])?;
+    // Raw before the agent starts: keys typed meanwhile are not echoed twice.
+    let raw_mode = terminal::RawMode::enter();
     let mut agent = AgentPty::spawn(spawn)?;
     tracing::info!(program = %spawn.program.display(), pid = ?agent.pid(), rows = spawn.size.rows, cols = spawn.size.cols, "agent started");
 
-    let raw_mode = terminal::RawMode::enter();
     let queries = Arc::new(Mutex::new(QueryArbiter::new(spawn.size, local_tty)));
     let (input_tx, input_rx) = mpsc::sync_channel(INPUT_QUEUE);
     let (resize_tx, resize_rx) = mpsc::channel();
