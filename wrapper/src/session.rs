@@ -16,9 +16,9 @@ use crate::pty::{AgentPty, PtyResizer, Spawn};
 use crate::queries::QueryArbiter;
 use crate::resize::{ResizePolicy, ResizeScheduler};
 use crate::terminal::{self, Size};
+use portable_pty::ChildKiller;
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
 use std::io::{Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -92,7 +92,7 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     let local_tty = terminal::stdin_is_tty();
     // Handlers first: a SIGTERM that comes as soon as the agent runs must
     // already end it cleanly rather than kill tether with raw mode on.
-    let mut signals = signal_hook::iterator::Signals::new([SIGWINCH, SIGTERM, SIGINT, SIGHUP])?;
+    let signals = signal_hook::iterator::Signals::new([SIGWINCH, SIGTERM, SIGINT, SIGHUP])?;
     // Raw before the agent starts: keys typed meanwhile are not echoed twice.
     let raw_mode = terminal::RawMode::enter();
     let mut agent = AgentPty::spawn(spawn)?;
@@ -141,56 +141,15 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     }
 
     // Size: SIGWINCH and viewer requests → PTY and relay.
-    {
-        let resizer = agent.resizer();
-        let queries = Arc::clone(&queries);
-        let link_size = link.as_ref().map(|l| l.size_sink());
-        let initial = spawn.size;
-        thread::Builder::new()
-            .name("resize".into())
-            .spawn(move || {
-                drive_resizes(resize_rx, resizer, initial, |size| {
-                    queries
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .set_pty_size(size);
-                    if let Some(sink) = &link_size {
-                        sink(size);
-                    }
-                })
-            })?;
-    }
-
+    spawn_resize_thread(
+        resize_rx,
+        agent.resizer(),
+        spawn.size,
+        Arc::clone(&queries),
+        link.as_ref().map(|l| l.size_sink()),
+    )?;
     // Signals: window size, and termination requests forwarded to the agent.
-    let terminating = Arc::new(AtomicBool::new(false));
-    {
-        let pid = agent.pid();
-        let mut killer = agent.killer();
-        let terminating = Arc::clone(&terminating);
-        thread::Builder::new()
-            .name("signals".into())
-            .spawn(move || {
-                for signal in signals.forever() {
-                    if signal == SIGWINCH {
-                        if let Some(size) = terminal::local_size() {
-                            let _ = resize_tx.send(ResizeEvent::Local(size));
-                        }
-                        continue;
-                    }
-                    tracing::info!(signal, "termination signal: forwarding it to the agent");
-                    if !terminating.swap(true, Ordering::SeqCst) {
-                        forward_signal(pid, signal);
-                        let mut killer = killer.clone_killer();
-                        thread::spawn(move || {
-                            thread::sleep(KILL_GRACE);
-                            let _ = killer.kill();
-                        });
-                    } else {
-                        let _ = killer.kill();
-                    }
-                }
-            })?;
-    }
+    spawn_signal_thread(signals, agent.pid(), agent.killer(), resize_tx)?;
 
     let exit_code = agent.wait()?;
     tracing::info!(exit_code, "agent exited");
@@ -201,6 +160,67 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     let link = link.map(|link| link.finish(exit_code));
     drop(raw_mode);
     Ok(Outcome { exit_code, link })
+}
+
+fn spawn_resize_thread(
+    events: Receiver<ResizeEvent>,
+    resizer: PtyResizer,
+    initial: Size,
+    queries: Arc<Mutex<QueryArbiter>>,
+    link_size: Option<impl Fn(Size) + Send + 'static>,
+) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name("resize".into())
+        .spawn(move || {
+            drive_resizes(events, resizer, initial, |size| {
+                queries
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .set_pty_size(size);
+                if let Some(sink) = &link_size {
+                    sink(size);
+                }
+            })
+        })?;
+    Ok(())
+}
+
+/// SIGWINCH → the local size to the resize thread; SIGTERM, SIGINT, SIGHUP →
+/// forwarded to the agent, which is killed if it is still there after
+/// [`KILL_GRACE`] (or at a second signal). Tether itself then ends the normal
+/// way, when the agent has exited, restoring the terminal.
+fn spawn_signal_thread(
+    mut signals: signal_hook::iterator::Signals,
+    pid: Option<u32>,
+    mut killer: Box<dyn ChildKiller + Send + Sync>,
+    resize: Sender<ResizeEvent>,
+) -> std::io::Result<()> {
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut terminating = false;
+            for signal in signals.forever() {
+                if signal == SIGWINCH {
+                    if let Some(size) = terminal::local_size() {
+                        let _ = resize.send(ResizeEvent::Local(size));
+                    }
+                    continue;
+                }
+                tracing::info!(signal, "termination signal: forwarding it to the agent");
+                if terminating {
+                    let _ = killer.kill();
+                    continue;
+                }
+                terminating = true;
+                forward_signal(pid, signal);
+                let mut killer = killer.clone_killer();
+                thread::spawn(move || {
+                    thread::sleep(KILL_GRACE);
+                    let _ = killer.kill();
+                });
+            }
+        })?;
+    Ok(())
 }
 
 /// Sends `signal` to the agent's process group (the agent leads its own session).
