@@ -9,6 +9,7 @@
 //! after a drop, then every [`RETRY_INTERVAL`].
 
 mod connection;
+mod incoming;
 mod resend;
 mod tls;
 

@@ -15,7 +15,12 @@
 //!
 //! Pure logic: callers pass `now` and bytes, and write what it returns.
 
+mod cursor;
+mod sequence;
+
 use crate::terminal::Size;
+use cursor::CursorTracker;
+use sequence::{parse_sequence, Parsed, Sequence, MAX_SEQUENCE};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -27,8 +32,6 @@ const PENDING_LIMIT: Duration = Duration::from_secs(5);
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
 /// Most queries (and recent answers) remembered; older ones are forgotten.
 const MAX_TRACKED: usize = 256;
-/// Longest escape sequence carried over between output chunks.
-const MAX_SEQUENCE: usize = 512;
 /// The wrapper's own device-attributes reply: a VT100 with advanced video.
 const DA1_REPLY: &[u8] = b"\x1b[?1;2c";
 
@@ -329,145 +332,6 @@ impl QueryArbiter {
     }
 }
 
-/// A parsed escape sequence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Sequence {
-    /// `[` for CSI, `]` for OSC, `P` for DCS, or the byte after ESC.
-    introducer: u8,
-    /// CSI private marker (`?`, `>`, `<`, `=`).
-    private: Option<u8>,
-    /// CSI parameters (digits and `;`), or the OSC/DCS payload.
-    params: Vec<u8>,
-    /// CSI intermediate bytes (e.g. `$`).
-    intermediates: Vec<u8>,
-    /// CSI final byte (0 for OSC/DCS).
-    final_byte: u8,
-}
-
-impl Sequence {
-    fn numbers(&self) -> Vec<u16> {
-        self.params
-            .split(|&b| b == b';')
-            .map(|p| {
-                std::str::from_utf8(p)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0)
-            })
-            .collect()
-    }
-
-    fn first_number(&self) -> u16 {
-        self.numbers().first().copied().unwrap_or(0)
-    }
-}
-
-enum Parsed {
-    /// A whole sequence of this many bytes.
-    Complete(usize, Sequence),
-    /// The bytes end inside a sequence.
-    Incomplete,
-    /// ESC followed by something else: skip this many bytes.
-    NotASequence(usize),
-}
-
-/// Parses the escape sequence at the start of `bytes` (which starts with ESC).
-fn parse_sequence(bytes: &[u8]) -> Parsed {
-    let Some(&introducer) = bytes.get(1) else {
-        return Parsed::Incomplete;
-    };
-    match introducer {
-        b'[' => parse_csi(bytes),
-        b']' | b'P' => parse_string(bytes, introducer),
-        0x20..=0x7e => Parsed::Complete(
-            2,
-            Sequence {
-                introducer,
-                private: None,
-                params: Vec::new(),
-                intermediates: Vec::new(),
-                final_byte: 0,
-            },
-        ),
-        _ => Parsed::NotASequence(1),
-    }
-}
-
-fn parse_csi(bytes: &[u8]) -> Parsed {
-    let mut i = 2;
-    let private = match bytes.get(i) {
-        Some(&b @ (b'?' | b'>' | b'<' | b'=')) => {
-            i += 1;
-            Some(b)
-        }
-        Some(_) => None,
-        None => return Parsed::Incomplete,
-    };
-    let params_start = i;
-    while let Some(&b) = bytes.get(i) {
-        if !(b.is_ascii_digit() || b == b';' || b == b':') {
-            break;
-        }
-        i += 1;
-    }
-    let params_end = i;
-    while let Some(&b) = bytes.get(i) {
-        if !(0x20..=0x2f).contains(&b) {
-            break;
-        }
-        i += 1;
-    }
-    let intermediates_end = i;
-    match bytes.get(i) {
-        None if i < MAX_SEQUENCE => Parsed::Incomplete,
-        Some(&final_byte) if (0x40..=0x7e).contains(&final_byte) => Parsed::Complete(
-            i + 1,
-            Sequence {
-                introducer: b'[',
-                private,
-                params: bytes[params_start..params_end].to_vec(),
-                intermediates: bytes[params_end..intermediates_end].to_vec(),
-                final_byte,
-            },
-        ),
-        // A malformed CSI: skip the ESC and let the rest pass as text.
-        _ => Parsed::NotASequence(1),
-    }
-}
-
-/// OSC and DCS: payload up to BEL or ST (`ESC \`).
-fn parse_string(bytes: &[u8], introducer: u8) -> Parsed {
-    let mut i = 2;
-    while let Some(&b) = bytes.get(i) {
-        let end = match b {
-            0x07 => Some(i + 1),
-            0x1b => match bytes.get(i + 1) {
-                Some(b'\\') => Some(i + 2),
-                Some(_) => return Parsed::NotASequence(1),
-                None => return Parsed::Incomplete,
-            },
-            _ => None,
-        };
-        if let Some(end) = end {
-            return Parsed::Complete(
-                end,
-                Sequence {
-                    introducer,
-                    private: None,
-                    params: bytes[2..i].to_vec(),
-                    intermediates: Vec::new(),
-                    final_byte: 0,
-                },
-            );
-        }
-        if i >= MAX_SEQUENCE {
-            return Parsed::NotASequence(1);
-        }
-        i += 1;
-    }
-    Parsed::Incomplete
-}
-
 /// The query a sequence in the agent's output asks, if it is one.
 fn query_kind(seq: &Sequence) -> Option<QueryKind> {
     match (
@@ -531,92 +395,6 @@ fn osc_color(payload: &[u8], query: bool) -> Option<QueryKind> {
         return None;
     }
     (query == (value == "?")).then_some(QueryKind::Color(number))
-}
-
-/// A rough idea of where the agent's cursor is, from its output, for
-/// answering CPR when no terminal does. It follows printable text, CR, LF,
-/// BS, TAB and the common cursor movements; wide characters count as one cell.
-#[derive(Debug, Clone)]
-struct CursorTracker {
-    size: Size,
-    /// Zero-based row.
-    row: u16,
-    /// Zero-based column; equal to the width while a wrap is pending.
-    col: u16,
-    saved: (u16, u16),
-}
-
-impl CursorTracker {
-    fn new(size: Size) -> Self {
-        Self {
-            size,
-            row: 0,
-            col: 0,
-            saved: (0, 0),
-        }
-    }
-
-    fn resize(&mut self, size: Size) {
-        self.size = size;
-        self.row = self.row.min(size.rows - 1);
-        self.col = self.col.min(size.cols - 1);
-    }
-
-    /// One-based (row, col), as a CPR reports it.
-    fn position(&self) -> (u16, u16) {
-        (self.row + 1, self.col.min(self.size.cols - 1) + 1)
-    }
-
-    fn text(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            match b {
-                b'\r' => self.col = 0,
-                b'\n' | 0x0b | 0x0c => self.row = (self.row + 1).min(self.size.rows - 1),
-                0x08 => self.col = self.col.min(self.size.cols - 1).saturating_sub(1),
-                b'\t' => self.col = ((self.col / 8 + 1) * 8).min(self.size.cols - 1),
-                // UTF-8 continuation bytes and other controls take no cell.
-                0x80..=0xbf | 0x00..=0x1f | 0x7f => {}
-                _ => {
-                    if self.col >= self.size.cols {
-                        self.col = 0;
-                        self.row = (self.row + 1).min(self.size.rows - 1);
-                    }
-                    self.col += 1;
-                }
-            }
-        }
-    }
-
-    fn sequence(&mut self, seq: &Sequence) {
-        let (rows, cols) = (self.size.rows, self.size.cols);
-        match (seq.introducer, seq.private) {
-            (b'7', _) => self.saved = (self.row, self.col),
-            (b'8', _) => (self.row, self.col) = self.saved,
-            (b'[', None) => {
-                let n = seq.numbers();
-                let arg = |i: usize| n.get(i).copied().filter(|&v| v > 0).unwrap_or(1);
-                let col = self.col.min(cols - 1);
-                match seq.final_byte {
-                    b'H' | b'f' => {
-                        self.row = arg(0).min(rows) - 1;
-                        self.col = arg(1).min(cols) - 1;
-                    }
-                    b'A' => self.row = self.row.saturating_sub(arg(0)),
-                    b'B' | b'e' => self.row = (self.row + arg(0)).min(rows - 1),
-                    b'C' | b'a' => self.col = col.saturating_add(arg(0)).min(cols - 1),
-                    b'D' => self.col = col.saturating_sub(arg(0)),
-                    b'E' => (self.row, self.col) = ((self.row + arg(0)).min(rows - 1), 0),
-                    b'F' => (self.row, self.col) = (self.row.saturating_sub(arg(0)), 0),
-                    b'G' | b'`' => self.col = arg(0).min(cols) - 1,
-                    b'd' => self.row = arg(0).min(rows) - 1,
-                    b's' => self.saved = (self.row, self.col),
-                    b'u' => (self.row, self.col) = self.saved,
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]
@@ -737,32 +515,6 @@ mod tests {
         let (mut q, t0) = arbiter(true);
         q.observe_output(&b"\x1b[6n".repeat(10_000), t0);
         assert_eq!(q.pending.len(), MAX_TRACKED);
-    }
-
-    #[test]
-    fn cursor_tracker_follows_common_moves() {
-        let mut c = CursorTracker::new(Size::new(5, 10));
-        c.text(b"0123456789X");
-        assert_eq!(c.position(), (2, 2), "wrapped");
-        c.sequence(&seq(b"[", b"3;4", b'H'));
-        assert_eq!(c.position(), (3, 4));
-        c.text("é\t".as_bytes());
-        assert_eq!(c.position(), (3, 9));
-        c.text(b"\n\n\n\n\r");
-        assert_eq!(c.position(), (5, 1), "scrolls at the bottom");
-        c.sequence(&seq(b"[", b"2", b'A'));
-        c.sequence(&seq(b"[", b"99", b'C'));
-        assert_eq!(c.position(), (3, 10));
-    }
-
-    fn seq(intro: &[u8], params: &[u8], final_byte: u8) -> Sequence {
-        Sequence {
-            introducer: intro[0],
-            private: None,
-            params: params.to_vec(),
-            intermediates: Vec::new(),
-            final_byte,
-        }
     }
 
     #[test]
