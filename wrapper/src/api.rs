@@ -19,6 +19,14 @@ pub enum ApiError {
         /// What failed.
         reason: String,
     },
+    /// The server's TLS certificate was not accepted.
+    #[error("the TLS certificate of {url} was not accepted ({reason}); for a local test relay with a self-signed certificate pass --insecure-skip-tls-verify")]
+    Certificate {
+        /// Base URL tried.
+        url: String,
+        /// What TLS said.
+        reason: String,
+    },
     /// The key was refused (HTTP 401).
     #[error("the API key was refused: run `tether --auth` to store a valid one")]
     KeyRefused,
@@ -160,9 +168,19 @@ impl ApiClient {
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
         session: Option<&str>,
     ) -> Result<Value, ApiError> {
-        let mut response = response.map_err(|err| ApiError::Unreachable {
-            url: self.base.clone(),
-            reason: err.to_string(),
+        let mut response = response.map_err(|err| {
+            let reason = err.to_string();
+            if is_certificate_error(&err) {
+                ApiError::Certificate {
+                    url: self.base.clone(),
+                    reason,
+                }
+            } else {
+                ApiError::Unreachable {
+                    url: self.base.clone(),
+                    reason,
+                }
+            }
         })?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().unwrap_or_default();
@@ -181,5 +199,17 @@ impl ApiClient {
                     .map_or_else(|| text.chars().take(200).collect(), str::to_string),
             }),
         }
+    }
+}
+
+/// Whether a request failed on the server's certificate (rather than on
+/// reaching the server at all).
+fn is_certificate_error(err: &ureq::Error) -> bool {
+    match err {
+        ureq::Error::Rustls(_) | ureq::Error::Tls(_) => true,
+        other => other
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("certificate"),
     }
 }

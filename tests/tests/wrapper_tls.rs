@@ -1,0 +1,111 @@
+//! `https://` and `wss://`: `tether` reaches the real relay through a TLS
+//! front (a test proxy with a self-signed certificate). Without
+//! `--insecure-skip-tls-verify` the certificate is refused with a clear
+//! message; with it, the session streams as usual.
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::sync::Arc;
+use std::time::Duration;
+use tests::relay::{RelayProcess, ViewerClient};
+use tests::wrapper::TetherCommand;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A self-signed certificate for `localhost` / 127.0.0.1, made for this test
+/// only (`openssl req -x509 -newkey ec …`); it protects nothing.
+const CERT_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBmzCCAUGgAwIBAgIUYiqqlYz3jDseZW1JyNfffLwWLKkwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyNzIyMTA0NloYDzIxMjYxMTAz
+MjIxMDQ2WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAR7kDrsWRnNnq/jKkwpkbyAm8XNy1ovmGFqQ/deVUrsPjFfM5uudogA
+CEq5I8ndL/fOoMhcmSOXmXRSttbn4aL0o28wbTAdBgNVHQ4EFgQUAto+f8EhKLzy
+9mMKd7se29EMJGcwHwYDVR0jBBgwFoAUAto+f8EhKLzy9mMKd7se29EMJGcwDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+zj0EAwIDSAAwRQIhANfuxDbjTx/Y87hi57gFhbveYWVQ/9o5lbNbWChJnz11AiB/
+5W6j0B+ltl3HC58JZNLPV+koj8qjT4m3C82g3cniQg==
+-----END CERTIFICATE-----
+";
+const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgAaGEJaWlH0w+oQ4I
+CvA7ZLyx+9SiXE+88AOxohB07bOhRANCAAR7kDrsWRnNnq/jKkwpkbyAm8XNy1ov
+mGFqQ/deVUrsPjFfM5uudogACEq5I8ndL/fOoMhcmSOXmXRSttbn4aL0
+-----END PRIVATE KEY-----
+";
+
+/// Terminates TLS on an ephemeral loopback port and forwards each
+/// connection to `backend` (the relay), both ways.
+async fn tls_front(backend: std::net::SocketAddr) -> std::net::SocketAddr {
+    let cert = CertificateDer::from_pem_slice(CERT_PEM.as_bytes()).expect("test certificate");
+    let key = PrivateKeyDer::from_pem_slice(KEY_PEM.as_bytes()).expect("test key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_and_wss_work_with_the_explicit_opt_in() {
+    let relay = RelayProcess::start();
+    let front = tls_front(relay.addr()).await;
+    let key = relay.api_key();
+    let home = tempfile::tempdir().unwrap();
+    // The API URL alone: the relay URL is derived as wss://localhost:PORT/agent.
+    let api_url = format!("https://localhost:{}", front.port());
+
+    let mut refused = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", &api_url)
+        .env("TETHER_API_KEY", &key)
+        .args(["--command", "true"])
+        .null_stdin()
+        .spawn();
+    assert_eq!(refused.wait(WAIT).code(), Some(2));
+    let err = refused.stderr.text();
+    assert!(err.contains("--insecure-skip-tls-verify"), "{err}");
+
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", &api_url)
+        .env("TETHER_API_KEY", &key)
+        .args(["--insecure-skip-tls-verify", "--command", "sh", "--", "-c"])
+        .args(["stty -echo; echo over-tls; read x"])
+        .spawn();
+    tether.stderr.wait_for_text("/s/", WAIT);
+    tether.stderr.wait_for_text("\n", WAIT);
+    let text = tether.stderr.text();
+    assert!(text.contains(&format!("{api_url}/s/")), "{text}");
+    let id = text.rsplit("/s/").next().unwrap().trim().to_string();
+
+    // The viewer reads the relay directly: the bytes went through wss.
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    if !tests::relay::contains(&join.output, b"over-tls") {
+        viewer.read_output_until(b"over-tls").await;
+    }
+    tether.write_stdin(b"\n");
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    let err = tether.stderr.text();
+    assert!(!err.contains("relay link"), "the link stayed up: {err}");
+}
