@@ -745,3 +745,105 @@ async fn resume_continues_the_stream() {
     second.write_stdin(b"\n");
     assert_eq!(second.wait(WAIT).code(), Some(0));
 }
+
+/// A fake legacy (Omnara) relay: registers sessions, accepts the agent link
+/// with the text `{"type":"ready"}` and forwards every frame it receives.
+async fn legacy_relay() -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<Frame>,
+) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = [0u8; 16];
+            let Ok(n) = stream.peek(&mut head).await else {
+                continue;
+            };
+            if head[..n].starts_with(b"GET /agent") {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    continue;
+                };
+                let _ = ws.send(Message::text(r#"{"type":"ready"}"#)).await;
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while let Some(Ok(message)) = ws.next().await {
+                        if let Message::Binary(bytes) = message {
+                            for frame in
+                                protocol::decode_message(&bytes, 1 << 24).expect("whole frames")
+                            {
+                                let _ = tx.send(frame);
+                            }
+                        }
+                    }
+                });
+                continue;
+            }
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !tests::relay::contains(&request, b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = r#"{"agent_instance_id":"3c1e6a52-8d0f-4b7e-9c8a-5f2d1e0b4a77"}"#;
+            let response = format!(
+                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    (addr, rx)
+}
+
+/// Against a legacy relay the wrapper sends only the four Omnara frame types,
+/// METADATA first, and the whole output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_legacy_relay_gets_only_legacy_frames() {
+    let (addr, mut frames) = legacy_relay().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", format!("http://{addr}"))
+        .env("TETHER_API_KEY", "tk1.any.key")
+        .args(["--command", "sh", "--", "-c"])
+        .args(["stty -echo; echo ready; read x; echo legacy-output; exit 2"])
+        .spawn();
+    // The first frame comes as soon as the link is up.
+    let first = tokio::time::timeout(WAIT, frames.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(first, Frame::Metadata(_)),
+        "METADATA first: {first:?}"
+    );
+    tether.stdout.wait_for_text("ready", WAIT);
+    tether.write_stdin(b"\n");
+    assert_eq!(tether.wait(WAIT).code(), Some(2));
+    // Everything the agent wrote (also before the link was up), only types 0-3.
+    let written = tether.stdout.bytes();
+    let mut output = Vec::new();
+    while output.len() < written.len() {
+        let frame = tokio::time::timeout(WAIT, frames.recv())
+            .await
+            .expect("the rest of the output")
+            .expect("the fake relay is running");
+        assert!(frame.frame_type().is_legacy(), "only types 0-3: {frame:?}");
+        if let Frame::Output(data) = frame {
+            output.extend_from_slice(&data);
+        }
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&output),
+        String::from_utf8_lossy(&written)
+    );
+}

@@ -71,6 +71,7 @@ pub(super) fn run_thread(
         exit_rx,
         summary: LinkSummary::default(),
         first_connection: true,
+        sent_until: 0,
     };
     runtime.block_on(linker.run())
 }
@@ -84,6 +85,9 @@ struct Linker {
     summary: LinkSummary,
     needs_registration: bool,
     first_connection: bool,
+    /// Offset after the last OUTPUT byte handed to a connection (for legacy
+    /// relays, which acknowledge nothing).
+    sent_until: u64,
 }
 
 impl Linker {
@@ -269,7 +273,9 @@ impl Linker {
     fn resume_offset(&self, relay_end: Option<u64>) -> u64 {
         let mut buffer = self.shared.buffer();
         let Some(relay_end) = relay_end else {
-            return buffer.end();
+            // A legacy relay appends what it gets: send what it has not been
+            // sent yet (everything kept, on the first connection).
+            return self.sent_until.max(buffer.start());
         };
         if self.first_connection && self.config.resumed && buffer.start() == 0 && relay_end > 0 {
             // A resumed session: this run's output continues the relay's stream.
@@ -359,6 +365,7 @@ impl Linker {
                 {
                     return served;
                 }
+                self.sent_until = cursor;
             }
 
             if self.exit_code().is_some() {
