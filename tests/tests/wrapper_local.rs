@@ -360,3 +360,34 @@ fn set_default_picks_the_agent_run_without_flags() {
         run.stdout.text()
     );
 }
+
+/// A full-screen program works through tether as it does directly: vi draws,
+/// takes keys including Escape, and writes the file.
+#[test]
+fn a_full_screen_editor_works_in_a_real_terminal() {
+    let Some(vi) = ["/usr/bin/vi", "/bin/vi"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("vi is not installed: skipping");
+        return;
+    };
+    let Some((tmux, home)) = tmux_or_skip() else {
+        return;
+    };
+    let file = home.path().join("note.txt");
+    tmux.type_line(&tether_cmd(&format!(
+        "--command {vi} -- -u NONE {}",
+        file.display()
+    )));
+    tmux.wait_for_process("vi", WAIT);
+    tmux.wait_for_text("~", WAIT);
+    tmux.send_literal("ihello from tether");
+    tmux.wait_for_text("hello from tether", WAIT);
+    tmux.send_keys(&["Escape"]);
+    tmux.send_literal(":wq");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_until_idle(WAIT);
+    let text = std::fs::read_to_string(&file).expect("vi wrote the file");
+    assert_eq!(text, "hello from tether\n");
+}

@@ -847,3 +847,69 @@ async fn a_legacy_relay_gets_only_legacy_frames() {
         String::from_utf8_lossy(&written)
     );
 }
+
+/// Local terminal attached (tmux): a viewer's resize takes control of the
+/// PTY size; resizing the local terminal takes it back.
+#[tokio::test]
+async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
+    if !Tmux::available() {
+        eprintln!("tmux is not installed: skipping");
+        return;
+    }
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let home_str = home.path().to_str().unwrap().to_string();
+    let key = relay.api_key();
+    let api = relay.http_url();
+    let tmux = Tmux::start(
+        100,
+        30,
+        &[
+            ("TETHER_HOME", &home_str),
+            ("HOME", &home_str),
+            ("TETHER_API_URL", &api),
+            ("TETHER_API_KEY", &key),
+        ],
+    );
+    tmux.type_line(&format!("clear; {} --command sh", tether_bin().display()));
+    let screen = tmux.wait_for_text("/s/", WAIT);
+    let id = screen
+        .lines()
+        .find_map(|l| l.split("/s/").nth(1))
+        .expect("dashboard line on screen")
+        .trim()
+        .to_string();
+    tmux.wait_for_process("sh", WAIT);
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    wait_frame(&mut viewer, &join, |f| {
+        *f == Frame::Resize {
+            rows: 30,
+            cols: 100,
+        }
+    })
+    .await;
+
+    viewer.send(&[Frame::Resize { rows: 20, cols: 60 }]).await;
+    wait_frame(&mut viewer, &Join::default(), |f| {
+        *f == Frame::Resize { rows: 20, cols: 60 }
+    })
+    .await;
+    tmux.type_line("stty size");
+    tmux.wait_for_text("20 60", WAIT);
+
+    tmux.resize(110, 35);
+    wait_frame(&mut viewer, &Join::default(), |f| {
+        *f == Frame::Resize {
+            rows: 35,
+            cols: 110,
+        }
+    })
+    .await;
+    tmux.type_line("clear; stty size");
+    tmux.wait_for_text("35 110", WAIT);
+    tmux.type_line("exit");
+    tmux.wait_until_idle(WAIT);
+}
