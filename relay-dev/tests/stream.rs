@@ -349,3 +349,41 @@ async fn a_new_agent_link_replaces_the_old_one() {
         Frame::Input(b"to the new one".to_vec())
     );
 }
+
+#[tokio::test]
+async fn a_viewer_resuming_on_a_restarted_relay_gets_no_duplicates() {
+    let mut relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent
+        .send(&[
+            Frame::StreamOffset(0),
+            Frame::Output(b"seen already|".to_vec()),
+        ])
+        .await;
+    agent.wait_ack(13).await;
+
+    relay.restart();
+    // The viewer comes back first, at the offset after its last byte.
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, Some(13))
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    assert_eq!(
+        (join.start, join.output.len(), join.complete_at),
+        (Some(13), 0, 13)
+    );
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent
+        .send(&[
+            Frame::StreamOffset(0),
+            Frame::Output(b"seen already|new".to_vec()),
+        ])
+        .await;
+    assert_eq!(viewer.read_output_until(b"new").await, b"new");
+}

@@ -149,11 +149,8 @@ impl ViewerCursor {
             self.next = log.start();
             return gap;
         }
-        if self.next > log.end() {
-            // The log restarted below us (a relay that lost its memory and a
-            // wrapper that re-uploaded less): continue from its end.
-            self.next = log.end();
-        }
+        // A cursor beyond the end (a viewer resuming on a relay that lost its
+        // memory) waits there until the re-uploaded log reaches it.
         let end = log.end().min(limit.max(self.next));
         if self.next >= end {
             return CursorRead::UpToDate;
@@ -209,6 +206,22 @@ mod tests {
             }
         );
         assert_eq!(cursor.read(&log, 10, u64::MAX), CursorRead::UpToDate);
+    }
+
+    #[test]
+    fn a_cursor_beyond_the_end_waits_for_the_log_to_reach_it() {
+        let mut log = StreamLog::new(64);
+        let mut cursor = ViewerCursor::at(5);
+        log.append(b"abc");
+        assert_eq!(cursor.read(&log, 10, u64::MAX), CursorRead::UpToDate);
+        log.append(b"defgh");
+        assert_eq!(
+            cursor.read(&log, 10, u64::MAX),
+            CursorRead::Bytes {
+                offset: 5,
+                data: b"fgh".to_vec()
+            }
+        );
     }
 
     #[test]

@@ -202,7 +202,9 @@ impl ViewerLink {
             self.seen.metadata_version = state.metadata_version;
             self.seen.size = state.size;
             let (start, end) = (state.log.start(), state.log.end());
-            let from = from.unwrap_or(start).min(end);
+            // `from` beyond the end is kept: the viewer already has those
+            // bytes (e.g. the relay restarted and the wrapper is re-uploading).
+            let from = from.unwrap_or(start);
             if from < start {
                 frames.push(Frame::Control(Control::Gap { from, to: start }));
             }
