@@ -2,7 +2,8 @@
 //!
 //! `config.json` (mode 0600) is a JSON object: `{"api_key": "...",
 //! "default_agent"?: "...", "relay_url"?: "...", "api_url"?: "..."}`; unknown
-//! fields are kept when the relay writes its local-dev key.
+//! fields are kept when the relay writes its local-dev key (and its URLs,
+//! when the file names none).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,14 +42,28 @@ pub fn saved_api_key(path: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Saves `api_key` into the config at `path`, keeping the other fields; mode 0600.
-pub fn save_api_key(path: &Path, api_key: &str) -> std::io::Result<()> {
+/// Saves the local-dev `api_key` into the config at `path`, and `api_url` /
+/// `relay_url` for the relay at `base` (`http://HOST:PORT`) unless already
+/// set; other fields are kept. Mode 0600.
+pub fn save_local_dev(path: &Path, api_key: &str, base: &str) -> std::io::Result<()> {
     let mut config = read_config(path);
     config.insert("api_key".into(), Value::String(api_key.to_string()));
+    config
+        .entry("api_url")
+        .or_insert_with(|| Value::String(base.to_string()));
+    let relay = format!("{}/agent", base.replacen("http", "ws", 1));
+    config
+        .entry("relay_url")
+        .or_insert_with(|| Value::String(relay));
+    write_config(path, &config)
+}
+
+/// Writes the config object to `path` atomically with mode 0600.
+fn write_config(path: &Path, config: &Map<String, Value>) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let json = serde_json::to_vec_pretty(&Value::Object(config)).map_err(std::io::Error::other)?;
+    let json = serde_json::to_vec_pretty(config).map_err(std::io::Error::other)?;
     let tmp = path.with_extension("json.tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -62,4 +77,32 @@ pub fn save_api_key(path: &Path, api_key: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_dev_config_keeps_existing_fields_and_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"default_agent":"codex","api_url":"https://mine"}"#,
+        )
+        .unwrap();
+        save_local_dev(&path, "k", "http://127.0.0.1:9").unwrap();
+        let config = read_config(&path);
+        assert_eq!(config["api_key"], "k");
+        assert_eq!(config["default_agent"], "codex");
+        assert_eq!(config["api_url"], "https://mine");
+        assert_eq!(config["relay_url"], "ws://127.0.0.1:9/agent");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+    }
 }

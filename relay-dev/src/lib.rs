@@ -212,18 +212,34 @@ async fn housekeeping(state: AppState) {
 }
 
 /// The local-dev first start: when the store holds no key at all, creates the
-/// user `local` and a key, and saves it in `config_path`. Returns the key's
-/// saved path if one was created.
+/// user `local` and a key, and saves it in `config_path` together with this
+/// relay's URLs (`api_url`, `relay_url`) unless the config already names
+/// some. `addr` is the bound address. Returns the saved path if a key was
+/// created.
 pub fn ensure_local_key(
     state: &Shared,
     config_path: &std::path::Path,
+    addr: SocketAddr,
 ) -> anyhow::Result<Option<PathBuf>> {
     if !state.store.keys()?.is_empty() {
         return Ok(None);
     }
     let (key, record) = state.signer.mint_api_key("local")?;
     state.store.insert_key(&record)?;
-    home::save_api_key(config_path, &key)
+    let base = format!("http://{}", browsable_addr(addr));
+    home::save_local_dev(config_path, &key, &base)
         .with_context(|| format!("writing {}", config_path.display()))?;
     Ok(Some(config_path.to_path_buf()))
+}
+
+/// The address a browser or `tether` on this machine can open: loopback for
+/// a wildcard bind (`0.0.0.0`, `::`).
+pub fn browsable_addr(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => {
+            (std::net::Ipv4Addr::LOCALHOST, addr.port()).into()
+        }
+        ip if ip.is_unspecified() => (std::net::Ipv6Addr::LOCALHOST, addr.port()).into(),
+        _ => addr,
+    }
 }

@@ -62,7 +62,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let server = relay_dev::Server::bind(config).await?;
     let addr = server.local_addr();
     let saved = if local_key {
-        relay_dev::ensure_local_key(server.state(), &relay_dev::home::config_path())?
+        relay_dev::ensure_local_key(server.state(), &relay_dev::home::config_path(), addr)?
     } else {
         None
     };
@@ -80,22 +80,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "created a local user and API key, saved to {}",
             path.display()
         )?;
-        writeln!(stdout, "dashboard: http://{}/", browsable(addr))?;
+        writeln!(
+            stdout,
+            "dashboard: http://{}/",
+            relay_dev::browsable_addr(addr)
+        )?;
     }
     stdout.flush().context("writing to stdout")?;
     drop(stdout);
     server.run().await
-}
-
-/// The address a browser on this machine can open: loopback for a wildcard bind.
-fn browsable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
-    match addr.ip() {
-        ip if ip.is_unspecified() && ip.is_ipv4() => {
-            (std::net::Ipv4Addr::LOCALHOST, addr.port()).into()
-        }
-        ip if ip.is_unspecified() => (std::net::Ipv6Addr::LOCALHOST, addr.port()).into(),
-        _ => addr,
-    }
 }
 
 async fn shutdown_signal() {

@@ -209,6 +209,13 @@ async fn the_first_start_saves_a_private_key_that_later_starts_reuse() {
     let config = relay.home().join("config.json");
     let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    assert_eq!(saved["api_url"].as_str(), Some(relay.http_url().as_str()));
+    assert_eq!(
+        saved["relay_url"].as_str(),
+        Some(format!("{}/agent", relay.ws_url()).as_str())
+    );
     let key = relay.api_key();
     let session = relay.register_session(&key, "claude");
     let bob = relay.create_key("bob");
