@@ -72,6 +72,7 @@ pub(super) fn run_thread(
         summary: LinkSummary::default(),
         first_connection: true,
         sent_until: 0,
+        up_since: None,
     };
     runtime.block_on(linker.run())
 }
@@ -88,6 +89,8 @@ struct Linker {
     /// Offset after the last OUTPUT byte handed to a connection (for legacy
     /// relays, which acknowledge nothing).
     sent_until: u64,
+    /// When the current (or last) link completed its handshake.
+    up_since: Option<Instant>,
 }
 
 impl Linker {
@@ -98,6 +101,7 @@ impl Linker {
     async fn run(mut self) -> LinkSummary {
         let mut attempt: u64 = 0;
         let mut wait_first = false;
+        let mut retried_at_once = false;
         loop {
             if wait_first && self.exit_code().is_none() {
                 // Wait out the retry interval, or stop waiting when the agent exits.
@@ -125,14 +129,24 @@ impl Linker {
                         tracing::warn!(%reason, "relay link dropped while finishing; giving up");
                         return self.summary.clone();
                     }
-                    tracing::warn!(%reason, "relay link dropped; reconnecting at once");
-                    wait_first = false;
+                    // At once after a drop; but a link that drops again
+                    // right after such an immediate reconnect (e.g. another
+                    // wrapper on the same session) waits like a failed attempt.
+                    let short_lived = self.up_since.is_some_and(|t| t.elapsed() < RETRY_INTERVAL);
+                    wait_first = retried_at_once && short_lived;
+                    retried_at_once = !wait_first;
+                    if wait_first {
+                        tracing::warn!(%reason, "relay link dropped soon after connecting; retrying in 5 s");
+                    } else {
+                        tracing::warn!(%reason, "relay link dropped; reconnecting at once");
+                    }
                 }
                 Err(reason) => {
                     tracing::warn!(attempt, %reason, "relay connection failed; retrying in 5 s");
                     self.summary.lost = true;
                     self.summary.last_error = Some(reason);
                     wait_first = true;
+                    retried_at_once = false;
                 }
             }
             if final_attempt {
@@ -147,9 +161,7 @@ impl Linker {
             self.register().await?;
         }
         let ws = self.connect().await?;
-        tracing::info!("relay link up");
-        self.summary.ever_connected = true;
-        Ok(self.serve(ws).await)
+        self.serve(ws).await
     }
 
     async fn register(&mut self) -> Result<(), String> {
@@ -201,8 +213,10 @@ impl Linker {
         }
     }
 
-    /// Runs one connection until it drops or the agent exits.
-    async fn serve(&mut self, ws: Ws) -> Served {
+    /// Runs one connection until it drops or the agent exits. A connection
+    /// that fails before the relay's `ready` and ACK is an `Err`, like one
+    /// that could not be opened.
+    async fn serve(&mut self, ws: Ws) -> Result<Served, String> {
         let (mut sink, mut stream) = ws.split();
 
         // METADATA first, then the PTY's size.
@@ -214,7 +228,7 @@ impl Linker {
         }
         .encode(&mut hello);
         if let Err(err) = sink.send(Message::binary(hello)).await {
-            return Served::Dropped(format!("send failed: {err}"));
+            return Err(format!("send failed: {err}"));
         }
 
         // The relay's `ready` and the end of its log.
@@ -222,18 +236,20 @@ impl Linker {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_handshake(&mut stream, &self.inbox))
                 .await
             {
-                Err(_) => return Served::Dropped("no ready/ACK from the relay".into()),
-                Ok(Err(reason)) => return Served::Dropped(reason),
+                Err(_) => return Err("no ready/ACK from the relay".into()),
+                Ok(Err(reason)) => return Err(reason),
                 Ok(Ok(end)) => end,
             };
         let start = self.resume_offset(relay_end);
-        tracing::info!(relay_end = ?relay_end, resend_from = start, "relay ready");
+        tracing::info!(relay_end = ?relay_end, resend_from = start, "relay link up");
+        self.summary.ever_connected = true;
+        self.up_since = Some(Instant::now());
         if relay_end.is_some() {
             if let Err(err) = sink
                 .send(Message::binary(Frame::StreamOffset(start).to_bytes()))
                 .await
             {
-                return Served::Dropped(format!("send failed: {err}"));
+                return Ok(Served::Dropped(format!("send failed: {err}")));
             }
         }
         self.first_connection = false;
@@ -265,11 +281,11 @@ impl Linker {
             )
             .await;
         reader.abort();
-        result
+        Ok(result)
     }
 
     /// Where to resume sending, given the end of the relay's log (`None` for a
-    /// legacy relay that sends no offsets: only new output is sent).
+    /// legacy relay, which sends no offsets).
     fn resume_offset(&self, relay_end: Option<u64>) -> u64 {
         let mut buffer = self.shared.buffer();
         let Some(relay_end) = relay_end else {
