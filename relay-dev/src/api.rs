@@ -1,23 +1,23 @@
 //! The REST API under `/api/v1`, shaped like Omnara's: register, list, show
 //! and end sessions, post messages, mint share links; plus `/health` and
-//! `/metrics`. Handlers parse, authorize, call the store or registry, and map
+//! `/metrics`. Handlers parse, authorize, call [`lifecycle`], the store or the
+//! registry, and map
 //! errors to `{"error": "..."}` with a fitting status.
-
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use protocol::{Metadata, Role};
+use protocol::Role;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::auth::{authenticate, credential_header, Principal, ShareGrant};
+use crate::lifecycle::{self, OpenError, Registration};
 use crate::metrics::add;
-use crate::session::{Liveness, Session};
+use crate::session::Liveness;
 use crate::store::{MessageRecord, SessionRecord, StoreError};
 use crate::time::{rfc3339, unix_now};
 use crate::AppState;
@@ -44,6 +44,16 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!("{e}");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage error")
+    }
+}
+
+impl From<OpenError> for ApiError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::OtherUser => Self::new(StatusCode::FORBIDDEN, e.to_string()),
+            OpenError::TooManySessions => Self::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+            OpenError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -84,113 +94,6 @@ fn parse_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, ApiError>
 fn parse_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "malformed session id"))
-}
-
-/// The session `id` for `user`: created if unknown (within the user's limit),
-/// reopened if ended; refused if another user's.
-pub fn ensure_session(
-    state: &AppState,
-    id: Uuid,
-    user: &str,
-    register: Option<(&str, Option<&str>)>,
-) -> Result<SessionRecord, ApiError> {
-    let now = unix_now();
-    let record = match state.store.session(id)? {
-        Some(record) if record.user != user => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "session belongs to another user",
-            ));
-        }
-        Some(mut record) => {
-            record.ended_at = None;
-            record.exit_status = None;
-            record.last_activity = now;
-            if let Some((agent_type, name)) = register {
-                record.agent_type = agent_type.to_string();
-                if name.is_some() {
-                    record.name = name.map(str::to_string);
-                }
-            }
-            record
-        }
-        None => {
-            let open = state
-                .store
-                .sessions_of(user)?
-                .iter()
-                .filter(|s| s.ended_at.is_none())
-                .count();
-            if open >= state.config.max_sessions {
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many open sessions for this user",
-                ));
-            }
-            let (agent_type, name) = register.unwrap_or(("unknown", None));
-            SessionRecord {
-                id,
-                user: user.to_string(),
-                agent_type: agent_type.to_string(),
-                name: name.map(str::to_string),
-                created_at: now,
-                last_activity: now,
-                ended_at: None,
-                exit_status: None,
-            }
-        }
-    };
-    state.store.put_session(&record)?;
-    if let Some(session) = state.registry.get(id) {
-        let mut s = session.lock();
-        if s.ended.is_some() {
-            s.ended = None;
-            drop(s);
-            session.notify();
-        }
-    }
-    Ok(record)
-}
-
-/// Records activity on a session now.
-pub fn touch_session(state: &AppState, id: Uuid) {
-    if let Ok(Some(mut record)) = state.store.session(id) {
-        record.last_activity = unix_now();
-        let _ = state.store.put_session(&record);
-    }
-}
-
-/// Fills in the stored agent type and name from the wrapper's metadata.
-pub fn apply_metadata(state: &AppState, id: Uuid, metadata: &Metadata) {
-    let Ok(Some(mut record)) = state.store.session(id) else {
-        return;
-    };
-    let mut changed = false;
-    if !metadata.agent.is_empty() && record.agent_type != metadata.agent {
-        record.agent_type = metadata.agent.clone();
-        changed = true;
-    }
-    if let Some(name) = &metadata.agent_display_name {
-        if record.name.as_ref() != Some(name) {
-            record.name = Some(name.clone());
-            changed = true;
-        }
-    }
-    if changed {
-        let _ = state.store.put_session(&record);
-    }
-}
-
-/// Ends a session: stored as ended, viewers told.
-pub fn end_session(state: &AppState, session: &Arc<Session>, exit_status: Option<i32>) {
-    session.end(exit_status);
-    if let Ok(Some(mut record)) = state.store.session(session.id) {
-        let now = unix_now();
-        record.ended_at = Some(now);
-        record.last_activity = now;
-        record.exit_status = exit_status;
-        let _ = state.store.put_session(&record);
-    }
 }
 
 fn session_json(state: &AppState, record: &SessionRecord) -> Value {
@@ -238,12 +141,11 @@ pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: B
         Some(text) => parse_id(text)?,
         None => Uuid::new_v4(),
     };
-    let record = ensure_session(
-        &state,
-        id,
-        &user,
-        Some((&body.agent_type, body.name.as_deref())),
-    )?;
+    let registration = Registration {
+        agent_type: Some(&body.agent_type),
+        name: body.name.as_deref(),
+    };
+    let record = lifecycle::open(&state, id, &user, registration)?;
     Ok((StatusCode::CREATED, Json(session_json(&state, &record))).into_response())
 }
 
@@ -328,12 +230,11 @@ pub async fn post_message(
     let body: MessageBody = parse_body(&body)?;
     let id = parse_id(&body.agent_instance_id)?;
     if state.store.session(id)?.is_none() {
-        ensure_session(
-            &state,
-            id,
-            &user,
-            Some((body.agent_type.as_deref().unwrap_or("unknown"), None)),
-        )?;
+        let registration = Registration {
+            agent_type: body.agent_type.as_deref(),
+            name: None,
+        };
+        lifecycle::open(&state, id, &user, registration)?;
     }
     owned_session(&state, &user, id)?;
     let message = MessageRecord {
@@ -345,7 +246,7 @@ pub async fn post_message(
         created_at: unix_now(),
     };
     state.store.add_message(&message)?;
-    touch_session(&state, id);
+    lifecycle::touch(&state, id);
     Ok(Json(json!({
         "success": true,
         "agent_instance_id": id,
@@ -431,7 +332,7 @@ pub async fn end(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let body: EndBody = parse_body(&body)?;
     let record = owned_session(&state, &user, parse_id(&body.agent_instance_id)?)?;
     let session = state.registry.get_or_create(record.id, &record.user);
-    end_session(&state, &session, body.exit_status);
+    lifecycle::end(&state, &session, body.exit_status);
     Ok(Json(json!({
         "success": true,
         "agent_instance_id": record.id,

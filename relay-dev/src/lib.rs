@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod home;
+pub mod lifecycle;
 pub mod metrics;
 pub mod session;
 pub mod store;

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest};
 use super::{CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY};
 use crate::auth::{authenticate, Principal};
+use crate::lifecycle::{self, OpenError, Registration};
 use crate::metrics::{add, dec};
 use crate::session::{AgentCommand, Session};
 use crate::AppState;
@@ -71,8 +72,13 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
             ))
             .await;
     };
-    if let Err(e) = crate::api::ensure_session(&state, id, &user, None) {
-        return link.close(CloseReason::new(CLOSE_POLICY, e.message)).await;
+    if let Err(e) = lifecycle::open(&state, id, &user, Registration::default()) {
+        if let OpenError::Store(e) = &e {
+            tracing::error!("opening session {id}: {e}");
+        }
+        return link
+            .close(CloseReason::new(CLOSE_POLICY, e.to_string()))
+            .await;
     }
     let session = state.registry.get_or_create(id, &user);
     let (commands_tx, commands) = mpsc::channel(AGENT_QUEUE);
@@ -89,7 +95,7 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
     let why = agent.serve(held, commands).await;
     session.detach_agent(link_id);
     dec(&state.metrics.agents);
-    crate::api::touch_session(&state, id);
+    lifecycle::touch(&state, id);
     tracing::info!(session = %id, reason = ?why.as_ref().map(|w| &w.reason), "agent disconnected");
     if let Some(why) = why {
         agent.link.close(why).await;
@@ -217,10 +223,10 @@ impl AgentLink {
         };
         self.session.notify();
         if let Some(metadata) = new_metadata {
-            crate::api::apply_metadata(&self.state, self.session.id, &metadata);
+            lifecycle::apply_metadata(&self.state, self.session.id, &metadata);
         }
         if let Some(exit_status) = exited {
-            crate::api::end_session(&self.state, &self.session, exit_status);
+            lifecycle::end(&self.state, &self.session, exit_status);
         }
         let end = result?;
         if stored_output && self.link.dialect() == Dialect::Tether {
