@@ -913,3 +913,29 @@ async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
     tmux.type_line("exit");
     tmux.wait_until_idle(WAIT);
 }
+
+/// `tether --auth` in a terminal asks for the key without echoing it.
+#[tokio::test]
+async fn auth_prompts_for_the_key_without_echo() {
+    if !Tmux::available() {
+        eprintln!("tmux is not installed: skipping");
+        return;
+    }
+    let relay = RelayProcess::start();
+    let key = relay.create_key("bob");
+    let home = tempfile::tempdir().unwrap();
+    let home_str = home.path().to_str().unwrap().to_string();
+    // Wide enough that the key would not wrap if it were echoed.
+    let tmux = Tmux::start(250, 30, &[("TETHER_HOME", &home_str), ("HOME", &home_str)]);
+    tmux.type_line(&format!(
+        "{} --auth --api-url {}",
+        tether_bin().display(),
+        relay.http_url()
+    ));
+    tmux.wait_for_text("Paste your Tether API key:", WAIT);
+    tmux.type_line(&key);
+    let screen = tmux.wait_for_text("key accepted", WAIT);
+    assert!(!screen.contains(&key), "the key is not shown:\n{screen}");
+    let config = std::fs::read_to_string(home.path().join("config.json")).unwrap();
+    assert!(config.contains(&key));
+}
