@@ -184,6 +184,11 @@ impl RelayProcess {
             .to_string()
     }
 
+    /// The relay's process id while it runs (for memory measurements).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the child is still running.
     pub fn is_running(&mut self) -> bool {
         self.child
