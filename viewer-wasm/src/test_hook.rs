@@ -19,6 +19,8 @@ pub struct Snapshot {
     pub rendered: u64,
     /// Bytes received but not yet handed to xterm.
     pub queued: usize,
+    /// Bytes skipped because the relay no longer had them.
+    pub lost: u64,
     /// How many times the link opened.
     pub connects: u32,
     /// Terminal columns.
@@ -54,6 +56,7 @@ impl TestHook {
         // Offsets stay far below 2^53 in any real session.
         set(o, "rendered", &(snapshot.rendered as f64).into());
         set(o, "queued", &(snapshot.queued as f64).into());
+        set(o, "lost", &(snapshot.lost as f64).into());
         set(o, "connects", &snapshot.connects.into());
         set(o, "cols", &snapshot.cols.into());
         set(o, "rows", &snapshot.rows.into());

@@ -380,6 +380,9 @@ impl Inner {
             }
             Control::HistoryComplete { offset } => {
                 self.stream.on_history_complete(offset);
+                if self.status.notice.take().is_some() {
+                    self.status_dirty = true;
+                }
                 if !matches!(self.status.connection, Connection::Ended(_)) {
                     self.set_connection(Connection::Live);
                 }
@@ -488,6 +491,7 @@ impl Inner {
             replaying: self.stream.is_replaying(),
             rendered: self.stream.rendered(),
             queued: self.stream.queued(),
+            lost: self.stream.lost(),
             connects: self.connects,
             cols,
             rows,
