@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::routing::{any, get, post};
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -170,7 +171,12 @@ impl Server {
         let stopped = async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
         };
-        axum::serve(self.listener, Self::router(state.clone()))
+        // Terminal traffic is many small writes (keystrokes, echoes): Nagle's
+        // algorithm would hold each one back until the previous is acked.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, Self::router(state.clone()))
             .with_graceful_shutdown(stopped)
             .await
             .context("serving")?;

@@ -455,10 +455,13 @@ pub async fn ws_connect(url: &str, how: &Connect) -> Result<(WsStream, Option<St
             .headers_mut()
             .insert("sec-websocket-protocol", value);
     }
-    let (ws, response) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
-        .await
-        .map_err(|_| "WebSocket connect timed out".to_string())?
-        .map_err(|e| e.to_string())?;
+    let (ws, response) = tokio::time::timeout(
+        WAIT,
+        tokio_tungstenite::connect_async_with_config(request, None, true),
+    )
+    .await
+    .map_err(|_| "WebSocket connect timed out".to_string())?
+    .map_err(|e| e.to_string())?;
     let echoed = response
         .headers()
         .get("sec-websocket-protocol")

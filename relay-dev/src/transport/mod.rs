@@ -62,6 +62,9 @@ pub struct LinkRequest {
     pub dialect: Dialect,
 }
 
+/// Initial read buffer of each WebSocket link.
+const READ_BUFFER_BYTES: usize = 8 << 10;
+
 /// Reads the credential and dialect, and configures the upgrade: message
 /// limits, and the echo of the credential subprotocol the client offered.
 pub fn prepare_upgrade(
@@ -75,7 +78,10 @@ pub fn prepare_upgrade(
     let dialect = Dialect::from_request(query, headers);
     // One message may hold several frames; allow a little more than one frame.
     let max_message = max_frame.saturating_mul(2).saturating_add(64 << 10);
+    // tungstenite preallocates its read buffer (128 KiB by default) for every
+    // link; most links are idle, and bigger messages still grow it on demand.
     let mut upgrade = upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(max_message)
         .max_frame_size(max_message);
     if let Some((offered, _)) = subprotocol {
