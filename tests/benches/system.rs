@@ -36,7 +36,51 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let mut report = Report::default();
+    // `scripts/bench latency memory` runs only those parts (and writes no file).
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
 
+    if wanted("throughput") {
+        throughput(&runtime, &mut report);
+    }
+    if wanted("latency") {
+        latency(&runtime, &mut report);
+    }
+    if wanted("join") {
+        let join = runtime.block_on(join_time());
+        report.row(
+            "join",
+            "replay 8 MiB of history to a new viewer (median / max of 10)",
+            format!("{} / {}", millis(join.p(50)), millis(join.p(100))),
+            "≤ 50 ms",
+        );
+    }
+    if wanted("memory") {
+        memory(&runtime, &mut report);
+    }
+    if wanted("viewer") {
+        for (name, raw, gzip) in shipped_viewer_bytes() {
+            report.row(
+                "viewer",
+                &format!("shipped {name} (raw / gzip)"),
+                format!(
+                    "{:.1} KiB / {:.1} KiB",
+                    raw as f64 / 1024.0,
+                    gzip as f64 / 1024.0
+                ),
+                "",
+            );
+        }
+    }
+    if only.is_empty() {
+        report.write_file();
+    }
+}
+
+fn throughput(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let workload = format!("seq 1 {SEQ_LINES}");
     let raw = raw_pty_throughput(&workload);
     report.row(
@@ -58,7 +102,9 @@ fn main() {
             "≥ 80% of bare PTY",
         );
     }
+}
 
+fn latency(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let bare = bare_pty_round_trips();
     let relayed = runtime.block_on(relayed_round_trips());
     report.row(
@@ -83,15 +129,9 @@ fn main() {
         ),
         "p99 ≤ 1 ms",
     );
+}
 
-    let join = runtime.block_on(join_time());
-    report.row(
-        "join",
-        "replay 8 MiB of history to a new viewer (median / max of 10)",
-        format!("{} / {}", millis(join.p(50)), millis(join.p(100))),
-        "≤ 50 ms",
-    );
-
+fn memory(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let idle = runtime.block_on(idle_sessions_memory());
     report.row(
         "memory",
@@ -114,21 +154,6 @@ fn main() {
         ),
         "",
     );
-
-    for (name, raw, gzip) in shipped_viewer_bytes() {
-        report.row(
-            "viewer",
-            &format!("shipped {name} (raw / gzip)"),
-            format!(
-                "{:.1} KiB / {:.1} KiB",
-                raw as f64 / 1024.0,
-                gzip as f64 / 1024.0
-            ),
-            "",
-        );
-    }
-
-    report.finish();
 }
 
 // ---------------------------------------------------------------- throughput
@@ -511,7 +536,7 @@ impl Report {
             .push([area.into(), what.into(), figure, target.into()]);
     }
 
-    fn finish(self) {
+    fn write_file(self) {
         let mut md = String::new();
         let _ = writeln!(md, "# Benchmarks\n");
         let _ = writeln!(
