@@ -179,3 +179,35 @@ async fn connection_state_follows_the_agent_until_the_session_ends() {
     browser.screenshot("viewer-session-ended").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_in_replayed_history_are_not_answered_but_live_ones_are() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
+    // An agent asked for the cursor position and device attributes long ago.
+    fixture.print(b"old prompt\x1b[6n\x1b[c\r\n").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("old prompt").await;
+    browser.wait_for_state("live").await;
+    browser
+        .wait_for_js(
+            "the end of the replay",
+            "return window.__tether.replaying === false;",
+            browser::DEFAULT_WAIT,
+        )
+        .await;
+    let answered = fixture.agent_input_within(Duration::from_millis(700)).await;
+    assert!(
+        answered.is_empty(),
+        "replayed queries were answered: {:?}",
+        String::from_utf8_lossy(&answered)
+    );
+
+    // A live query is answered (the wrapper keeps one answer per query).
+    fixture.print(b"\x1b[3;5H\x1b[6n").await;
+    fixture.agent_receives(b"\x1b[3;5R").await;
+    browser.close().await;
+}
