@@ -387,3 +387,60 @@ async fn a_viewer_resuming_on_a_restarted_relay_gets_no_duplicates() {
         .await;
     assert_eq!(viewer.read_output_until(b"new").await, b"new");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_viewer_gets_resizes_and_the_end_in_stream_order() {
+    let relay = RelayProcess::start_with(&["--history-bytes", "67108864"]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    agent.send(&[Frame::Resize { rows: 24, cols: 80 }]).await;
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+
+    // The viewer does not read while the agent prints, resizes, prints and exits.
+    let chunk = vec![b'x'; 64 << 10];
+    let half = 128 * chunk.len() as u64; // 8 MiB: more than the socket buffers hold
+    for _ in 0..128 {
+        agent.send_output(&chunk).await;
+    }
+    agent
+        .send(&[Frame::Resize {
+            rows: 40,
+            cols: 100,
+        }])
+        .await;
+    for _ in 0..128 {
+        agent.send_output(&chunk).await;
+    }
+    agent.wait_ack(2 * half).await;
+    agent
+        .send(&[Frame::Control(Control::AgentExited {
+            exit_status: Some(0),
+        })])
+        .await;
+
+    let (mut received, mut resized_at) = (0u64, None);
+    let ended_at = loop {
+        match viewer.socket.next_event().await {
+            Event::Frame(Frame::Output(data)) => received += data.len() as u64,
+            Event::Frame(Frame::Resize {
+                rows: 40,
+                cols: 100,
+            }) => resized_at = Some(received),
+            Event::Frame(Frame::Control(Control::SessionEnded { .. })) => break received,
+            Event::Frame(_) => {}
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        resized_at,
+        Some(half),
+        "the resize comes where it happened in the stream"
+    );
+    assert_eq!(ended_at, 2 * half, "the end comes after all output");
+}

@@ -76,8 +76,14 @@ pub struct SessionState {
     pub metadata_version: u64,
     /// The PTY size the agent last reported, rows then cols.
     pub size: Option<(u16, u16)>,
+    /// Stream offset at which `size` took effect: viewers behind it get the
+    /// new size only after the output before it.
+    pub size_offset: u64,
     /// `Some(exit_status)` once the session ended.
     pub ended: Option<Option<i32>>,
+    /// Stream offset at which the session ended: viewers are told after the
+    /// output before it.
+    pub ended_offset: u64,
     /// Viewers currently attached.
     pub viewers: usize,
     agent: Option<AgentHandle>,
@@ -139,7 +145,9 @@ impl Session {
                 metadata: None,
                 metadata_version: 0,
                 size: None,
+                size_offset: 0,
                 ended: None,
+                ended_offset: 0,
                 viewers: 0,
                 agent: None,
                 idle_since: Some(Instant::now()),
@@ -221,8 +229,19 @@ impl Session {
 
     /// Marks the session ended and tells viewers.
     pub fn end(&self, exit_status: Option<i32>) {
-        self.lock().ended = Some(exit_status);
+        {
+            let mut state = self.lock();
+            state.ended = Some(exit_status);
+            state.ended_offset = state.log.end();
+        }
         self.notify();
+    }
+
+    /// Records the PTY size the agent reported, effective from the current
+    /// end of the stream.
+    pub fn set_size(state: &mut SessionState, rows: u16, cols: u16) {
+        state.size = Some((rows, cols));
+        state.size_offset = state.log.end();
     }
 
     /// Registers a viewer, refusing more than `max`.

@@ -211,7 +211,7 @@ impl AgentLink {
                         state.metadata = Some(metadata);
                         state.metadata_version += 1;
                     }
-                    Frame::Resize { rows, cols } => state.size = Some((rows, cols)),
+                    Frame::Resize { rows, cols } => Session::set_size(&mut state, rows, cols),
                     Frame::Control(Control::AgentExited { exit_status }) => {
                         exited = Some(exit_status)
                     }

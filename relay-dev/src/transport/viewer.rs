@@ -334,6 +334,8 @@ impl ViewerLink {
     }
 
     /// Collects what changed since the last batch and the next output chunk.
+    /// A size change or the end is sent where it happened in the stream: a
+    /// viewer still behind that offset first gets the output before it.
     fn next_batch(&mut self, tether: bool) -> Batch {
         let state = self.session.lock();
         let mut frames = Vec::new();
@@ -344,7 +346,17 @@ impl ViewerLink {
                 frames.push(Frame::Metadata(metadata.clone()));
             }
         }
-        match self.cursor.read(&state.log, CHUNK, u64::MAX) {
+        let liveness = state.liveness();
+        let size_pending = state.size != self.seen.size;
+        let end_pending = liveness == Liveness::Ended && self.seen.liveness != Some(liveness);
+        let mut limit = u64::MAX;
+        if size_pending && self.cursor.position() < state.size_offset {
+            limit = state.size_offset;
+        }
+        if end_pending && self.cursor.position() < state.ended_offset {
+            limit = limit.min(state.ended_offset);
+        }
+        match self.cursor.read(&state.log, CHUNK, limit) {
             CursorRead::UpToDate => {}
             CursorRead::Gap { from, to } => {
                 tracing::info!(session = %self.session.id, from, to, "slow viewer skipped a gap");
@@ -357,14 +369,16 @@ impl ViewerLink {
                 frames.push(Frame::Output(data));
             }
         }
-        if state.size != self.seen.size {
+        let at = self.cursor.position();
+        if size_pending && at >= state.size_offset {
             self.seen.size = state.size;
             if let Some((rows, cols)) = state.size {
                 frames.push(Frame::Resize { rows, cols });
             }
         }
-        let liveness = state.liveness();
-        if self.seen.liveness != Some(liveness) {
+        if self.seen.liveness != Some(liveness)
+            && (liveness != Liveness::Ended || at >= state.ended_offset)
+        {
             let first = self.seen.liveness.is_none();
             self.seen.liveness = Some(liveness);
             if tether {
