@@ -45,6 +45,20 @@ async fn history_then_live_output_then_typed_keys_reach_the_agent() {
     fixture.print(b"echo:hi\r\n").await;
     browser.wait_for_text("echo:hi").await;
 
+    // A paste arrives in one piece, bracketed once the agent asks for it.
+    fixture.print(b"\x1b[?2004h").await;
+    browser
+        .eval(
+            "const data = new DataTransfer(); data.setData('text/plain', arguments[0]); \
+             document.querySelector('.xterm-helper-textarea').dispatchEvent( \
+               new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));",
+            vec![serde_json::json!("pasted text")],
+        )
+        .await;
+    fixture
+        .agent_receives(b"\x1b[200~pasted text\x1b[201~")
+        .await;
+
     let lines = browser.terminal_lines().await;
     assert_eq!(occurrences(&lines, "history line one"), 1, "{lines:#?}");
     assert_eq!(occurrences(&lines, "live line three"), 1, "{lines:#?}");
