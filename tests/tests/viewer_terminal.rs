@@ -114,14 +114,14 @@ async fn a_flood_of_output_stays_bounded_and_the_page_responsive() {
     browser.goto(&fixture.terminal_url()).await;
     browser.wait_for_state("live").await;
 
-    // 32 MiB in 256 KiB messages, as fast as the relay takes them: more than
+    // 100 MiB in 256 KiB messages, as fast as the relay takes them: more than
     // the relay keeps and than the page may queue.
     let line =
         "flood 0123456789abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789\r\n";
     let block = line.repeat(256 * 1024 / line.len());
     let started = Instant::now();
     let mut max_queued = 0;
-    for _ in 0..(32 * 1024 * 1024 / block.len()) {
+    for _ in 0..(100 * 1024 * 1024 / block.len()) {
         fixture.print_fast(block.as_bytes()).await;
     }
     fixture.print(b"flood done\r\n").await;
@@ -144,7 +144,7 @@ async fn a_flood_of_output_stays_bounded_and_the_page_responsive() {
     }
     let hook = browser.hook().await;
     eprintln!(
-        "32 MiB flood rendered in {:?}; most bytes queued in the page: {max_queued}; \
+        "100 MiB flood rendered in {:?}; most bytes queued in the page: {max_queued}; \
          skipped (the relay no longer had them): {}",
         started.elapsed(),
         hook["lost"]
