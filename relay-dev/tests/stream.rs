@@ -444,3 +444,49 @@ async fn a_lagging_viewer_gets_resizes_and_the_end_in_stream_order() {
     );
     assert_eq!(ended_at, 2 * half, "the end comes after all output");
 }
+
+#[tokio::test]
+async fn a_viewer_that_acks_is_paced_by_what_it_rendered() {
+    let relay = RelayProcess::start_with(&["--history-bytes", "33554432"]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    viewer.send(&[Frame::Ack(0)]).await;
+    let chunk = vec![b'x'; 64 << 10];
+    for _ in 0..128 {
+        agent.send_output(&chunk).await;
+    }
+    agent.wait_ack(8 << 20).await;
+
+    // Without further ACKs the relay stops at the 2 MiB window.
+    let mut received = 0u64;
+    while let Some(event) = viewer
+        .socket
+        .next_event_within(std::time::Duration::from_millis(500))
+        .await
+    {
+        match event {
+            Event::Frame(Frame::Output(data)) => received += data.len() as u64,
+            Event::Frame(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(received, 2 << 20, "paced at the window");
+
+    // Each ACK opens the window again, until everything arrived.
+    while received < 8 << 20 {
+        viewer.send(&[Frame::Ack(received)]).await;
+        match viewer.socket.next_event().await {
+            Event::Frame(Frame::Output(data)) => received += data.len() as u64,
+            Event::Frame(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(received, 8 << 20);
+}

@@ -31,6 +31,11 @@ use crate::AppState;
 /// Most output bytes sent to a viewer in one message.
 const CHUNK: usize = 64 << 10;
 
+/// Output bytes sent beyond a viewer's ACK before waiting for the next one
+/// (only for viewers that send ACKs; a browser renders more slowly than a
+/// socket delivers).
+const WINDOW: u64 = 2 << 20;
+
 /// Upgrades `/terminal/{id}` and runs the link.
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -137,6 +142,8 @@ async fn run(
         access,
         bucket: InputBucket::new(state.config.max_input_rate),
         link,
+        replay: None,
+        acked: None,
     };
     let why = viewer.serve(from, &agent_type, changes).await;
     session.leave_viewer();
@@ -155,6 +162,12 @@ struct Seen {
     liveness: Option<Liveness>,
 }
 
+/// The history replay in progress: up to `end`, through the policy's filter.
+struct Replay {
+    end: u64,
+    filter: Option<EraseInDisplayFilter>,
+}
+
 struct ViewerLink {
     state: AppState,
     session: Arc<Session>,
@@ -163,6 +176,11 @@ struct ViewerLink {
     access: Access,
     bucket: InputBucket,
     link: Link,
+    /// `Some` until the history is replayed.
+    replay: Option<Replay>,
+    /// The viewer's latest ACK (rendered offset), once it sends one: from
+    /// then on at most [`WINDOW`] bytes are sent beyond it.
+    acked: Option<u64>,
 }
 
 /// Frames to send for one wake-up, gathered under the session lock.
@@ -188,7 +206,7 @@ impl ViewerLink {
         changes.borrow_and_update();
 
         // Join: role, metadata, size, gap?, start offset.
-        let (mut frames, policy, history_end) = {
+        let (frames, policy, history_end) = {
             let state = self.session.lock();
             let mut frames = vec![Frame::Control(Control::Role {
                 role: self.access.role,
@@ -219,57 +237,13 @@ impl ViewerLink {
             (frames, policy, end)
         };
         self.link.send_frames(&frames).await.ok()?;
+        self.replay = Some(Replay {
+            end: history_end,
+            filter: (policy == HistoryPolicy::StripEscJ).then(EraseInDisplayFilter::default),
+        });
 
-        // History, with the policy applied.
-        let mut filter = (policy == HistoryPolicy::StripEscJ).then(EraseInDisplayFilter::default);
-        loop {
-            let read = {
-                let state = self.session.lock();
-                self.cursor.read(&state.log, CHUNK, history_end)
-            };
-            frames.clear();
-            match read {
-                CursorRead::UpToDate => break,
-                CursorRead::Gap { from, to } => {
-                    if let Some(filter) = filter.as_mut() {
-                        let mut rest = Vec::new();
-                        filter.finish(&mut rest);
-                        if !rest.is_empty() {
-                            frames.push(Frame::Output(rest));
-                        }
-                    }
-                    frames.push(Frame::Control(Control::Gap { from, to }));
-                    frames.push(Frame::StreamOffset(to));
-                }
-                CursorRead::Bytes { data, .. } => {
-                    let data = match filter.as_mut() {
-                        Some(filter) => {
-                            let mut kept = Vec::with_capacity(data.len());
-                            filter.push(&data, &mut kept);
-                            kept
-                        }
-                        None => data,
-                    };
-                    add(&self.state.metrics.bytes_out, data.len() as u64);
-                    frames.push(Frame::Output(data));
-                }
-            }
-            self.link.send_frames(&frames).await.ok()?;
-        }
-        let mut tail = Vec::new();
-        if let Some(filter) = filter.as_mut() {
-            filter.finish(&mut tail);
-        }
-        frames.clear();
-        if !tail.is_empty() {
-            frames.push(Frame::Output(tail));
-        }
-        frames.push(Frame::Control(Control::HistoryComplete {
-            offset: self.cursor.position(),
-        }));
-        self.link.send_frames(&frames).await.ok()?;
-
-        // Live.
+        // History, then live: one loop, so input and ACKs are handled
+        // during a long replay too.
         let mut ping = tokio::time::interval(self.state.config.ping_every());
         ping.tick().await;
         let expiry = self.access.expires_at.map(|at| {
@@ -338,6 +312,64 @@ impl ViewerLink {
     /// viewer still behind that offset first gets the output before it.
     fn next_batch(&mut self, tether: bool) -> Batch {
         let state = self.session.lock();
+        let paced = self
+            .acked
+            .is_some_and(|acked| self.cursor.position().saturating_sub(acked) >= WINDOW);
+        if let Some(replay) = self.replay.as_mut() {
+            let mut frames = Vec::new();
+            let mut output_bytes = 0;
+            if paced {
+                return Batch {
+                    frames,
+                    output_bytes,
+                };
+            }
+            match self.cursor.read(&state.log, CHUNK, replay.end) {
+                CursorRead::UpToDate => {
+                    let mut tail = Vec::new();
+                    if let Some(filter) = replay.filter.as_mut() {
+                        filter.finish(&mut tail);
+                    }
+                    if !tail.is_empty() {
+                        output_bytes = tail.len() as u64;
+                        frames.push(Frame::Output(tail));
+                    }
+                    frames.push(Frame::Control(Control::HistoryComplete {
+                        offset: self.cursor.position(),
+                    }));
+                    self.replay = None;
+                }
+                CursorRead::Gap { from, to } => {
+                    let mut tail = Vec::new();
+                    if let Some(filter) = replay.filter.as_mut() {
+                        filter.finish(&mut tail);
+                    }
+                    if !tail.is_empty() {
+                        output_bytes = tail.len() as u64;
+                        frames.push(Frame::Output(tail));
+                    }
+                    frames.push(Frame::Control(Control::Gap { from, to }));
+                    frames.push(Frame::StreamOffset(to));
+                    self.acked = self.acked.map(|_| to);
+                }
+                CursorRead::Bytes { data, .. } => {
+                    let data = match replay.filter.as_mut() {
+                        Some(filter) => {
+                            let mut kept = Vec::with_capacity(data.len());
+                            filter.push(&data, &mut kept);
+                            kept
+                        }
+                        None => data,
+                    };
+                    output_bytes = data.len() as u64;
+                    frames.push(Frame::Output(data));
+                }
+            }
+            return Batch {
+                frames,
+                output_bytes,
+            };
+        }
         let mut frames = Vec::new();
         let mut output_bytes = 0;
         if state.metadata_version != self.seen.metadata_version {
@@ -356,13 +388,19 @@ impl ViewerLink {
         if end_pending && self.cursor.position() < state.ended_offset {
             limit = limit.min(state.ended_offset);
         }
-        match self.cursor.read(&state.log, CHUNK, limit) {
+        let read = if paced {
+            CursorRead::UpToDate
+        } else {
+            self.cursor.read(&state.log, CHUNK, limit)
+        };
+        match read {
             CursorRead::UpToDate => {}
             CursorRead::Gap { from, to } => {
                 tracing::info!(session = %self.session.id, from, to, "slow viewer skipped a gap");
                 add(&self.state.metrics.frames_dropped, 1);
                 frames.push(Frame::Control(Control::Gap { from, to }));
                 frames.push(Frame::StreamOffset(to));
+                self.acked = self.acked.map(|_| to);
             }
             CursorRead::Bytes { data, .. } => {
                 output_bytes = data.len() as u64;
@@ -415,6 +453,10 @@ impl ViewerLink {
                     continue;
                 }
                 Frame::Resize { rows, cols } => (AgentCommand::Resize { rows, cols }, 0),
+                Frame::Ack(rendered) => {
+                    self.acked = Some(self.acked.map_or(rendered, |a| a.max(rendered)));
+                    continue;
+                }
                 _ => continue,
             };
             if let Err(reason) = self.check_input(len) {
