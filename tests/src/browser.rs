@@ -381,11 +381,15 @@ pub struct ViewerFixture {
 impl ViewerFixture {
     /// Starts the relay and an agent of a `cols`×`rows` session called `name`.
     pub async fn start(name: &str, cols: u16, rows: u16) -> Self {
+        Self::start_with(name, cols, rows, &[]).await
+    }
+
+    /// Like [`start`](Self::start), with extra relay flags.
+    pub async fn start_with(name: &str, cols: u16, rows: u16, relay_args: &[&str]) -> Self {
         let dist = dist_dir();
-        let relay = crate::relay::RelayProcess::start_with(&[
-            "--static-dir",
-            dist.to_str().expect("utf-8 path"),
-        ]);
+        let mut args = vec!["--static-dir", dist.to_str().expect("utf-8 path")];
+        args.extend_from_slice(relay_args);
+        let relay = crate::relay::RelayProcess::start_with(&args);
         let key = relay.api_key();
         let session = relay.register_session(&key, "claude");
         let agent = crate::relay::AgentClient::connect(&relay.ws_url(), &session, &key)
