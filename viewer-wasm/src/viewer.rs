@@ -316,9 +316,10 @@ impl Inner {
             }
             LinkEvent::Closed { code, reason } => {
                 if code == 1008 {
-                    if self.credential.is_share_token() {
-                        // A share token is never stored; nothing to forget.
-                    } else if reason.to_ascii_lowercase().contains("key") {
+                    // A refused API key is forgotten (share tokens are never stored).
+                    if !self.credential.is_share_token()
+                        && reason.to_ascii_lowercase().contains("key")
+                    {
                         crate::auth::forget_key();
                     }
                     self.drop_link();

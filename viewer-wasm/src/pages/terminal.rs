@@ -120,7 +120,7 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
             credential.set(None);
         })
     };
-    let refused_key = matches!(status.connection, Connection::Refused(_))
+    let refused_key = matches!(&status.connection, Connection::Refused(reason) if is_key_refusal(reason))
         && !credential.as_ref().is_some_and(Credential::is_share_token);
     let read_only = status.role == Some(protocol::Role::ReadOnly);
     let shared = credential.as_ref().is_some_and(Credential::is_share_token);
@@ -173,6 +173,13 @@ fn relay_ws_origin() -> String {
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
     websocket_origin(&origin)
+}
+
+/// Whether the relay refused the credential itself (not, say, an unknown
+/// session): then another key may help.
+fn is_key_refusal(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("key") || reason.contains("token")
 }
 
 fn short_id(id: &str) -> String {
