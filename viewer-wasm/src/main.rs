@@ -4,6 +4,7 @@
 //! Output flows `link` (WebSocket, `protocol` frames) → `stream` (offsets,
 //! duplicates, flow control) → `term` (xterm.js), driven by `viewer`; Yew
 //! (`app`, `pages`, `components`) only draws the chrome around it.
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod api;
