@@ -350,3 +350,73 @@ async fn a_zero_size_resize_is_refused() {
         }
     );
 }
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn bytes(&mut self) -> Vec<u8> {
+        let len = (self.next() % 64) as usize;
+        let mut out: Vec<u8> = (0..len).map(|_| self.next() as u8).collect();
+        // Often a plausible header, so the decoder gets past the first byte.
+        if len >= 5 && self.next() % 2 == 0 {
+            out[0] %= 8;
+            out[1..5].copy_from_slice(
+                &((len as u32).saturating_sub(5 + (self.next() % 3) as u32)).to_be_bytes(),
+            );
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn random_bytes_on_both_links_never_take_the_relay_down() {
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let bystander_session = relay.register_session(&key, "claude");
+    let mut bystander = AgentClient::connect(&relay.ws_url(), &bystander_session, &key)
+        .await
+        .unwrap();
+    let session = relay.register_session(&key, "claude");
+    let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
+    let mut closes = 0;
+    for _ in 0..20 {
+        let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+            .await
+            .unwrap();
+        let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+            .await
+            .unwrap();
+        viewer.read_history().await;
+        for _ in 0..10 {
+            agent.socket.send_raw(noise.bytes()).await;
+            viewer.socket.send_raw(noise.bytes()).await;
+        }
+        // Whatever happened, each link either still works or was closed with a code.
+        for socket in [&mut agent.socket, &mut viewer.socket] {
+            while let Some(event) = socket.next_event_within(Duration::from_millis(50)).await {
+                match event {
+                    Event::Closed(code, _) => {
+                        assert!([1002, 1009, 1000].contains(&code), "close {code}");
+                        closes += 1;
+                        break;
+                    }
+                    Event::Gone => panic!("the relay dropped a link without a close"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(closes > 0, "the noise included malformed frames");
+    let (status, _) = http("GET", &format!("{}/health", relay.http_url()), None, None).await;
+    assert_eq!(status, 200);
+    bystander.send_output(b"still here").await;
+    bystander.wait_ack(10).await;
+}
