@@ -391,3 +391,31 @@ fn a_full_screen_editor_works_in_a_real_terminal() {
     let text = std::fs::read_to_string(&file).expect("vi wrote the file");
     assert_eq!(text, "hello from tether\n");
 }
+
+/// Keys typed after the agent exited (while tether finishes) are left for
+/// the shell instead of being swallowed.
+#[test]
+fn keys_typed_after_the_agent_exits_reach_the_shell() {
+    let Some((tmux, _home)) = tmux_or_skip() else {
+        return;
+    };
+    // A background process keeps the agent's terminal open, so tether waits
+    // a moment for the last output after the agent itself has exited.
+    // (It ignores the SIGHUP the agent's exit sends to its terminal; the
+    // agent gives it a moment to set that up.)
+    tmux.type_line(&tether_cmd(
+        "--command sh -- -c '(trap \"\" HUP; exec sleep 3) & echo agent-\"\"done; sleep 0.2'",
+    ));
+    tmux.wait_for_text("agent-done", WAIT);
+    let shell = tmux.pane_pid();
+    let tether_pid = wait_until("tether to run", WAIT, || children(shell).first().copied());
+    wait_until("the agent to be gone", WAIT, || {
+        children(tether_pid).is_empty().then_some(())
+    });
+    // Typed while tether still runs (raw mode): no Enter yet, as a raw-mode
+    // Enter would be a bare CR for the shell's cooked line.
+    tmux.send_literal("echo typed-\"\"ahead");
+    tmux.wait_until_idle(WAIT);
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for_text("typed-ahead", WAIT);
+}

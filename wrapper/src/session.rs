@@ -19,6 +19,7 @@ use crate::terminal::{self, Size};
 use portable_pty::ChildKiller;
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
 use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -133,11 +134,13 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
             .name("pty-input".into())
             .spawn(move || pump_input(writer, input_rx, &queries))?;
     }
+    // Written when the agent exits: the stdin thread stops reading.
+    let (stop_stdin_rx, stop_stdin_tx) = rustix::pipe::pipe()?;
     {
         let input_tx = input_tx.clone();
         thread::Builder::new()
             .name("stdin".into())
-            .spawn(move || read_stdin(&input_tx))?;
+            .spawn(move || read_stdin(&input_tx, &stop_stdin_rx))?;
     }
 
     // Size: SIGWINCH and viewer requests → PTY and relay.
@@ -152,6 +155,7 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     spawn_signal_thread(signals, agent.pid(), agent.killer(), resize_tx)?;
 
     let exit_code = agent.wait()?;
+    let _ = rustix::io::write(&stop_stdin_tx, b"x");
     tracing::info!(exit_code, "agent exited");
     // Let the output thread drain what the agent wrote last.
     if output_done.recv_timeout(DRAIN_DEADLINE).is_err() {
@@ -344,10 +348,28 @@ fn pump_input(
     }
 }
 
-fn read_stdin(input: &SyncSender<InputEvent>) {
+/// Reads the keyboard (or stdin pipe) until it ends or `stop` becomes
+/// readable. Waiting in `poll` rather than in `read` means that keys typed
+/// once the agent has exited are not consumed: they stay queued for the
+/// shell that runs next.
+fn read_stdin(input: &SyncSender<InputEvent>, stop: &OwnedFd) {
+    use rustix::event::{poll, PollFd, PollFlags};
     let mut stdin = std::io::stdin();
     let mut buf = vec![0u8; 16 * 1024];
     loop {
+        let stdin_fd = std::io::stdin();
+        let mut fds = [
+            PollFd::new(&stdin_fd, PollFlags::IN),
+            PollFd::new(stop, PollFlags::IN),
+        ];
+        match poll(&mut fds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return,
+        }
+        if !fds[1].revents().is_empty() {
+            return;
+        }
         match stdin.read(&mut buf) {
             Ok(0) => {
                 if !terminal::stdin_is_tty() {
