@@ -68,7 +68,7 @@ pub struct Config {
     /// Viewers allowed per session.
     #[arg(long, default_value_t = 32)]
     pub max_viewers: usize,
-    /// Open (not ended) sessions allowed per user.
+    /// Open sessions allowed per user (not ended, and live or active within `--retention`).
     #[arg(long, default_value_t = 64)]
     pub max_sessions: usize,
     /// Input bytes per second a viewer may send (bursts up to one second's worth).

@@ -64,7 +64,7 @@ pub fn open(
                 .store
                 .sessions_of(user)?
                 .iter()
-                .filter(|s| s.ended_at.is_none())
+                .filter(|s| is_open(state, s, now))
                 .count();
             if open >= state.config.max_sessions {
                 return Err(OpenError::TooManySessions);
@@ -89,6 +89,20 @@ pub fn open(
         }
     }
     Ok(record)
+}
+
+/// Whether a session counts against its user's limit: not ended, and either
+/// live now or active within the retention time (a wrapper killed without
+/// ending its session stops counting once it would have left memory).
+fn is_open(state: &Shared, record: &SessionRecord, now: u64) -> bool {
+    if record.ended_at.is_some() {
+        return false;
+    }
+    let live = state
+        .registry
+        .get(record.id)
+        .is_some_and(|s| s.lock().liveness() == crate::session::Liveness::Live);
+    live || now.saturating_sub(record.last_activity) < state.config.retention
 }
 
 /// Records activity on a session now (best effort).
