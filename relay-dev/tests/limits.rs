@@ -420,3 +420,26 @@ async fn random_bytes_on_both_links_never_take_the_relay_down() {
     bystander.send_output(b"still here").await;
     bystander.wait_ack(10).await;
 }
+
+#[tokio::test]
+async fn an_abandoned_session_stops_counting_against_the_limit() {
+    let relay = RelayProcess::start_with(&["--max-sessions", "1", "--retention", "1"]);
+    let key = relay.api_key();
+    let _abandoned = relay.register_session(&key, "claude");
+    let url = format!("{}/api/v1/agent-instances", relay.http_url());
+    let body = json!({"agent_type": "claude"});
+    assert_eq!(http("POST", &url, Some(&key), Some(&body)).await.0, 429);
+    // Never ended, never connected: after the retention time it is not open.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, _) = http("POST", &url, Some(&key), Some(&body)).await;
+        if status == 201 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still refused: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
