@@ -35,7 +35,11 @@ async fn history_then_live_output_then_typed_keys_reach_the_agent() {
     assert_eq!(hook["role"], "read-write", "{hook}");
     assert_eq!(hook["cols"], 80, "{hook}");
     assert_eq!(hook["rows"], 24, "{hook}");
-    eprintln!("first screen of output {first_screen:?} after navigation (page load included)");
+    eprintln!(
+        "first screen of output: {} ms after navigation in the page, {first_screen:?} as the test saw it",
+        hook["firstOutputMs"]
+    );
+    assert!(hook["firstOutputMs"].as_f64() < Some(2_000.0), "{hook}");
 
     fixture.print(b"live line three\r\n").await;
     browser.wait_for_text("live line three").await;

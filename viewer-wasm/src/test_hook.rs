@@ -21,6 +21,8 @@ pub struct Snapshot {
     pub queued: usize,
     /// Bytes skipped because the relay no longer had them.
     pub lost: u64,
+    /// Milliseconds from navigation to the first rendered output.
+    pub first_output_ms: Option<f64>,
     /// How many times the link opened.
     pub connects: u32,
     /// Terminal columns.
@@ -57,6 +59,9 @@ impl TestHook {
         set(o, "rendered", &(snapshot.rendered as f64).into());
         set(o, "queued", &(snapshot.queued as f64).into());
         set(o, "lost", &(snapshot.lost as f64).into());
+        if let Some(ms) = snapshot.first_output_ms {
+            set(o, "firstOutputMs", &ms.into());
+        }
         set(o, "connects", &snapshot.connects.into());
         set(o, "cols", &snapshot.cols.into());
         set(o, "rows", &snapshot.rows.into());

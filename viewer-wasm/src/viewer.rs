@@ -126,6 +126,8 @@ struct Inner {
     /// Link being replaced: dropped from a timer, never inside its own handler.
     retired: Vec<Link>,
     timer: Option<Timeout>,
+    /// Milliseconds from navigation to the first rendered output.
+    first_output_ms: Option<f64>,
     /// Number of the current link; events of older links are ignored.
     generation: u32,
     attempts: u32,
@@ -160,6 +162,7 @@ impl Viewer {
                 link: None,
                 retired: Vec::new(),
                 timer: None,
+                first_output_ms: None,
                 generation: 0,
                 attempts: 0,
                 connects: 0,
@@ -410,6 +413,11 @@ impl Inner {
             self.term.write(&chunk.data, move || {
                 with_inner(&weak, |inner| {
                     inner.stream.on_rendered(end, len);
+                    if inner.first_output_ms.is_none() {
+                        inner.first_output_ms = web_sys::window()
+                            .and_then(|w| w.performance())
+                            .map(|p| p.now());
+                    }
                     if let Some(offset) = inner.stream.ack_due() {
                         inner.send(&Frame::Ack(offset));
                     }
@@ -493,6 +501,7 @@ impl Inner {
             rendered: self.stream.rendered(),
             queued: self.stream.queued(),
             lost: self.stream.lost(),
+            first_output_ms: self.first_output_ms,
             connects: self.connects,
             cols,
             rows,
