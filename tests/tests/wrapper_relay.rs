@@ -939,3 +939,47 @@ async fn auth_prompts_for_the_key_without_echo() {
     let config = std::fs::read_to_string(home.path().join("config.json")).unwrap();
     assert!(config.contains(&key));
 }
+
+/// A viewer's keystroke comes back (agent echo) without timer-like delays:
+/// no Nagle / delayed-ACK stall (~40 ms) anywhere on the path.
+#[tokio::test]
+async fn keystroke_round_trip_has_no_stalls() {
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let key = relay.api_key();
+    let mut tether = tether_for(&relay, home.path())
+        .args([
+            "--command",
+            "sh",
+            "--",
+            "-c",
+            "stty raw -echo; echo ready; exec cat",
+        ])
+        .spawn();
+    let id = session_id(&tether);
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    tether.stdout.wait_for_text("ready", WAIT);
+    let mut times = Vec::new();
+    for i in 0..100u8 {
+        let byte = b'a' + i % 26;
+        let sent = Instant::now();
+        viewer.send(&[Frame::Input(vec![byte])]).await;
+        loop {
+            match viewer.socket.next_event().await {
+                Event::Frame(Frame::Output(data)) if data.contains(&byte) => break,
+                Event::Frame(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        times.push(sent.elapsed());
+    }
+    times.sort();
+    let median = times[times.len() / 2];
+    assert!(
+        median < Duration::from_millis(20),
+        "median round trip {median:?} (all: {times:?})"
+    );
+}
