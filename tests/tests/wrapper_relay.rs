@@ -947,7 +947,7 @@ async fn keystroke_round_trip_has_no_stalls() {
     let relay = RelayProcess::start();
     let home = tempfile::tempdir().unwrap();
     let key = relay.api_key();
-    let mut tether = tether_for(&relay, home.path())
+    let tether = tether_for(&relay, home.path())
         .args([
             "--command",
             "sh",
