@@ -131,14 +131,15 @@ async fn a_flood_of_output_stays_bounded_and_the_page_responsive() {
         fixture.print_fast(block.as_bytes()).await;
     }
     fixture.print(b"flood done\r\n").await;
-    // While xterm catches up the page keeps answering scripts quickly.
+    // While xterm catches up the page keeps answering scripts (within 3 s
+    // even on a loaded machine; a frozen tab would not).
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let probe = Instant::now();
         let hook = browser.hook().await;
         let answered_in = probe.elapsed();
         assert!(
-            answered_in < Duration::from_secs(2),
+            answered_in < Duration::from_secs(3),
             "page blocked for {answered_in:?}"
         );
         max_queued = max_queued.max(hook["queued"].as_u64().unwrap_or(0));
