@@ -1,6 +1,6 @@
 //! The link's connect / serve / reconnect loop (runs on the link thread).
 
-use super::incoming::{read_frames, read_handshake};
+use super::incoming::{read_frames, read_handshake, Heard};
 use super::{tls, LinkConfig, LinkSummary, Shared, RETRY_INTERVAL};
 use crate::api::ApiError;
 use crate::session::AgentInbox;
@@ -8,7 +8,6 @@ use crate::terminal::Size;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{Control, Frame, DEFAULT_MAX_PAYLOAD, PROTOCOL_NAME};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -256,8 +255,7 @@ impl Linker {
 
         // Incoming frames are handled by their own task so that a slow send
         // never delays viewers' input or ACKs.
-        let last_heard = Arc::new(AtomicU64::new(0));
-        let clock = Instant::now();
+        let heard = Arc::new(Heard::new());
         let (ack_tx, mut ack_rx) = watch::channel(0u64);
         let (closed_tx, mut closed_rx) = oneshot::channel::<String>();
         let reader = tokio::spawn(read_frames(
@@ -265,8 +263,7 @@ impl Linker {
             Arc::clone(&self.shared),
             self.inbox.clone(),
             ack_tx,
-            Arc::clone(&last_heard),
-            clock,
+            Arc::clone(&heard),
             closed_tx,
         ));
         let result = self
@@ -276,8 +273,7 @@ impl Linker {
                 relay_end.is_some(),
                 &mut closed_rx,
                 &mut ack_rx,
-                &last_heard,
-                clock,
+                &heard,
             )
             .await;
         reader.abort();
@@ -326,8 +322,7 @@ impl Linker {
         tether_peer: bool,
         closed_rx: &mut oneshot::Receiver<String>,
         ack_rx: &mut watch::Receiver<u64>,
-        last_heard: &AtomicU64,
-        clock: Instant,
+        heard: &Heard,
     ) -> Served {
         let mut cursor = start;
         let mut ping =
@@ -376,8 +371,15 @@ impl Linker {
                     }
                 };
                 let message = Message::binary(message);
-                if let Err(served) =
-                    send_watching(sink, message, closed_rx, &mut self.exit_rx, &mut finish_by).await
+                if let Err(served) = send_watching(
+                    sink,
+                    message,
+                    closed_rx,
+                    heard,
+                    &mut self.exit_rx,
+                    &mut finish_by,
+                )
+                .await
                 {
                     return served;
                 }
@@ -396,7 +398,7 @@ impl Linker {
                         let size = *self.size_rx.borrow_and_update();
                         let frame = Frame::Resize { rows: size.rows, cols: size.cols }.to_bytes();
                         let message = Message::binary(frame);
-                        if let Err(served) = send_watching(sink, message, closed_rx, &mut self.exit_rx, &mut finish_by).await {
+                        if let Err(served) = send_watching(sink, message, closed_rx, heard, &mut self.exit_rx, &mut finish_by).await {
                             return served;
                         }
                     }
@@ -409,12 +411,11 @@ impl Linker {
                 }
                 reason = &mut *closed_rx => return Served::Dropped(reason.unwrap_or_default()),
                 _ = ping.tick() => {
-                    let silent_ms = (clock.elapsed().as_millis() as u64).saturating_sub(last_heard.load(Ordering::Relaxed));
-                    if Duration::from_millis(silent_ms) > SILENCE_LIMIT {
+                    if heard.silent_for() > SILENCE_LIMIT {
                         return Served::Dropped("the relay stopped answering".into());
                     }
                     let message = Message::Ping(Vec::new().into());
-                    if let Err(served) = send_watching(sink, message, closed_rx, &mut self.exit_rx, &mut finish_by).await {
+                    if let Err(served) = send_watching(sink, message, closed_rx, heard, &mut self.exit_rx, &mut finish_by).await {
                         return served;
                     }
                 }
@@ -487,21 +488,31 @@ impl Linker {
 }
 
 /// Sends one message while watching the link and the agent: a closed link
-/// ends the wait at once; once the agent has exited, sending may take until
-/// `finish_by` (set here when the exit is seen), so a relay that stopped
-/// reading cannot hold tether open.
+/// ends the wait at once, so does a relay silent for [`SILENCE_LIMIT`]; once
+/// the agent has exited, sending may take until `finish_by` (set here when
+/// the exit is seen), so a relay that stopped reading cannot hold tether open.
 async fn send_watching(
     sink: &mut WsSink,
     message: Message,
     closed_rx: &mut oneshot::Receiver<String>,
+    heard: &Heard,
     exit_rx: &mut watch::Receiver<Option<i32>>,
     finish_by: &mut Option<tokio::time::Instant>,
 ) -> Result<(), Served> {
     let send = sink.send(message);
     tokio::pin!(send);
+    let mut check =
+        tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
     loop {
         let deadline = *finish_by;
         tokio::select! {
+            // A send that cannot complete on a link the relay stopped
+            // answering (e.g. a network gone without a reset): drop it.
+            _ = check.tick() => {
+                if heard.silent_for() > SILENCE_LIMIT {
+                    return Err(Served::Dropped("the relay stopped answering".into()));
+                }
+            }
             sent = &mut send => {
                 return sent.map_err(|err| Served::Dropped(format!("send failed: {err}")));
             }

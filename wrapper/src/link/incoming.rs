@@ -10,9 +10,38 @@ use futures_util::StreamExt;
 use protocol::{Control, Decoder, Frame};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
+
+/// When the relay was last heard from (any message, pongs included).
+#[derive(Debug)]
+pub(super) struct Heard {
+    since: Instant,
+    /// Milliseconds after `since` of the last message.
+    at_ms: AtomicU64,
+}
+
+impl Heard {
+    /// Starts counting now, as if a message just came.
+    pub(super) fn new() -> Self {
+        Self {
+            since: Instant::now(),
+            at_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) {
+        let ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.at_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Time since the relay last sent anything.
+    pub(super) fn silent_for(&self) -> Duration {
+        let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(now.saturating_sub(self.at_ms.load(Ordering::Relaxed)))
+    }
+}
 
 /// Reads until the relay's first ACK; `None` for a legacy relay (text `ready`).
 pub(super) async fn read_handshake(
@@ -65,8 +94,7 @@ pub(super) async fn read_frames(
     shared: Arc<Shared>,
     inbox: AgentInbox,
     ack_tx: watch::Sender<u64>,
-    last_heard: Arc<AtomicU64>,
-    clock: Instant,
+    heard: Arc<Heard>,
     closed: oneshot::Sender<String>,
 ) {
     let reason = loop {
@@ -75,7 +103,7 @@ pub(super) async fn read_frames(
             Some(Err(err)) => break err.to_string(),
             Some(Ok(message)) => message,
         };
-        last_heard.store(clock.elapsed().as_millis() as u64, Ordering::Relaxed);
+        heard.now();
         let bytes = match message {
             Message::Binary(bytes) => bytes,
             Message::Close(frame) => {
