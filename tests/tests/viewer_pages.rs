@@ -222,3 +222,35 @@ async fn a_refused_key_is_shown_and_can_be_replaced() {
     browser.wait_for_state("live").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_message_log_shows_beside_the_terminal() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start("e2e messages", 80, 24).await;
+    fixture.print(b"with messages\r\n").await;
+    let url = format!("{}/api/v1/messages/agent", fixture.relay.http_url());
+    let body = serde_json::json!({
+        "agent_instance_id": fixture.session,
+        "content": "Which file should I fix first?",
+        "requires_user_input": true,
+    });
+    let (status, reply) = tests::relay::http("POST", &url, Some(&fixture.key), Some(&body)).await;
+    assert!(status == 200 || status == 201, "{status} {reply}");
+
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("with messages").await;
+    browser.click("button.messages-toggle").await;
+    let shown = "const log = document.querySelector('.message-log'); \
+                 return !!log && log.textContent.includes('Which file should I fix first?');";
+    browser
+        .wait_for_js("the message in the log", shown, browser::DEFAULT_WAIT)
+        .await;
+    assert!(browser.is_visible(".message.needs-input").await);
+    // The terminal stays usable beside it.
+    browser.wait_for_state("live").await;
+    browser.screenshot("viewer-message-log").await;
+    browser.close().await;
+}

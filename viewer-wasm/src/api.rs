@@ -33,7 +33,13 @@ pub enum ApiError {
 
 /// `GET /api/v1/agent-instances` with the API key.
 pub async fn list_sessions(key: &str) -> Result<Vec<SessionSummary>, ApiError> {
-    let response = Request::get("/api/v1/agent-instances")
+    let body = get_json("/api/v1/agent-instances", key).await?;
+    Ok(parse_sessions(&body))
+}
+
+/// GET `url` with the API key; the body as JSON.
+async fn get_json(url: &str, key: &str) -> Result<Value, ApiError> {
+    let response = Request::get(url)
         .header("Authorization", &format!("Bearer {key}"))
         .send()
         .await
@@ -50,11 +56,65 @@ pub async fn list_sessions(key: &str) -> Result<Vec<SessionSummary>, ApiError> {
             return Err(ApiError::Failed(reason));
         }
     }
-    let body: Value = response
+    response
         .json()
         .await
-        .map_err(|err| ApiError::Failed(err.to_string()))?;
-    Ok(parse_sessions(&body))
+        .map_err(|err| ApiError::Failed(err.to_string()))
+}
+
+/// One entry of a session's message log ("started", exit notices, anything
+/// the agent posted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionMessage {
+    /// The text.
+    pub content: String,
+    /// Who posted it (`agent`, `user`).
+    pub sender: String,
+    /// When (as the relay formats it).
+    pub created_at: String,
+    /// Whether the agent waits for the person.
+    pub requires_user_input: bool,
+}
+
+/// `GET /api/v1/agent-instances/{id}?message_limit=N`: the session's latest
+/// messages, oldest first.
+pub async fn session_messages(key: &str, id: &str) -> Result<Vec<SessionMessage>, ApiError> {
+    let url = format!(
+        "/api/v1/agent-instances/{}?message_limit=50",
+        crate::link::encode_path_segment(id)
+    );
+    let body = get_json(&url, key).await?;
+    Ok(parse_messages(&body))
+}
+
+/// Reads `messages` from a session's JSON, sorted oldest first.
+pub fn parse_messages(body: &Value) -> Vec<SessionMessage> {
+    let Some(items) = body.get("messages").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let text = |item: &Value, name: &str| {
+        item.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut messages: Vec<SessionMessage> = items
+        .iter()
+        .filter_map(|item| {
+            let content = item.get("content")?.as_str()?.to_owned();
+            Some(SessionMessage {
+                content,
+                sender: text(item, "sender_type"),
+                created_at: text(item, "created_at"),
+                requires_user_input: item
+                    .get("requires_user_input")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            })
+        })
+        .collect();
+    messages.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+    messages
 }
 
 /// Reads the session list from the body: a JSON array, or an object holding
@@ -100,6 +160,22 @@ fn parse_session(item: &Value) -> Option<SessionSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_messages_oldest_first() {
+        let body = serde_json::json!({"id": "a", "messages": [
+            {"content": "exited 0", "sender_type": "agent", "created_at": "2026-01-01T00:00:02Z"},
+            {"content": "started", "sender_type": "agent", "created_at": "2026-01-01T00:00:01Z",
+             "requires_user_input": true},
+            {"sender_type": "agent"}
+        ]});
+        let messages = parse_messages(&body);
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].content, "started");
+        assert!(messages[0].requires_user_input);
+        assert_eq!(messages[1].content, "exited 0");
+        assert!(parse_messages(&serde_json::json!({})).is_empty());
+    }
 
     #[test]
     fn parses_an_array_and_a_wrapped_list() {

@@ -1,14 +1,20 @@
 //! `/s/{id}`: one session's terminal, with its status bar and key bar.
 
 use gloo::events::EventListener;
+use gloo::timers::callback::Interval;
 use web_sys::HtmlElement;
+use yew::platform::spawn_local;
 use yew::prelude::*;
 
+use crate::api::{session_messages, SessionMessage};
 use crate::auth::{self, Credential};
-use crate::components::{KeyBar, StatusBadge};
+use crate::components::{KeyBar, MessageLog, StatusBadge};
 use crate::keys::BarKey;
 use crate::link::websocket_origin;
 use crate::viewer::{Connection, Status, Viewer};
+
+/// How often the message log is reloaded.
+const MESSAGES_REFRESH_MS: u32 = 5_000;
 
 /// Props of [`TerminalPage`].
 #[derive(Properties, PartialEq)]
@@ -69,6 +75,48 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
         );
     }
 
+    // The message log needs the API (a key, not a share token).
+    let messages = use_state(Vec::<SessionMessage>::new);
+    let show_messages = use_state(|| false);
+    {
+        let messages = messages.clone();
+        let id = props.id.to_string();
+        use_effect_with(
+            (*credential).clone(),
+            move |credential: &Option<Credential>| {
+                let interval = match credential {
+                    Some(Credential::ApiKey(key)) => {
+                        let key = key.clone();
+                        let load = move || {
+                            let (key, id, messages) = (key.clone(), id.clone(), messages.clone());
+                            spawn_local(async move {
+                                if let Ok(list) = session_messages(&key, &id).await {
+                                    if *messages != list {
+                                        messages.set(list);
+                                    }
+                                }
+                            });
+                        };
+                        load();
+                        Some(Interval::new(MESSAGES_REFRESH_MS, load))
+                    }
+                    _ => None,
+                };
+                move || drop(interval)
+            },
+        );
+    }
+
+    {
+        // The panel takes width from the terminal: fit the session again.
+        let viewer = viewer.clone();
+        use_effect_with(*show_messages, move |_| {
+            if let Some(viewer) = viewer.borrow().as_ref() {
+                viewer.refit();
+            }
+        });
+    }
+
     {
         let title = status.title.clone();
         use_effect_with(title, |title: &Option<String>| {
@@ -122,6 +170,14 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
     };
     let refused_key = matches!(&status.connection, Connection::Refused(reason) if is_key_refusal(reason))
         && !credential.as_ref().is_some_and(Credential::is_share_token);
+    let toggle_messages = {
+        let show_messages = show_messages.clone();
+        Callback::from(move |_| show_messages.set(!*show_messages))
+    };
+    let close_messages = {
+        let show_messages = show_messages.clone();
+        Callback::from(move |_| show_messages.set(false))
+    };
     let read_only = status.role == Some(protocol::Role::ReadOnly);
     let shared = credential.as_ref().is_some_and(Credential::is_share_token);
     let title = status.title.clone().unwrap_or_else(|| short_id(&props.id));
@@ -139,10 +195,18 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                 if status.lost > 0 {
                     <span class="lost">{ format!("{} bytes skipped", status.lost) }</span>
                 }
-                if !read_only {
-                    <button type="button" class="fit" onclick={on_fit} disabled={!status.can_type()}
-                        title="resize the session to fill this screen">{ "Fit to screen" }</button>
-                }
+                <span class="actions">
+                    if !shared {
+                        <button type="button" class="messages-toggle" onclick={toggle_messages}
+                            aria-pressed={show_messages.to_string()}>
+                            { format!("Messages {}", messages.len()) }
+                        </button>
+                    }
+                    if !read_only {
+                        <button type="button" class="fit" onclick={on_fit} disabled={!status.can_type()}
+                            title="resize the session to fill this screen">{ "Fit to screen" }</button>
+                    }
+                </span>
             </header>
             if refused_key {
                 <p class="notice" role="alert">
@@ -153,7 +217,12 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
             if let Some(notice) = &status.notice {
                 <p class="notice" role="alert">{ notice }</p>
             }
-            <div class="term-host" ref={host}></div>
+            <div class="term-area">
+                <div class="term-host" ref={host}></div>
+                if *show_messages {
+                    <MessageLog messages={(*messages).clone()} on_close={close_messages} />
+                }
+            </div>
             if !read_only {
                 <KeyBar {on_press} ctrl_armed={status.ctrl_armed}
                     disabled={status.connection != Connection::Live} />
