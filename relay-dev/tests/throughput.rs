@@ -1,6 +1,6 @@
 //! Throughput of the real relay binary, kept apart from the tests (ignored by
-//! default). Method: one agent streams `MIB` MiB of output in 64 KiB OUTPUT
-//! frames over loopback; `VIEWERS` viewers read it live; the time runs from
+//! default). Method: one agent streams N MiB of output in OUTPUT frames of a
+//! given size over loopback; `VIEWERS` viewers read it live; the time runs from
 //! the first frame until every viewer has every byte. Run it in release:
 //!
 //! ```sh
@@ -17,8 +17,8 @@ use std::time::Instant;
 use protocol::Frame;
 use relay::{AgentClient, Event, RelayProcess, ViewerClient};
 
-async fn measure(viewers: usize, mib: u64) {
-    let relay = RelayProcess::start_with(&["--history-bytes", "8388608"]);
+async fn measure(viewers: usize, mib: u64, frame: usize) {
+    let relay = RelayProcess::start_with(&["--history-bytes", "8388608", "--max-viewers", "1000"]);
     let key = relay.api_key();
     let session = relay.register_session(&key, "claude");
     let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
@@ -43,7 +43,8 @@ async fn measure(viewers: usize, mib: u64) {
             }
         }));
     }
-    let chunk = vec![b'x'; 64 << 10];
+    let chunk = vec![b'x'; frame];
+    let cpu_before = relay_cpu_secs(&relay);
     let started = Instant::now();
     for _ in 0..(total / chunk.len() as u64) {
         agent.send_output(&chunk).await;
@@ -54,18 +55,79 @@ async fn measure(viewers: usize, mib: u64) {
         reader.await.unwrap();
     }
     let delivered = started.elapsed();
+    let cpu = relay_cpu_secs(&relay) - cpu_before;
     println!(
-        "{viewers:>2} viewer(s), {mib} MiB: stored in {:.2} s ({:.0} MiB/s in), all viewers done in {:.2} s ({:.0} MiB/s out in total)",
+        "{viewers:>3} viewer(s), {mib} MiB in {} KiB frames: stored in {:.2} s ({:.0} MiB/s in), all viewers done in {:.2} s ({:.0} MiB/s out in total); relay CPU {:.2} s = {:.0} MiB out per CPU second",
+        frame >> 10,
         stored.as_secs_f64(),
         mib as f64 / stored.as_secs_f64(),
         delivered.as_secs_f64(),
         (mib * viewers as u64) as f64 / delivered.as_secs_f64(),
+        cpu,
+        (mib * viewers as u64) as f64 / cpu,
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run in release with --ignored"]
 async fn throughput() {
-    measure(1, 256).await;
-    measure(10, 64).await;
+    measure(1, 256, 64 << 10).await;
+    measure(10, 64, 64 << 10).await;
+    // Terminal-sized reads, many viewers.
+    measure(10, 24, 4 << 10).await;
+    measure(100, 24, 4 << 10).await;
+}
+
+/// CPU time (user + system) the relay process used so far, in seconds (Linux).
+fn relay_cpu_secs(relay: &RelayProcess) -> f64 {
+    let pid = relay.pid().expect("relay running");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses): utime is the
+    // 14th field of the line, stime the 15th; in clock ticks (100 per second).
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
+/// The relay's resident memory in KiB (Linux).
+fn relay_rss_kib(relay: &RelayProcess) -> u64 {
+    let pid = relay.pid().expect("relay running");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run in release with --ignored"]
+async fn memory_per_idle_session() {
+    const SESSIONS: usize = 300;
+    let relay = RelayProcess::start_with(&["--max-sessions", "100000"]);
+    let key = relay.api_key();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = relay_rss_kib(&relay);
+    let mut links = Vec::new();
+    for _ in 0..SESSIONS {
+        let session = relay.register_session(&key, "claude");
+        let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+            .await
+            .unwrap();
+        agent.send_output(b"hello\r\n").await;
+        agent.wait_ack(7).await;
+        let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+            .await
+            .unwrap();
+        viewer.read_history().await;
+        links.push((agent, viewer));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let after = relay_rss_kib(&relay);
+    println!(
+        "{SESSIONS} idle sessions (agent + one viewer each): {} KiB, {:.1} KiB per session",
+        after - before,
+        (after - before) as f64 / SESSIONS as f64
+    );
 }

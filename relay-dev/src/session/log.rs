@@ -141,6 +141,23 @@ impl ViewerCursor {
     /// Reads up to `max` bytes, but never past `limit`, reporting a gap first
     /// if the cursor's bytes have left the ring.
     pub fn read(&mut self, log: &StreamLog, max: usize, limit: u64) -> CursorRead {
+        let mut data = Vec::new();
+        match self.read_into(log, max, limit, &mut data) {
+            CursorRead::Bytes { offset, .. } => CursorRead::Bytes { offset, data },
+            other => other,
+        }
+    }
+
+    /// Like [`read`](Self::read), but appends the bytes to `out` (e.g. right
+    /// after a frame header, saving a copy); the returned `Bytes` has an
+    /// empty `data` and the count is what `out` grew by.
+    pub fn read_into(
+        &mut self,
+        log: &StreamLog,
+        max: usize,
+        limit: u64,
+        out: &mut Vec<u8>,
+    ) -> CursorRead {
         if self.next < log.start() {
             let gap = CursorRead::Gap {
                 from: self.next,
@@ -156,11 +173,14 @@ impl ViewerCursor {
             return CursorRead::UpToDate;
         }
         let want = ((end - self.next) as usize).min(max);
-        let mut data = Vec::with_capacity(want);
-        log.copy_from(self.next, want, &mut data);
+        let before = out.len();
+        log.copy_from(self.next, want, out);
         let offset = self.next;
-        self.next += data.len() as u64;
-        CursorRead::Bytes { offset, data }
+        self.next += (out.len() - before) as u64;
+        CursorRead::Bytes {
+            offset,
+            data: Vec::new(),
+        }
     }
 }
 

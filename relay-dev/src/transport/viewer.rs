@@ -14,7 +14,7 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use protocol::{Control, Frame, HistoryPolicy, Role};
+use protocol::{Control, Frame, FrameType, HistoryPolicy, Role};
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -23,7 +23,8 @@ use super::{CLOSE_GOING_AWAY, CLOSE_POLICY};
 use crate::auth::{authenticate, Principal};
 use crate::metrics::{add, dec};
 use crate::session::{
-    AgentCommand, CursorRead, EraseInDisplayFilter, Liveness, SendError, Session, ViewerCursor,
+    AgentCommand, CursorRead, EraseInDisplayFilter, Liveness, SendError, Session, SessionState,
+    StreamLog, ViewerCursor,
 };
 use crate::time::unix_now;
 use crate::AppState;
@@ -183,10 +184,66 @@ struct ViewerLink {
     acked: Option<u64>,
 }
 
-/// Frames to send for one wake-up, gathered under the session lock.
-struct Batch {
-    frames: Vec<Frame>,
+/// One message for a viewer, encoded as frames are added (under the session
+/// lock; sent after it is released). Frames a legacy viewer does not know
+/// are left out.
+struct Outbox {
+    bytes: Vec<u8>,
+    tether: bool,
+    /// Whether anything happened (also a frame left out, or a state change
+    /// with nothing to say): the loop then looks again before waiting.
+    progressed: bool,
     output_bytes: u64,
+}
+
+impl Outbox {
+    fn new(tether: bool) -> Self {
+        Self {
+            bytes: Vec::new(),
+            tether,
+            progressed: false,
+            output_bytes: 0,
+        }
+    }
+
+    fn push(&mut self, frame: &Frame) {
+        self.progressed = true;
+        if self.tether || frame.frame_type().is_legacy() {
+            frame.encode(&mut self.bytes);
+        }
+    }
+
+    /// Adds an OUTPUT frame with `data`, if any.
+    fn push_output(&mut self, data: &[u8]) {
+        if !data.is_empty() {
+            self.progressed = true;
+            self.output_bytes += data.len() as u64;
+            protocol::encode_output(data, &mut self.bytes);
+        }
+    }
+
+    /// Adds an OUTPUT frame read by `cursor` straight from the ring (one copy).
+    fn push_output_from(
+        &mut self,
+        cursor: &mut ViewerCursor,
+        log: &StreamLog,
+        limit: u64,
+    ) -> CursorRead {
+        let header_at = self.bytes.len();
+        protocol::encode_header(FrameType::Output, 0, &mut self.bytes);
+        let read = cursor.read_into(log, CHUNK, limit, &mut self.bytes);
+        let len = self.bytes.len() - header_at - protocol::HEADER_LEN;
+        if len == 0 {
+            self.bytes.truncate(header_at);
+        } else {
+            let len32 = u32::try_from(len).unwrap_or(u32::MAX);
+            self.bytes[header_at + 1..header_at + protocol::HEADER_LEN]
+                .copy_from_slice(&len32.to_be_bytes());
+            self.progressed = true;
+            self.output_bytes += len as u64;
+        }
+        read
+    }
 }
 
 impl ViewerLink {
@@ -260,14 +317,14 @@ impl ViewerLink {
         loop {
             changes.borrow_and_update();
             let batch = self.next_batch(tether);
-            let has_work = !batch.frames.is_empty();
+            let has_work = batch.progressed;
             if has_work {
                 add(&self.state.metrics.bytes_out, batch.output_bytes);
                 // Sending waits only for this viewer's socket; meanwhile the
                 // agent and other viewers go on (they never wait for us). A
                 // stalled viewer still hears of shutdown.
                 tokio::select! {
-                    sent = self.link.send_frames(&batch.frames) => sent.ok()?,
+                    sent = self.link.send_encoded(batch.bytes) => sent.ok()?,
                     _ = shutdown.changed() => {
                         return Some(CloseReason::new(CLOSE_GOING_AWAY, "relay shutting down"));
                     }
@@ -307,77 +364,30 @@ impl ViewerLink {
         }
     }
 
-    /// Collects what changed since the last batch and the next output chunk.
-    /// A size change or the end is sent where it happened in the stream: a
-    /// viewer still behind that offset first gets the output before it.
-    fn next_batch(&mut self, tether: bool) -> Batch {
-        let state = self.session.lock();
+    /// The next message for this viewer: during the replay, the next
+    /// history chunk (or `history_complete`); then what changed since the
+    /// last batch and the next output chunk.
+    fn next_batch(&mut self, tether: bool) -> Outbox {
+        let mut out = Outbox::new(tether);
+        let session = self.session.clone();
+        let state = session.lock();
         let paced = self
             .acked
             .is_some_and(|acked| self.cursor.position().saturating_sub(acked) >= WINDOW);
-        if let Some(replay) = self.replay.as_mut() {
-            let mut frames = Vec::new();
-            let mut output_bytes = 0;
-            if paced {
-                return Batch {
-                    frames,
-                    output_bytes,
-                };
+        if self.replay.is_some() {
+            if !paced {
+                self.replay_step(&state, &mut out);
             }
-            match self.cursor.read(&state.log, CHUNK, replay.end) {
-                CursorRead::UpToDate => {
-                    let mut tail = Vec::new();
-                    if let Some(filter) = replay.filter.as_mut() {
-                        filter.finish(&mut tail);
-                    }
-                    if !tail.is_empty() {
-                        output_bytes = tail.len() as u64;
-                        frames.push(Frame::Output(tail));
-                    }
-                    frames.push(Frame::Control(Control::HistoryComplete {
-                        offset: self.cursor.position(),
-                    }));
-                    self.replay = None;
-                }
-                CursorRead::Gap { from, to } => {
-                    let mut tail = Vec::new();
-                    if let Some(filter) = replay.filter.as_mut() {
-                        filter.finish(&mut tail);
-                    }
-                    if !tail.is_empty() {
-                        output_bytes = tail.len() as u64;
-                        frames.push(Frame::Output(tail));
-                    }
-                    frames.push(Frame::Control(Control::Gap { from, to }));
-                    frames.push(Frame::StreamOffset(to));
-                    self.acked = self.acked.map(|_| to);
-                }
-                CursorRead::Bytes { data, .. } => {
-                    let data = match replay.filter.as_mut() {
-                        Some(filter) => {
-                            let mut kept = Vec::with_capacity(data.len());
-                            filter.push(&data, &mut kept);
-                            kept
-                        }
-                        None => data,
-                    };
-                    output_bytes = data.len() as u64;
-                    frames.push(Frame::Output(data));
-                }
-            }
-            return Batch {
-                frames,
-                output_bytes,
-            };
+            return out;
         }
-        let mut frames = Vec::new();
-        let mut output_bytes = 0;
         if state.metadata_version != self.seen.metadata_version {
             self.seen.metadata_version = state.metadata_version;
             if let Some(metadata) = &state.metadata {
-                frames.push(Frame::Metadata(metadata.clone()));
+                out.push(&Frame::Metadata(metadata.clone()));
             }
         }
+        // A size change or the end is sent where it happened in the stream:
+        // a viewer still behind that offset first gets the output before it.
         let liveness = state.liveness();
         let size_pending = state.size != self.seen.size;
         let end_pending = liveness == Liveness::Ended && self.seen.liveness != Some(liveness);
@@ -388,30 +398,22 @@ impl ViewerLink {
         if end_pending && self.cursor.position() < state.ended_offset {
             limit = limit.min(state.ended_offset);
         }
-        let read = if paced {
-            CursorRead::UpToDate
-        } else {
-            self.cursor.read(&state.log, CHUNK, limit)
-        };
-        match read {
-            CursorRead::UpToDate => {}
-            CursorRead::Gap { from, to } => {
+        if !paced {
+            if let CursorRead::Gap { from, to } =
+                out.push_output_from(&mut self.cursor, &state.log, limit)
+            {
                 tracing::info!(session = %self.session.id, from, to, "slow viewer skipped a gap");
                 add(&self.state.metrics.frames_dropped, 1);
-                frames.push(Frame::Control(Control::Gap { from, to }));
-                frames.push(Frame::StreamOffset(to));
+                out.push(&Frame::Control(Control::Gap { from, to }));
+                out.push(&Frame::StreamOffset(to));
                 self.acked = self.acked.map(|_| to);
-            }
-            CursorRead::Bytes { data, .. } => {
-                output_bytes = data.len() as u64;
-                frames.push(Frame::Output(data));
             }
         }
         let at = self.cursor.position();
         if size_pending && at >= state.size_offset {
             self.seen.size = state.size;
             if let Some((rows, cols)) = state.size {
-                frames.push(Frame::Resize { rows, cols });
+                out.push(&Frame::Resize { rows, cols });
             }
         }
         if self.seen.liveness != Some(liveness)
@@ -419,20 +421,67 @@ impl ViewerLink {
         {
             let first = self.seen.liveness.is_none();
             self.seen.liveness = Some(liveness);
-            if tether {
-                match liveness {
-                    Liveness::Live if !first => frames.push(Frame::Control(Control::AgentOnline)),
-                    Liveness::Live => {}
-                    Liveness::Offline => frames.push(Frame::Control(Control::AgentOffline)),
-                    Liveness::Ended => frames.push(Frame::Control(Control::SessionEnded {
-                        exit_status: state.ended.flatten(),
-                    })),
-                }
+            let event = match liveness {
+                Liveness::Live if first => None,
+                Liveness::Live => Some(Control::AgentOnline),
+                Liveness::Offline => Some(Control::AgentOffline),
+                Liveness::Ended => Some(Control::SessionEnded {
+                    exit_status: state.ended.flatten(),
+                }),
+            };
+            match event {
+                Some(event) => out.push(&Frame::Control(event)),
+                None => out.progressed = true,
             }
         }
-        Batch {
-            frames,
-            output_bytes,
+        out
+    }
+
+    /// One step of the history replay: a chunk through the policy's filter,
+    /// a gap, or the end (`history_complete`).
+    fn replay_step(&mut self, state: &SessionState, out: &mut Outbox) {
+        let Some(replay) = self.replay.as_mut() else {
+            return;
+        };
+        let Some(filter) = replay.filter.as_mut() else {
+            // Verbatim: straight from the ring into the message.
+            match out.push_output_from(&mut self.cursor, &state.log, replay.end) {
+                CursorRead::UpToDate => {
+                    out.push(&Frame::Control(Control::HistoryComplete {
+                        offset: self.cursor.position(),
+                    }));
+                    self.replay = None;
+                }
+                CursorRead::Gap { from, to } => {
+                    out.push(&Frame::Control(Control::Gap { from, to }));
+                    out.push(&Frame::StreamOffset(to));
+                    self.acked = self.acked.map(|_| to);
+                }
+                CursorRead::Bytes { .. } => {}
+            }
+            return;
+        };
+        let mut kept = Vec::new();
+        match self.cursor.read(&state.log, CHUNK, replay.end) {
+            CursorRead::Bytes { data, .. } => {
+                filter.push(&data, &mut kept);
+                out.push_output(&kept);
+            }
+            CursorRead::UpToDate => {
+                filter.finish(&mut kept);
+                out.push_output(&kept);
+                out.push(&Frame::Control(Control::HistoryComplete {
+                    offset: self.cursor.position(),
+                }));
+                self.replay = None;
+            }
+            CursorRead::Gap { from, to } => {
+                filter.finish(&mut kept);
+                out.push_output(&kept);
+                out.push(&Frame::Control(Control::Gap { from, to }));
+                out.push(&Frame::StreamOffset(to));
+                self.acked = self.acked.map(|_| to);
+            }
         }
     }
 
