@@ -310,6 +310,11 @@ async fn auth_checks_and_stores_the_key() {
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(config["api_key"], key.as_str());
+    assert_eq!(config["api_url"], relay.http_url().as_str());
+    assert_eq!(
+        config["relay_url"],
+        format!("{}/agent", relay.ws_url()).as_str()
+    );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
@@ -337,9 +342,8 @@ async fn auth_checks_and_stores_the_key() {
         tether.stderr.text()
     );
 
-    // The stored key is used by the next run.
+    // The stored key and URLs are used by the next run.
     let mut tether = TetherCommand::new(home.path())
-        .env("TETHER_API_URL", relay.http_url())
         .args(["--command", "sh", "--", "-c", "echo ok"])
         .null_stdin()
         .spawn();

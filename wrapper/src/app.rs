@@ -207,11 +207,19 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// Flags (and their environment variables) first, then the config file;
-    /// when only one of the two URLs is known the other is derived from it.
+    /// Flags (and their environment variables) first, then the config file,
+    /// then the local defaults. The two URLs come from the same place: when
+    /// only one of them is given there, the other is derived from it (so
+    /// `--api-url https://relay.example` never mixes with a relay URL saved
+    /// in the config for another server).
     pub fn resolve(cli: &Cli, config: &Config) -> Self {
-        let relay = cli.relay_url.clone().or_else(|| config.relay_url.clone());
-        let api = cli.api_url.clone().or_else(|| config.api_url.clone());
+        let from_flags = (cli.relay_url.clone(), cli.api_url.clone());
+        let from_config = (config.relay_url.clone(), config.api_url.clone());
+        let (relay, api) = if from_flags.0.is_some() || from_flags.1.is_some() {
+            from_flags
+        } else {
+            from_config
+        };
         let relay_url = relay
             .clone()
             .or_else(|| api.as_deref().map(relay_from_api))
@@ -273,10 +281,9 @@ fn authenticate(
         other => Fatal::setup(other),
     })?;
     config.api_key = Some(key);
-    if cli.api_url.is_some() {
+    if cli.api_url.is_some() || cli.relay_url.is_some() {
+        // The key belongs to this server: remember both of its URLs.
         config.api_url = Some(endpoints.api_url.clone());
-    }
-    if cli.relay_url.is_some() {
         config.relay_url = Some(endpoints.relay_url.clone());
     }
     let path = config.save(home).map_err(Fatal::setup)?;
@@ -372,6 +379,20 @@ mod tests {
             Endpoints::resolve(&cli, &config).relay_url,
             "ws://flag/agent"
         );
+
+        // A flag for one URL is not mixed with the config's other URL.
+        let config = Config {
+            relay_url: Some("ws://127.0.0.1:8080/agent".into()),
+            api_url: Some("http://127.0.0.1:8080".into()),
+            ..Config::default()
+        };
+        let cli = Cli {
+            api_url: Some("https://relay.example".into()),
+            ..Cli::default()
+        };
+        let mixed = Endpoints::resolve(&cli, &config);
+        assert_eq!(mixed.relay_url, "wss://relay.example/agent");
+        assert_eq!(mixed.api_url, "https://relay.example");
     }
 
     #[test]
