@@ -102,6 +102,15 @@ async fn a_read_only_share_link_watches_but_cannot_type() {
     fixture.print(b"still watching\r\n").await;
     browser.wait_for_text("still watching").await;
     browser.screenshot("viewer-read-only-share").await;
+
+    // A read-write link to the same session may type.
+    let url = fixture.share_url("read-write").await;
+    browser.goto(&url).await;
+    browser.wait_for_text("still watching").await;
+    browser.wait_for_state("live").await;
+    assert_eq!(browser.hook().await["role"], "read-write");
+    browser.type_keys("ok").await;
+    fixture.agent_receives(b"ok").await;
     browser.close().await;
 }
 

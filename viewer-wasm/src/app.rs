@@ -32,6 +32,22 @@ impl Route {
 /// The whole viewer.
 #[function_component(App)]
 pub fn app() -> Html {
+    // A new `#key=` or `#token=` on the same page (a second share link, say)
+    // does not reload it: start over with the new credential.
+    use_effect_with((), |_| {
+        let listener = web_sys::window().map(|window| {
+            gloo::events::EventListener::new(&window, "hashchange", |_| {
+                let Some(location) = web_sys::window().map(|w| w.location()) else {
+                    return;
+                };
+                let secrets = crate::auth::parse_fragment(&location.hash().unwrap_or_default());
+                if secrets.key.is_some() || secrets.token.is_some() {
+                    let _ = location.reload();
+                }
+            })
+        });
+        move || drop(listener)
+    });
     let path = web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default();
