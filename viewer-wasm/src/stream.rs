@@ -102,7 +102,7 @@ impl OutputStream {
             }
             Some(next) if start <= next => self.skip = next - start,
             Some(next) => {
-                self.lost += start - next;
+                self.lost = self.lost.saturating_add(start - next);
                 self.skip = 0;
                 self.next = Some(start);
             }
@@ -120,12 +120,13 @@ impl OutputStream {
         if fresh.is_empty() {
             return;
         }
-        self.next = Some(next + fresh.len() as u64);
+        // Offsets come from the network: never overflow, whatever they say.
+        self.next = Some(next.saturating_add(fresh.len() as u64));
         self.queued += fresh.len();
         match self.queue.back_mut() {
             // Coalesce small chunks so that xterm gets fewer, larger writes.
             Some((start, last))
-                if *start + last.len() as u64 == next
+                if start.saturating_add(last.len() as u64) == next
                     && last.len() + fresh.len() <= WRITE_CHUNK =>
             {
                 last.extend_from_slice(fresh);
@@ -158,11 +159,12 @@ impl OutputStream {
         let (start, mut data) = self.queue.pop_front()?;
         if data.len() > WRITE_CHUNK {
             let rest = data.split_off(WRITE_CHUNK);
-            self.queue.push_front((start + WRITE_CHUNK as u64, rest));
+            self.queue
+                .push_front((start.saturating_add(WRITE_CHUNK as u64), rest));
         }
         self.queued -= data.len();
         self.in_flight += data.len();
-        let end = start + data.len() as u64;
+        let end = start.saturating_add(data.len() as u64);
         self.written = end;
         Some(WriteChunk { end, data })
     }
@@ -279,6 +281,17 @@ mod tests {
         assert!(stream.is_replaying());
         drain(&mut stream);
         assert!(!stream.is_replaying());
+    }
+
+    #[test]
+    fn absurd_offsets_do_not_overflow() {
+        let mut stream = OutputStream::new();
+        stream.on_stream_offset(u64::MAX - 1);
+        stream.on_output(b"abc");
+        assert_eq!(stream.resume_from(), Some(u64::MAX));
+        assert_eq!(drain(&mut stream), b"abc");
+        stream.on_stream_offset(0);
+        stream.on_output(b"def");
     }
 
     #[test]
