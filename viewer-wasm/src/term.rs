@@ -16,6 +16,10 @@ use xterm_js_rs::{Terminal, TerminalOptions};
 pub const BASE_FONT_SIZE: f64 = 14.0;
 /// Smallest font the viewer scales to before it scrolls instead.
 pub const MIN_FONT_SIZE: f64 = 6.0;
+/// Widest grid the viewer draws.
+pub const MAX_COLS: u16 = 1_000;
+/// Tallest grid the viewer draws.
+pub const MAX_ROWS: u16 = 500;
 
 #[wasm_bindgen(module = "xterm")]
 extern "C" {
@@ -127,8 +131,11 @@ impl Term {
         (clamp(self.xterm.get_cols()), clamp(self.xterm.get_rows()))
     }
 
-    /// Sets the grid to `cols` × `rows` (the session's size).
+    /// Sets the grid to `cols` × `rows` (the session's size), within
+    /// [`MAX_COLS`] × [`MAX_ROWS`]: a size from the network must not make
+    /// xterm allocate without bound.
     pub fn resize(&self, cols: u16, rows: u16) {
+        let (cols, rows) = (cols.min(MAX_COLS), rows.min(MAX_ROWS));
         if self.size() != (cols, rows) && cols > 0 && rows > 0 {
             self.xterm.resize(cols.into(), rows.into());
         }
