@@ -987,3 +987,79 @@ async fn keystroke_round_trip_has_no_stalls() {
         "median round trip {median:?} (all: {times:?})"
     );
 }
+
+/// A TCP proxy in front of the relay whose connections can all be cut at
+/// once (a network blip: the relay itself keeps running and remembers).
+struct CuttableProxy {
+    addr: std::net::SocketAddr,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl CuttableProxy {
+    async fn start(backend: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let registry = std::sync::Arc::clone(&links);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let task = tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(backend).await else {
+                        return;
+                    };
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                });
+                registry.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self { addr, links }
+    }
+
+    /// Drops every open connection (new ones are still accepted).
+    fn cut(&self) {
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+}
+
+/// The link drops while the relay keeps running: the wrapper reconnects at
+/// once and resumes from the relay's ACK — no gap, no duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_blip_resumes_from_the_relays_ack() {
+    let relay = RelayProcess::start();
+    let proxy = CuttableProxy::start(relay.addr()).await;
+    let home = tempfile::tempdir().unwrap();
+    let key = relay.api_key();
+    let script = "stty -echo; i=0; while [ $i -lt 200 ]; do echo \"line $i\"; i=$((i+1)); sleep 0.005; done; \
+                  echo all-written; read x";
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", format!("http://{}", proxy.addr))
+        .env("TETHER_API_KEY", &key)
+        .args(["--command", "sh", "--", "-c", script])
+        .spawn();
+    let id = session_id(&tether);
+    tether.stdout.wait_for_text("line 40\r\n", WAIT);
+    proxy.cut();
+    tether.stdout.wait_for_text("line 120\r\n", WAIT);
+    proxy.cut();
+    tether.stdout.wait_for_text("all-written\r\n", WAIT);
+    let written = tether.stdout.bytes();
+
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
+        .await
+        .unwrap();
+    let join = viewer.read_history().await;
+    assert_eq!(join.start, Some(0));
+    let got = read_output(&mut viewer, join.output, written.len()).await;
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&written),
+        "exactly the agent's bytes"
+    );
+    tether.write_stdin(b"\n");
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    let log =
+        std::fs::read_to_string(home.path().join("sh_wrapper").join(format!("{id}.log"))).unwrap();
+    assert!(log.contains("reconnecting at once"), "{log}");
+}
