@@ -253,7 +253,6 @@ impl ViewerLink {
         agent_type: &str,
         mut changes: watch::Receiver<u64>,
     ) -> Option<CloseReason> {
-        let closed = || None;
         let tether = self.link.dialect() == Dialect::Tether;
         let mut revoked = self.state.revoked.subscribe();
         let mut shutdown = self.state.shutdown.subscribe();
@@ -340,7 +339,7 @@ impl ViewerLink {
                         }
                     }
                     Some(Err(e)) => return super::close_for_read_error(e),
-                    Some(Ok(Message::Close(_))) | None => return closed(),
+                    Some(Ok(Message::Close(_))) | None => return None,
                     Some(Ok(_)) => {}
                 },
                 _ = shutdown.changed() => {
