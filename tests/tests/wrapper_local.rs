@@ -125,21 +125,23 @@ fn missing_agent_is_explained() {
 }
 
 #[test]
-fn sigterm_ends_the_agent_and_tether() {
-    let home = home();
-    let mut tether = TetherCommand::new(home.path())
-        .args([
-            "--no-relay",
-            "--command",
-            "sh",
-            "--",
-            "-c",
-            "echo started; sleep 30",
-        ])
-        .spawn();
-    tether.stdout.wait_for_text("started", WAIT);
-    tether.signal("TERM");
-    assert_eq!(tether.wait(WAIT).code(), Some(128 + 15));
+fn termination_signals_end_the_agent_and_tether() {
+    for (signal, number) in [("TERM", 15), ("QUIT", 3), ("HUP", 1)] {
+        let home = home();
+        let mut tether = TetherCommand::new(home.path())
+            .args([
+                "--no-relay",
+                "--command",
+                "sh",
+                "--",
+                "-c",
+                "echo started; sleep 30",
+            ])
+            .spawn();
+        tether.stdout.wait_for_text("started", WAIT);
+        tether.signal(signal);
+        assert_eq!(tether.wait(WAIT).code(), Some(128 + number), "SIG{signal}");
+    }
 }
 
 /// `--no-relay` makes no connection: with the relay and API URLs pointing at

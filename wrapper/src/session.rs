@@ -17,7 +17,7 @@ use crate::queries::QueryArbiter;
 use crate::resize::{ResizePolicy, ResizeScheduler};
 use crate::terminal::{self, Size};
 use portable_pty::ChildKiller;
-use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 const READ_CHUNK: usize = 64 * 1024;
 /// Pending input messages before viewer input is dropped (local input waits).
 const INPUT_QUEUE: usize = 1024;
-/// How long the agent gets to exit after a forwarded SIGTERM/SIGINT/SIGHUP.
+/// How long the agent gets to exit after a forwarded SIGTERM/SIGINT/SIGHUP/SIGQUIT.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 /// How long to wait for the last output after the agent exited (a background
 /// child of the agent may keep the PTY open forever).
@@ -93,7 +93,8 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     let local_tty = terminal::stdin_is_tty();
     // Handlers first: a SIGTERM that comes as soon as the agent runs must
     // already end it cleanly rather than kill tether with raw mode on.
-    let signals = signal_hook::iterator::Signals::new([SIGWINCH, SIGTERM, SIGINT, SIGHUP])?;
+    let signals =
+        signal_hook::iterator::Signals::new([SIGWINCH, SIGTERM, SIGINT, SIGHUP, SIGQUIT])?;
     // Raw before the agent starts: keys typed meanwhile are not echoed twice.
     let raw_mode = terminal::RawMode::enter();
     let mut agent = AgentPty::spawn(spawn)?;
@@ -189,7 +190,7 @@ fn spawn_resize_thread(
     Ok(())
 }
 
-/// SIGWINCH → the local size to the resize thread; SIGTERM, SIGINT, SIGHUP →
+/// SIGWINCH → the local size to the resize thread; SIGTERM, SIGINT, SIGHUP, SIGQUIT →
 /// forwarded to the agent, which is killed if it is still there after
 /// [`KILL_GRACE`] (or at a second signal). Tether itself then ends the normal
 /// way, when the agent has exited, restoring the terminal.
