@@ -131,3 +131,46 @@ async fn memory_per_idle_session() {
         (after - before) as f64 / SESSIONS as f64
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run in release with --ignored"]
+async fn keystroke_round_trip_through_the_relay() {
+    const TRIPS: usize = 2000;
+    let relay = RelayProcess::start();
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
+        .await
+        .unwrap();
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
+        .await
+        .unwrap();
+    viewer.read_history().await;
+    // The agent side echoes every INPUT back as OUTPUT, like a terminal would.
+    let echo = tokio::spawn(async move {
+        for _ in 0..TRIPS {
+            match agent.next_command().await {
+                Frame::Input(data) => agent.send_output(&data).await,
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+    let mut trips = Vec::with_capacity(TRIPS);
+    for _ in 0..TRIPS {
+        let sent = Instant::now();
+        viewer.send(&[Frame::Input(b"k".to_vec())]).await;
+        loop {
+            if let Event::Frame(Frame::Output(_)) = viewer.socket.next_event().await {
+                break;
+            }
+        }
+        trips.push(sent.elapsed());
+    }
+    echo.await.unwrap();
+    trips.sort();
+    println!(
+        "keystroke round trip viewer → relay → agent → relay → viewer ({TRIPS} trips): p50 {} µs, p99 {} µs",
+        trips[TRIPS / 2].as_micros(),
+        trips[TRIPS * 99 / 100].as_micros()
+    );
+}
