@@ -57,6 +57,20 @@ extern "C" {
     fn propose_dimensions(this: &FitAddonExt) -> JsValue;
 }
 
+/// Input from the terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TermInput {
+    /// Typed or pasted text, or a textual reply (sent as UTF-8).
+    Text(String),
+    /// Raw bytes (xterm's `onBinary`).
+    Binary(Vec<u8>),
+}
+
+/// The bytes of a JavaScript "binary string" (one character per byte).
+pub fn binary_string_bytes(text: &str) -> Vec<u8> {
+    text.chars().map(|c| (u32::from(c) & 0xff) as u8).collect()
+}
+
 /// One xterm.js terminal on the page, with its fit addon.
 pub struct Term {
     xterm: Xterm,
@@ -97,16 +111,20 @@ impl Term {
         &self.xterm
     }
 
-    /// Calls `on_data` with what the person types or pastes and with the
-    /// terminal's answers to queries (`onData` and `onBinary`).
-    pub fn on_input(&mut self, on_data: impl Fn(String) + 'static) {
-        let on_data = std::rc::Rc::new(on_data);
+    /// Calls `on_input` with what the person types or pastes and with the
+    /// terminal's answers to queries: `onData` gives text, `onBinary` a
+    /// string whose characters are bytes (some mouse reports).
+    pub fn on_input(&mut self, on_input: impl Fn(TermInput) + 'static) {
+        let on_input = std::rc::Rc::new(on_input);
         for binary in [false, true] {
-            let on_data = on_data.clone();
+            let on_input = on_input.clone();
             let handler = Closure::<dyn FnMut(JsValue)>::new(move |data: JsValue| {
-                if let Some(text) = data.as_string() {
-                    on_data(text);
-                }
+                let Some(text) = data.as_string() else { return };
+                on_input(if binary {
+                    TermInput::Binary(binary_string_bytes(&text))
+                } else {
+                    TermInput::Text(text)
+                });
             });
             let function = handler.as_ref().unchecked_ref();
             if binary {
@@ -235,6 +253,14 @@ fn set(target: &JsValue, name: &str, value: &JsValue) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_strings_are_bytes() {
+        assert_eq!(
+            binary_string_bytes("\u{1b}[M\u{ff}\u{80}"),
+            [0x1b, b'[', b'M', 0xff, 0x80]
+        );
+    }
 
     #[test]
     fn font_shrinks_to_fit_and_stops_at_the_minimum() {

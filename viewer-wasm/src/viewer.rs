@@ -17,7 +17,7 @@ use crate::auth::Credential;
 use crate::keys::{with_ctrl, BarKey};
 use crate::link::{terminal_url, Link, LinkEvent};
 use crate::stream::OutputStream;
-use crate::term::{fitting_font_size, Term};
+use crate::term::{fitting_font_size, Term, TermInput};
 use crate::test_hook::TestHook;
 
 /// Reconnect delays in milliseconds; the last one repeats.
@@ -175,8 +175,11 @@ impl Viewer {
         {
             let weak = Rc::downgrade(&inner);
             let mut state = inner.borrow_mut();
-            state.term.on_input(move |data| {
-                with_inner(&weak, |inner| inner.send_typed(&data));
+            state.term.on_input(move |input| {
+                with_inner(&weak, |inner| match input {
+                    TermInput::Text(text) => inner.send_typed(&text),
+                    TermInput::Binary(bytes) => inner.send_input(bytes),
+                });
             });
             state.connect();
             state.term.focus();
