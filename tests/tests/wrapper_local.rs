@@ -421,3 +421,22 @@ fn keys_typed_after_the_agent_exits_reach_the_shell() {
     tmux.send_keys(&["Enter"]);
     tmux.wait_for_text("typed-ahead", WAIT);
 }
+
+/// Ctrl-Z reaches the agent as a key; the kernel does not stop an agent that
+/// leads its own PTY session on it, so the session never freezes.
+#[test]
+fn ctrl_z_does_not_freeze_the_session() {
+    let Some((tmux, _home)) = tmux_or_skip() else {
+        return;
+    };
+    tmux.type_line(&tether_cmd(
+        "--command sh -- -c 'echo rea\"\"dy; read x; echo got-$x; exit 4'",
+    ));
+    tmux.wait_for_text("ready", WAIT);
+    tmux.send_keys(&["C-z"]);
+    tmux.type_line("go");
+    tmux.wait_for_text("got-go", WAIT);
+    tmux.wait_until_idle(WAIT);
+    tmux.type_line("echo rc=$?");
+    tmux.wait_for_text("rc=4", WAIT);
+}
