@@ -26,7 +26,8 @@ Examples:
   tether --set-default codex               make codex the default agent
 
 Agent flags pass through unchanged and in order: every argument tether does not
-recognise, and everything after `--`.";
+recognise, and everything after `--` (use it for an agent flag that tether has
+too: `tether -- --resume` gives Claude Code its own --resume).";
 
 /// `tether [OPTIONS] [AGENT FLAGS...]`: run a coding agent in your terminal and
 /// stream it live to a tether relay.
