@@ -372,6 +372,22 @@ pub async fn share(
         .signer
         .mint_share_token(&grant)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "could not mint a token"))?;
+    let base = public_base(&state, &headers);
+    Ok(Json(json!({
+        "token": token,
+        "url": format!("{base}/s/{}#token={token}", record.id),
+        "expires_at": rfc3339(grant.expires_at),
+        "role": grant.role,
+    }))
+    .into_response())
+}
+
+/// The relay's public base URL: `--public-url` when set, else from the
+/// request (`Host`, and `X-Forwarded-Proto: https` behind a TLS proxy).
+fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -381,13 +397,7 @@ pub async fn share(
         .and_then(|h| h.to_str().ok())
         .filter(|p| *p == "https")
         .unwrap_or("http");
-    Ok(Json(json!({
-        "token": token,
-        "url": format!("{scheme}://{host}/s/{}#token={token}", record.id),
-        "expires_at": rfc3339(grant.expires_at),
-        "role": grant.role,
-    }))
-    .into_response())
+    format!("{scheme}://{host}")
 }
 
 /// `GET /health`

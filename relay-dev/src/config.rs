@@ -74,6 +74,10 @@ pub struct Config {
     /// Input bytes per second a viewer may send (bursts up to one second's worth).
     #[arg(long, default_value_t = 1 << 20)]
     pub max_input_rate: u64,
+    /// The URL people open, e.g. `https://relay.example.com` behind a TLS
+    /// proxy; used in share links (default: from the request's Host).
+    #[arg(long, env = "TETHER_RELAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Seconds between WebSocket pings to Tether peers (legacy peers get none).
     #[arg(long, default_value_t = 20, hide = true)]
     pub ping_secs: u64,
@@ -96,6 +100,7 @@ impl Config {
             max_sessions: 64,
             max_input_rate: 1 << 20,
             ping_secs: 20,
+            public_url: None,
             no_local_key: true,
         }
     }

@@ -428,3 +428,19 @@ async fn the_persons_replies_are_pending_for_the_agent() {
         (Some("main"), Some("user"))
     );
 }
+
+#[tokio::test]
+async fn share_links_use_the_public_url_when_set() {
+    let relay = RelayProcess::start_with(&["--public-url", "https://relay.example.com/"]);
+    let key = relay.api_key();
+    let id = relay.register_session(&key, "claude");
+    let url = format!("{}/api/v1/agent-instances/{id}/share", relay.http_url());
+    let body = json!({"role": "read-only", "ttl_secs": 60});
+    let (status, shared) = http("POST", &url, Some(&key), Some(&body)).await;
+    assert_eq!(status, 200);
+    let token = shared["token"].as_str().unwrap();
+    assert_eq!(
+        shared["url"].as_str().unwrap(),
+        format!("https://relay.example.com/s/{id}#token={token}")
+    );
+}

@@ -15,7 +15,7 @@ use protocol::{Control, Frame};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest};
+use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest, Peer};
 use super::{CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY};
 use crate::auth::{authenticate, Principal};
 use crate::lifecycle::{self, OpenError, Registration};
@@ -35,9 +35,11 @@ pub async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    peer: Peer,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let (upgrade, request) = prepare_upgrade(upgrade, &query, &headers, state.config.max_frame);
+    let (upgrade, request) =
+        prepare_upgrade(upgrade, peer, &query, &headers, state.config.max_frame);
     let session_id = query.get("session_id").cloned();
     upgrade.on_upgrade(move |ws| run(state, ws, session_id, request))
 }
@@ -84,7 +86,7 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
     let (commands_tx, commands) = mpsc::channel(AGENT_QUEUE);
     let (link_id, held) = session.attach_agent(commands_tx);
     add(&state.metrics.agents, 1);
-    tracing::info!(session = %id, dialect = ?link.dialect(), held, "agent connected");
+    tracing::info!(session = %id, dialect = ?link.dialect(), peer = ?request.peer, held, "agent connected");
     let mut agent = AgentLink {
         state: state.clone(),
         session: session.clone(),

@@ -60,7 +60,12 @@ pub struct LinkRequest {
     pub token: Option<String>,
     /// The peer's dialect.
     pub dialect: Dialect,
+    /// The peer's address, for the log (when the server records it).
+    pub peer: Option<std::net::SocketAddr>,
 }
+
+/// The peer address axum records when served with connect info.
+pub type Peer = Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>;
 
 /// Initial read buffer of each WebSocket link.
 const READ_BUFFER_BYTES: usize = 8 << 10;
@@ -69,6 +74,7 @@ const READ_BUFFER_BYTES: usize = 8 << 10;
 /// limits, and the echo of the credential subprotocol the client offered.
 pub fn prepare_upgrade(
     upgrade: WebSocketUpgrade,
+    peer: Peer,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
     max_frame: usize,
@@ -89,7 +95,15 @@ pub fn prepare_upgrade(
     } else if dialect == Dialect::Tether {
         upgrade = upgrade.protocols([protocol::PROTOCOL_NAME]);
     }
-    (upgrade, LinkRequest { token, dialect })
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr);
+    (
+        upgrade,
+        LinkRequest {
+            token,
+            dialect,
+            peer,
+        },
+    )
 }
 
 /// Why a link must close: a WebSocket close code and a reason for the peer.

@@ -18,7 +18,7 @@ use protocol::{Control, Frame, FrameType, HistoryPolicy, Role};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest};
+use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest, Peer};
 use super::{CLOSE_GOING_AWAY, CLOSE_POLICY};
 use crate::auth::{authenticate, Principal};
 use crate::metrics::{add, dec};
@@ -43,9 +43,11 @@ pub async fn upgrade(
     Path(session_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    peer: Peer,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let (upgrade, request) = prepare_upgrade(upgrade, &query, &headers, state.config.max_frame);
+    let (upgrade, request) =
+        prepare_upgrade(upgrade, peer, &query, &headers, state.config.max_frame);
     let from = query.get("from").cloned();
     upgrade.on_upgrade(move |ws| run(state, ws, session_id, from, request))
 }
@@ -133,7 +135,7 @@ async fn run(
             .await;
     }
     add(&state.metrics.viewers, 1);
-    tracing::info!(session = %id, dialect = ?link.dialect(), "viewer joined");
+    tracing::info!(session = %id, dialect = ?link.dialect(), peer = ?request.peer, "viewer joined");
     let changes = session.subscribe();
     let mut viewer = ViewerLink {
         state: state.clone(),
