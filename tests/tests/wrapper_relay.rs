@@ -124,6 +124,16 @@ async fn fifty_megabytes_reach_a_viewer_byte_exact() {
     .await;
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["exit_status"], 0, "{json}");
+    // The live viewer learns the end right after the last byte.
+    let ended = viewer
+        .wait_control(|c| matches!(c, Control::SessionEnded { .. }))
+        .await;
+    assert_eq!(
+        ended,
+        Control::SessionEnded {
+            exit_status: Some(0)
+        }
+    );
 }
 
 #[tokio::test]
