@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use protocol::{Control, Frame};
+use tests::browser::{Browser, Screen, ViewerFixture};
 use tests::relay::{contains, AgentClient, Event, RelayProcess, ViewerClient};
 
 /// Lines of the throughput workload (`seq 1 N`, printed with `cat`).
@@ -62,6 +63,13 @@ fn main() {
         memory(&runtime, &mut report);
     }
     if wanted("viewer") {
+        let first = runtime.block_on(first_output_in_browser());
+        report.row(
+            "viewer",
+            "headless Chromium: navigation → first output on screen (median / max of 5)",
+            format!("{} / {}", millis(first.p(50)), millis(first.p(100))),
+            "well under 1 s",
+        );
         for (name, raw, gzip) in shipped_viewer_bytes() {
             report.row(
                 "viewer",
@@ -440,6 +448,27 @@ fn rss_kib(pid: u32) -> u64 {
 
 // ------------------------------------------------------------------ viewer
 
+/// Loads the terminal page of a session with history five times; the page
+/// itself measures from navigation start to the first output written to
+/// xterm (`firstOutputMs` on its test hook).
+async fn first_output_in_browser() -> Samples {
+    let mut fixture = ViewerFixture::start("bench", 80, 24).await;
+    fixture.print(b"first screen of output\r\n").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        browser.goto("about:blank").await;
+        browser.goto(&fixture.terminal_url()).await;
+        browser.wait_for_text("first screen of output").await;
+        let ms = browser.hook().await["firstOutputMs"]
+            .as_f64()
+            .expect("the page measured its first output");
+        samples.push(Duration::from_secs_f64(ms / 1e3));
+    }
+    browser.close().await;
+    Samples::new(samples)
+}
+
 /// Sizes of the wasm and JavaScript in `dist/`, raw and gzipped.
 fn shipped_viewer_bytes() -> Vec<(String, u64, u64)> {
     let dist = workspace_root().join("dist");
@@ -597,7 +626,10 @@ const METHOD: &str = "## Method
 * Memory: the relay's VmRSS once it settles, before and after opening 1 000
   sessions (agent linked, one viewer each, a few bytes of history), and
   before and after 1 000 viewers join one session.
-* Viewer: sizes of the wasm and JavaScript in `dist/`, raw and `gzip -9`.";
+* Viewer: the release build in `dist/` served by the relay, loaded five times
+  in headless Chromium; the page measures from navigation start to the first
+  output written to xterm. Sizes of the wasm and JavaScript in `dist/`, raw
+  and `gzip -9`.";
 
 fn machine_description() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
