@@ -110,8 +110,9 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
             Ok(registered) => (registered.agent_instance_id, false),
             Err(ApiError::Unreachable { url, reason }) => {
                 eprintln!(
-                        "tether: the relay at {url} is unreachable ({reason}); running locally and retrying every 5 s"
-                    );
+                    "tether: the relay at {url} is unreachable ({reason}); \
+                     running locally and retrying every 5 s"
+                );
                 (cli.resume.clone().unwrap_or_else(new_session_id), true)
             }
             Err(err) => return Err(Fatal::setup(err)),

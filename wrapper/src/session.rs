@@ -98,7 +98,13 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     // Raw before the agent starts: keys typed meanwhile are not echoed twice.
     let raw_mode = terminal::RawMode::enter();
     let mut agent = AgentPty::spawn(spawn)?;
-    tracing::info!(program = %spawn.program.display(), pid = ?agent.pid(), rows = spawn.size.rows, cols = spawn.size.cols, "agent started");
+    tracing::info!(
+        program = %spawn.program.display(),
+        pid = ?agent.pid(),
+        rows = spawn.size.rows,
+        cols = spawn.size.cols,
+        "agent started"
+    );
 
     let queries = Arc::new(Mutex::new(QueryArbiter::new(spawn.size, local_tty)));
     let (input_tx, input_rx) = mpsc::sync_channel(INPUT_QUEUE);
