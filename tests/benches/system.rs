@@ -111,9 +111,10 @@ fn throughput(runtime: &tokio::runtime::Runtime, report: &mut Report) {
             "throughput",
             &format!("agent → relay → {viewers} viewer(s)"),
             format!(
-                "{:.1} MB/s ({:.0}% of bare PTY){}",
+                "{:.1} MB/s ({:.0}% of bare PTY); relay CPU {:.0}% of the time{}",
                 relayed.mb_per_s(),
                 100.0 * relayed.mb_per_s() / raw.mb_per_s(),
+                100.0 * relayed.relay_cpu / relayed.elapsed.as_secs_f64(),
                 match relayed.skipped {
                     0 => String::new(),
                     n => format!(", slow viewers skipped {:.1} MB", n as f64 / 1e6),
@@ -184,6 +185,8 @@ struct Transfer {
     elapsed: Duration,
     /// Bytes that slow viewers skipped (announced gaps), over all viewers.
     skipped: u64,
+    /// CPU seconds the relay used meanwhile (0 for the bare PTY).
+    relay_cpu: f64,
 }
 
 impl Transfer {
@@ -210,6 +213,7 @@ fn raw_pty_throughput(workload: &str) -> Transfer {
         bytes,
         elapsed,
         skipped: 0,
+        relay_cpu: 0.0,
     }
 }
 
@@ -243,6 +247,8 @@ async fn relayed_throughput(workload: &str, expected: u64, viewers: usize) -> Tr
             skipped
         }));
     }
+    let relay_pid = relay.pid().expect("relay is running");
+    let cpu_before = cpu_secs(relay_pid);
     let start = Instant::now();
     let mut tether = spawn_tether(&relay, &session, workload);
     let mut skipped = 0;
@@ -250,11 +256,13 @@ async fn relayed_throughput(workload: &str, expected: u64, viewers: usize) -> Tr
         skipped += reader.await.expect("viewer task");
     }
     let elapsed = start.elapsed();
+    let relay_cpu = cpu_secs(relay_pid) - cpu_before;
     let _ = tether.wait();
     Transfer {
         bytes: expected,
         elapsed,
         skipped,
+        relay_cpu,
     }
 }
 
@@ -435,6 +443,20 @@ async fn settled_rss(relay: &RelayProcess) -> u64 {
     }
     last
 }
+
+/// User + system CPU seconds used by process `pid` so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let after_name = &stat[stat.rfind(')').expect("comm field") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    ticks / CLOCK_TICKS_PER_SEC
+}
+
+/// `sysconf(_SC_CLK_TCK)`: 100 on every Linux this runs on.
+const CLOCK_TICKS_PER_SEC: f64 = 100.0;
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
