@@ -247,3 +247,40 @@ async fn queries_in_replayed_history_are_not_answered_but_live_ones_are() {
     fixture.agent_receives(b"\x1b[3;5R").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_back_off_and_going_online_retries_at_once() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
+    fixture.print(b"before the outage\r\n").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("before the outage").await;
+    browser.wait_for_state("live").await;
+
+    fixture.relay.kill();
+    // Tries 1–4 come after 0.25, 0.5, 1 and 2 s; the next one 5 s after try 5.
+    let try_five = "const b = document.querySelector('[data-state]'); \
+                    return !!b && b.textContent === 'reconnecting (try 5)';";
+    browser
+        .wait_for_js("the fifth failed try", try_five, Duration::from_secs(20))
+        .await;
+    fixture.restart_relay(NAME, 80, 24).await;
+    let started = Instant::now();
+    browser
+        .eval("window.dispatchEvent(new Event('online'));", vec![])
+        .await;
+    browser
+        .wait_for_js(
+            "a connection right after `online`",
+            "return window.__tether.connects >= 2;",
+            Duration::from_secs(3),
+        )
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(3));
+    fixture.print(b"after the outage\r\n").await;
+    browser.wait_for_text("after the outage").await;
+    browser.close().await;
+}
