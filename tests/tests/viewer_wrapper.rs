@@ -54,6 +54,15 @@ async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
     browser.wait_for_state("live").await;
     let title = browser.eval("return document.title;", vec![]).await;
     assert_eq!(title, "real shell · Tether");
+    // No local terminal (tether's stdin is a pipe): the session takes the
+    // size of the browser's screen by itself, at the normal font size.
+    browser
+        .wait_for_js(
+            "the session at the screen's size",
+            "const h = window.__tether; return h.cols > 80 && h.rows > 24 && h.fontSize === 14;",
+            WAIT,
+        )
+        .await;
 
     // Enter as the WebDriver key, so xterm sees a real Enter keydown.
     browser.type_keys("hello from chromium\u{E007}").await;

@@ -128,6 +128,8 @@ struct Inner {
     timer: Option<Timeout>,
     /// Milliseconds from navigation to the first rendered output.
     first_output_ms: Option<f64>,
+    /// The session has no local terminal: this screen's size applies.
+    follow_screen: bool,
     /// Number of the current link; events of older links are ignored.
     generation: u32,
     attempts: u32,
@@ -163,6 +165,7 @@ impl Viewer {
                 retired: Vec::new(),
                 timer: None,
                 first_output_ms: None,
+                follow_screen: false,
                 generation: 0,
                 attempts: 0,
                 connects: 0,
@@ -206,12 +209,7 @@ impl Viewer {
     /// (read-write viewers only).
     pub fn fit_session_to_screen(&self) {
         with_inner(&Rc::downgrade(&self.inner), |inner| {
-            if !inner.status.can_type() {
-                return;
-            }
-            if let Some((cols, rows)) = inner.term.proposed_size() {
-                inner.send(&Frame::Resize { rows, cols });
-            }
+            inner.fit_session_to_screen(true);
         });
     }
 
@@ -228,9 +226,15 @@ impl Viewer {
         });
     }
 
-    /// Fits the session's grid into the screen again (after a window resize).
+    /// The screen changed size: fit the session's grid into it again, and
+    /// when no local terminal owns the size, ask for this screen's size.
     pub fn refit(&self) {
-        with_inner(&Rc::downgrade(&self.inner), Inner::refit);
+        with_inner(&Rc::downgrade(&self.inner), |inner| {
+            inner.refit();
+            if inner.follow_screen {
+                inner.fit_session_to_screen(false);
+            }
+        });
     }
 }
 
@@ -364,6 +368,15 @@ impl Inner {
                 self.refit();
             }
             Frame::Metadata(meta) => {
+                // Without a local terminal the viewers' size applies: follow
+                // this screen (README of the wrapper, "Size").
+                let follow =
+                    meta.extra.get("local_terminal") == Some(&serde_json::Value::Bool(false));
+                if follow && !self.follow_screen {
+                    self.follow_screen = true;
+                    self.fit_session_to_screen(false);
+                }
+                self.follow_screen = follow;
                 let title = meta
                     .agent_display_name
                     .filter(|name| !name.is_empty())
@@ -393,9 +406,17 @@ impl Inner {
                 if !matches!(self.status.connection, Connection::Ended(_)) {
                     self.set_connection(Connection::Live);
                 }
+                if self.follow_screen {
+                    self.fit_session_to_screen(false);
+                }
             }
             Control::AgentOffline => self.set_connection(Connection::AgentOffline),
-            Control::AgentOnline => self.set_connection(Connection::Live),
+            Control::AgentOnline => {
+                self.set_connection(Connection::Live);
+                if self.follow_screen {
+                    self.fit_session_to_screen(false);
+                }
+            }
             Control::SessionEnded { exit_status } => {
                 self.set_connection(Connection::Ended(exit_status))
             }
@@ -479,6 +500,21 @@ impl Inner {
         // not reach the agent; offline input would be lost, so it is not sent.
         if self.status.can_type() && !self.stream.is_replaying() {
             self.send(&Frame::Input(bytes));
+        }
+    }
+
+    /// Asks for the size that fills this screen at the normal font (if
+    /// allowed); unless `always`, only when it differs from the session's,
+    /// so that the session's answering RESIZE does not ask again.
+    fn fit_session_to_screen(&mut self, always: bool) {
+        if !self.status.can_type() {
+            return;
+        }
+        let Some((cols, rows)) = self.term.proposed_size() else {
+            return;
+        };
+        if always || self.status.session_size != Some((cols, rows)) {
+            self.send(&Frame::Resize { rows, cols });
         }
     }
 
