@@ -263,3 +263,48 @@ async fn the_message_log_shows_beside_the_terminal() {
     browser.screenshot("viewer-message-log").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soft_keyboard_and_ime_text_reaches_the_agent() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start("e2e ime", 80, 24).await;
+    fixture.print(b"type here\r\n").await;
+    let browser = Browser::start(Screen::PHONE).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("type here").await;
+    browser.wait_for_state("live").await;
+    browser
+        .wait_for_js(
+            "the end of the replay",
+            "return window.__tether.replaying === false;",
+            browser::DEFAULT_WAIT,
+        )
+        .await;
+
+    // A soft keyboard inserts text without key events.
+    browser
+        .eval(
+            "const t = document.querySelector('.xterm-helper-textarea'); t.focus(); \
+             document.execCommand('insertText', false, 'swipe');",
+            vec![],
+        )
+        .await;
+    fixture.agent_receives(b"swipe").await;
+
+    // An IME composes, then commits the text.
+    browser
+        .eval(
+            "const t = document.querySelector('.xterm-helper-textarea'); t.focus(); \
+             t.dispatchEvent(new CompositionEvent('compositionstart', { data: '' })); \
+             t.value += 'にほん'; \
+             t.dispatchEvent(new CompositionEvent('compositionupdate', { data: 'にほん' })); \
+             t.dispatchEvent(new CompositionEvent('compositionend', { data: '日本' })); \
+             t.value = t.value.slice(0, -3) + '日本';",
+            vec![],
+        )
+        .await;
+    fixture.agent_receives("日本".as_bytes()).await;
+    browser.close().await;
+}
