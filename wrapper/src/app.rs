@@ -299,11 +299,12 @@ fn authenticate(
 /// Reads a key from the terminal without echo (or one line from a pipe).
 fn prompt_key() -> std::io::Result<String> {
     let tty = terminal::stdin_is_tty();
+    // Echo off before the prompt shows, so a key pasted at once is not shown.
+    let echo = tty.then(terminal::EchoOff::new).flatten();
     if tty {
         eprint!("Paste your Tether API key: ");
         std::io::stderr().flush()?;
     }
-    let echo = tty.then(terminal::EchoOff::new).flatten();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     drop(echo);
