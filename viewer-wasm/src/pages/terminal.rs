@@ -199,7 +199,7 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                     if !shared {
                         <button type="button" class="messages-toggle" onclick={toggle_messages}
                             aria-pressed={show_messages.to_string()}>
-                            { format!("Messages {}", messages.len()) }
+                            { match messages.len() { 0 => "Messages".to_owned(), n => format!("Messages {n}") } }
                         </button>
                     }
                     if !read_only {
