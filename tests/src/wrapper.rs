@@ -379,6 +379,26 @@ impl Tmux {
             .expect("a pane pid")
     }
 
+    /// The pane's size and cursor position: `(cols, rows, cursor_x, cursor_y)`,
+    /// the cursor 0-based from the top left.
+    pub fn geometry(&self) -> (u16, u16, u16, u16) {
+        let output = self
+            .tmux()
+            .args(["display-message", "-p", "-t", "0"])
+            .arg("#{pane_width} #{pane_height} #{cursor_x} #{cursor_y}")
+            .output()
+            .expect("tmux display-message");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let numbers: Vec<u16> = text
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        match numbers[..] {
+            [cols, rows, x, y] => (cols, rows, x, y),
+            _ => panic!("unexpected tmux geometry {text:?}"),
+        }
+    }
+
     /// Waits until the window's shell runs no command (a foreground program
     /// exited), so that what is typed next reaches the shell.
     pub fn wait_until_idle(&self, timeout: Duration) {

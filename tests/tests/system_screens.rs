@@ -1,0 +1,283 @@
+//! The whole system, every piece real: `tether` runs vi (a full-screen
+//! program) inside a real terminal (tmux), the real `tether-relay` streams
+//! it, and the viewer in headless Chromium shows it. The browser's screen —
+//! the rows of xterm's visible screen, the size and the cursor — must equal
+//! the terminal's (`tmux capture-pane`): after vi's first draw, after the
+//! local terminal is resized, after keys typed in the browser, and after the
+//! relay was killed and restarted (the wrapper and the viewer reconnect).
+//!
+//! Screenshots of each step go to `test-artifacts/system-*.png`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tests::browser::{self, Browser, Screen};
+use tests::relay::{http, RelayProcess};
+use tests::wrapper::{tether_bin, Tmux};
+
+/// Deadline of each wait; generous for a loaded 2-core machine. The relay
+/// restart needs the most: the wrapper retries every 5 s.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// What a terminal shows: size, cursor, and each visible row with trailing
+/// spaces removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ScreenState {
+    cols: u16,
+    rows: u16,
+    cursor: (u16, u16),
+    lines: Vec<String>,
+}
+
+impl ScreenState {
+    fn new(cols: u16, rows: u16, cursor: (u16, u16), lines: Vec<String>) -> Self {
+        let mut lines: Vec<String> = lines
+            .into_iter()
+            .map(|line| line.trim_end().to_owned())
+            .collect();
+        lines.resize(usize::from(rows), String::new());
+        Self {
+            cols,
+            rows,
+            cursor,
+            lines,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.lines.join("\n")
+    }
+}
+
+impl fmt::Display for ScreenState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}x{}, cursor at column {} row {}",
+            self.cols, self.rows, self.cursor.0, self.cursor.1
+        )?;
+        for (number, line) in self.lines.iter().enumerate() {
+            writeln!(f, "{number:>3}|{line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The local terminal's screen, from tmux.
+fn local_screen(tmux: &Tmux) -> ScreenState {
+    let (cols, rows, x, y) = tmux.geometry();
+    let lines = tmux.screen().lines().map(str::to_owned).collect();
+    ScreenState::new(cols, rows, (x, y), lines)
+}
+
+/// The browser's screen: the visible rows of xterm's active buffer.
+async fn browser_screen(browser: &Browser) -> Option<ScreenState> {
+    let value = browser
+        .eval(
+            "const h = window.__tether; if (!h || !h.term) return null; \
+             const t = h.term, b = t.buffer.active, lines = []; \
+             for (let y = 0; y < t.rows; y++) { \
+               const line = b.getLine(b.baseY + y); \
+               lines.push(line ? line.translateToString(true) : ''); \
+             } \
+             return { cols: t.cols, rows: t.rows, x: b.cursorX, y: b.cursorY, lines };",
+            vec![],
+        )
+        .await;
+    let number = |name: &str| {
+        value[name]
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .unwrap_or(0)
+    };
+    let lines: Vec<String> = serde_json::from_value(value.get("lines")?.clone()).ok()?;
+    Some(ScreenState::new(
+        number("cols"),
+        number("rows"),
+        (number("x"), number("y")),
+        lines,
+    ))
+}
+
+/// Waits until the terminal shows `needle` and the browser shows exactly
+/// the same screen; saves a screenshot as `system-{step}.png`.
+async fn screens_match(tmux: &Tmux, browser: &Browser, step: &str, needle: &str) -> ScreenState {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let local = local_screen(tmux);
+        let remote = browser_screen(browser).await;
+        if local.text().contains(needle) && remote.as_ref() == Some(&local) {
+            browser.screenshot(&format!("system-{step}")).await;
+            return local;
+        }
+        if Instant::now() >= deadline {
+            browser.screenshot(&format!("system-{step}-mismatch")).await;
+            let hook = browser.hook().await;
+            let remote = remote.map_or_else(|| "no terminal yet".to_owned(), |s| s.to_string());
+            panic!(
+                "{step}: after {WAIT:?} the screens still differ (waiting for {needle:?})\n\
+                 viewer hook: {hook}\n--- terminal (tmux) ---\n{local}--- browser (xterm) ---\n{remote}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether a missing tool fails the test (`scripts/test` installs them all)
+/// rather than skipping it.
+fn required() -> bool {
+    std::env::var_os("TETHER_REQUIRE_BROWSER").is_some()
+}
+
+fn find_vi() -> Option<PathBuf> {
+    ["/usr/bin/vi", "/bin/vi"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|path| path.exists())
+}
+
+/// A file whose lines differ, some wider than the terminal so that vi wraps them.
+fn write_notes(dir: &Path) -> PathBuf {
+    let path = dir.join("notes.txt");
+    let mut text = String::new();
+    for n in 1..=60 {
+        text.push_str(&format!(
+            "line {n:02}: the quick brown fox jumps over the lazy dog"
+        ));
+        if n % 7 == 0 {
+            text.push_str(&" and keeps running past the edge of a narrow terminal".repeat(2));
+        }
+        text.push('\n');
+    }
+    std::fs::write(&path, text).expect("write the file vi opens");
+    path
+}
+
+/// The id of the one session the key's user has, once it is live.
+async fn live_session(relay: &RelayProcess, key: &str) -> String {
+    let url = format!("{}/api/v1/agent-instances", relay.http_url());
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, list) = http("GET", &url, Some(key), None).await;
+        let live = list.as_array().and_then(|sessions| {
+            sessions
+                .iter()
+                .find(|s| s["status"] == "live")
+                .and_then(|s| s["id"].as_str())
+                .map(str::to_owned)
+        });
+        if let Some(id) = live {
+            return id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no live session after {WAIT:?}: {status} {list}\nrelay log:\n{}",
+            relay.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_shows_exactly_the_local_terminal() {
+    if !browser::available() {
+        return;
+    }
+    let vi = find_vi();
+    if vi.is_none() || !Tmux::available() {
+        let message = "the whole-system test needs vi and tmux (scripts/setup installs them)";
+        assert!(!required(), "{message}");
+        eprintln!("SKIPPED: {message}");
+        return;
+    }
+    let vi = vi.expect("checked above");
+
+    let dist = browser::dist_dir();
+    let mut relay = RelayProcess::start_with(&["--static-dir", dist.to_str().expect("utf-8 path")]);
+    let key = relay.api_key();
+    let home = tempfile::tempdir().expect("temp home");
+    let home_path = home.path().to_str().expect("utf-8 path");
+    let notes = write_notes(home.path());
+    let api_url = relay.http_url();
+    let tmux = Tmux::start(
+        100,
+        30,
+        &[
+            ("HOME", home_path),
+            ("TETHER_HOME", home_path),
+            ("TETHER_API_URL", &api_url),
+            ("TETHER_API_KEY", &key),
+        ],
+    );
+
+    // 1. Output: vi's first full-screen draw.
+    tmux.type_line(&format!(
+        "{} --name whole-system --command {} -- -u NONE {}",
+        tether_bin().display(),
+        vi.display(),
+        notes.display()
+    ));
+    tmux.wait_for_process("vi", WAIT);
+    tmux.wait_for_text("line 01", WAIT);
+    let session = live_session(&relay, &key).await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser
+        .goto(&format!("{}/s/{session}#key={key}", relay.http_url()))
+        .await;
+    browser.wait_for_state("live").await;
+    let first = screens_match(&tmux, &browser, "1-output", "line 01").await;
+    assert_eq!((first.cols, first.rows), (100, 30));
+
+    // 2. The local terminal shrinks: vi redraws, the session takes the new size.
+    tmux.resize(80, 24);
+    tmux.wait_for_screen("the 80x24 redraw", WAIT, |screen| {
+        screen.lines().count() == 24
+    });
+    let resized = screens_match(&tmux, &browser, "2-resized", "line 01").await;
+    assert_eq!((resized.cols, resized.rows), (80, 24));
+
+    // 3. Keys typed in the browser reach vi through the relay and the PTY:
+    //    a new last line, then Escape back to normal mode.
+    browser.type_keys("Gotyped in the browser\u{E00C}").await;
+    screens_match(&tmux, &browser, "3-browser-input", "typed in the browser").await;
+
+    // 4. The relay dies (its memory with it). What vi draws meanwhile is kept
+    //    by the wrapper; after the restart the wrapper re-uploads, the
+    //    viewer resumes, and both screens agree again.
+    let connects_before = browser.hook().await["connects"].as_u64().unwrap_or(0);
+    relay.kill();
+    tmux.send_literal("ggOtyped while the relay was down");
+    tmux.send_keys(&["Escape"]);
+    tmux.wait_for_text("typed while the relay was down", WAIT);
+    relay.restart();
+    screens_match(
+        &tmux,
+        &browser,
+        "4-relay-restarted",
+        "typed while the relay was down",
+    )
+    .await;
+    let connects_after = browser.hook().await["connects"].as_u64().unwrap_or(0);
+    assert!(
+        connects_after > connects_before,
+        "the viewer reconnected ({connects_before} → {connects_after} connects)"
+    );
+
+    // 5. And the stream is live again: a local edit after the restart.
+    tmux.send_literal("otyped after the restart");
+    tmux.send_keys(&["Escape"]);
+    screens_match(&tmux, &browser, "5-live-again", "typed after the restart").await;
+
+    // vi saves what both sides typed; tether ends and the viewer says so.
+    tmux.send_literal(":wq");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_until_idle(WAIT);
+    browser.wait_for_state("ended").await;
+    let saved = std::fs::read_to_string(&notes).expect("vi saved the file");
+    let lines: Vec<&str> = saved.lines().collect();
+    assert_eq!(lines.first(), Some(&"typed while the relay was down"));
+    assert_eq!(lines.get(1), Some(&"typed after the restart"));
+    assert_eq!(lines.last(), Some(&"typed in the browser"));
+    browser.close().await;
+}
