@@ -34,6 +34,13 @@ pub fn session_list() -> Html {
         use_effect_with((*key).clone(), move |key: &Option<String>| {
             let interval = key.clone().map(|key| {
                 let load = move || {
+                    // A tab in the background does not poll.
+                    let hidden = web_sys::window()
+                        .and_then(|w| w.document())
+                        .is_some_and(|d| d.hidden());
+                    if hidden {
+                        return;
+                    }
                     let (key, key_state, key_error, list) = (
                         key.clone(),
                         key_state.clone(),

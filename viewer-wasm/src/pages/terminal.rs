@@ -58,13 +58,31 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                                     viewer.refit();
                                 }
                             }),
-                            // Back online (or a phone woke up): retry at once.
+                            // Back online: retry at once.
                             EventListener::new(&window, "online", move |_| {
                                 if let Some(viewer) = on_online.borrow().as_ref() {
                                     viewer.retry_now();
                                 }
                             }),
                         ];
+                        // A phone brought the tab back to the front: same.
+                        if let Some(document) = window.document() {
+                            let on_visible = viewer.clone();
+                            listeners.push(EventListener::new(
+                                &document,
+                                "visibilitychange",
+                                move |_| {
+                                    let visible = web_sys::window()
+                                        .and_then(|w| w.document())
+                                        .is_some_and(|d| !d.hidden());
+                                    if let (true, Some(viewer)) =
+                                        (visible, on_visible.borrow().as_ref())
+                                    {
+                                        viewer.retry_now();
+                                    }
+                                },
+                            ));
+                        }
                     }
                 }
                 move || {
