@@ -5,7 +5,7 @@
 use protocol::{Control, Frame};
 use std::time::{Duration, Instant};
 use tests::relay::{http, Event, Join, RelayProcess, ViewerClient};
-use tests::wrapper::{sha256_hex, tether_bin, TetherCommand, TetherProcess, Tmux};
+use tests::wrapper::{sha256_hex, tether_bin, wait_until, TetherCommand, TetherProcess, Tmux};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -1074,4 +1074,141 @@ async fn a_network_blip_resumes_from_the_relays_ack() {
     let log =
         std::fs::read_to_string(home.path().join("sh_wrapper").join(format!("{id}.log"))).unwrap();
     assert!(log.contains("reconnecting at once"), "{log}");
+}
+
+/// A fake relay that has forgotten every session on its first agent link
+/// (HTTP 404, as after a restart with a new data dir) and records the
+/// requests it gets: `POST /api/...` bodies and `GET /agent` attempts.
+async fn forgetful_relay() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use futures_util::SinkExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let requests = std::sync::Arc::clone(&log);
+    tokio::spawn(async move {
+        let mut agent_links = 0;
+        let mut held = Vec::new();
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = [0u8; 16];
+            let Ok(n) = stream.peek(&mut head).await else {
+                continue;
+            };
+            if head[..n].starts_with(b"GET /agent") {
+                agent_links += 1;
+                requests
+                    .lock()
+                    .unwrap()
+                    .push(format!("GET /agent #{agent_links}"));
+                if agent_links == 1 {
+                    let mut buf = [0u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    let body = r#"{"error":"unknown session"}"#;
+                    let response = format!(
+                        "HTTP/1.1 404 Not Found\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(response.as_bytes()).await;
+                    continue;
+                }
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    continue;
+                };
+                let mut hello = Frame::Control(Control::Ready).to_bytes();
+                Frame::Ack(0).encode(&mut hello);
+                let _ = ws
+                    .send(tokio_tungstenite::tungstenite::Message::Binary(
+                        hello.into(),
+                    ))
+                    .await;
+                held.push(ws);
+                continue;
+            }
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+                // Headers and the (small, sized) JSON body are in.
+                if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let text = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                    let length = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&request).into_owned();
+            let line = text.lines().next().unwrap_or_default().to_string();
+            let body = text
+                .split("\r\n\r\n")
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            requests.lock().unwrap().push(format!("{line} {body}"));
+            let answer = r#"{"agent_instance_id":"5d2f7a10-3c4b-4e8f-9a61-2b7c8d9e0f12"}"#;
+            let response = format!(
+                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    (addr, log)
+}
+
+/// A relay that no longer knows the session (404 on the agent link) gets it
+/// registered again, with the same id, before the next try.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_that_forgot_the_session_gets_it_registered_again() {
+    let (addr, requests) = forgetful_relay().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", format!("http://{addr}"))
+        .env("TETHER_API_KEY", "tk1.any.key")
+        .args(["--command", "sh", "--", "-c", "stty -echo; read x"])
+        .spawn();
+    wait_until("a second agent link", WAIT, || {
+        let log = requests.lock().unwrap();
+        log.iter().any(|r| r == "GET /agent #2").then_some(())
+    });
+    tether.write_stdin(b"\n");
+    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    let log = requests.lock().unwrap().clone();
+    let registrations: Vec<_> = log
+        .iter()
+        .filter(|r| r.starts_with("POST /api/v1/agent-instances"))
+        .collect();
+    assert_eq!(registrations.len(), 2, "{log:#?}");
+    assert!(
+        registrations[1].contains("5d2f7a10-3c4b-4e8f-9a61-2b7c8d9e0f12"),
+        "re-registered with the same id: {log:#?}"
+    );
+    let order: Vec<_> = log
+        .iter()
+        .map(|r| r.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "POST /api/v1/agent-instances",
+            "GET /agent",
+            "POST /api/v1/agent-instances",
+            "GET /agent",
+            "POST /api/v1/sessions/end",
+        ],
+        "{log:#?}"
+    );
 }
