@@ -1,13 +1,8 @@
 //! The same server started in-process (as `main.rs` does), for tests that
 //! want the state at hand: here, a key minted directly in the store.
 
-// The shared end-to-end helper (also used by the `tests` crate).
-#[allow(dead_code)]
-#[path = "../../tests/src/relay.rs"]
-mod relay;
-
-use relay::{http, AgentClient, ViewerClient};
 use relay_dev::{Config, Server};
+use tests::relay::{http, AgentClient, ViewerClient};
 
 #[tokio::test]
 async fn an_in_process_server_relays_and_shuts_down() {

@@ -2,12 +2,7 @@
 //! `?from=` resume, the Codex policy, gaps, and the no-data-loss exchange.
 
 use protocol::{Control, Frame, Metadata, Role};
-// The shared end-to-end helper (also used by the `tests` crate).
-#[allow(dead_code)]
-#[path = "../../tests/src/relay.rs"]
-mod relay;
-
-use relay::{AgentClient, Event, RelayProcess, ViewerClient};
+use tests::relay::{AgentClient, Event, RelayProcess, ViewerClient};
 
 #[tokio::test]
 async fn output_reaches_every_viewer_and_input_reaches_the_agent() {

@@ -1,16 +1,11 @@
 //! The REST API, the local-dev first start, persistence across restarts,
 //! static files, metrics, retention and graceful shutdown.
 
-// The shared end-to-end helper (also used by the `tests` crate).
-#[allow(dead_code)]
-#[path = "../../tests/src/relay.rs"]
-mod relay;
-
 use std::time::{Duration, Instant};
 
 use protocol::{Control, Frame};
-use relay::{http, http_raw, AgentClient, RelayProcess, ViewerClient};
 use serde_json::json;
+use tests::relay::{http, http_raw, AgentClient, RelayProcess, ViewerClient};
 
 #[tokio::test]
 async fn sessions_are_registered_listed_shown_with_messages_and_ended() {

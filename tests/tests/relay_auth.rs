@@ -1,16 +1,11 @@
 //! Who may connect to what: keys, revocation, other users' sessions, share
 //! tokens with roles and expiry. Every refusal is a close with 1008.
 
-// The shared end-to-end helper (also used by the `tests` crate).
-#[allow(dead_code)]
-#[path = "../../tests/src/relay.rs"]
-mod relay;
-
 use std::time::{Duration, Instant};
 
 use protocol::{Control, Frame, Role};
-use relay::{http, AgentClient, Connect, Event, RelayProcess, ViewerClient};
 use serde_json::json;
+use tests::relay::{http, AgentClient, Connect, Event, RelayProcess, ViewerClient};
 
 /// Connects a viewer and returns the close it gets right away.
 async fn refused_viewer(relay: &RelayProcess, session: &str, how: Connect) -> (u16, String) {

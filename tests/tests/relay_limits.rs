@@ -1,17 +1,12 @@
 //! Legacy (Omnara) clients, malformed and oversize frames, and the limits.
 
-// The shared end-to-end helper (also used by the `tests` crate).
-#[allow(dead_code)]
-#[path = "../../tests/src/relay.rs"]
-mod relay;
-
 use std::time::Duration;
 
 use protocol::{Control, Frame, Metadata};
-use relay::{
+use serde_json::json;
+use tests::relay::{
     http, ws_connect, AgentClient, Connect, Event, FrameSocket, RelayProcess, ViewerClient,
 };
-use serde_json::json;
 
 #[tokio::test]
 async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames_and_no_pings() {
@@ -183,9 +178,10 @@ async fn malformed_and_oversize_frames_close_only_the_offending_link() {
     // The bystander never noticed.
     bystander.send_output(b"ok").await;
     bystander.wait_ack(2).await;
-    let metrics = relay::http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None)
-        .await
-        .1;
+    let metrics =
+        tests::relay::http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None)
+            .await
+            .1;
     let metrics = String::from_utf8(metrics).unwrap();
     assert!(
         metrics.contains("tether_relay_frames_dropped_total 1\n"),
@@ -291,7 +287,8 @@ async fn a_tether_peer_that_stops_answering_pings_is_dropped() {
     // The client never reads again, so it never answers a ping.
     let viewers = || async {
         let (_, body) =
-            relay::http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None).await;
+            tests::relay::http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None)
+                .await;
         let text = String::from_utf8(body).unwrap();
         text.lines()
             .find_map(|l| l.strip_prefix("tether_relay_viewers "))
