@@ -1,11 +1,11 @@
 //! The REST API, the local-dev first start, persistence across restarts,
 //! static files, metrics, retention and graceful shutdown.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use protocol::{Control, Frame};
 use serde_json::json;
-use tests::relay::{http, http_raw, AgentClient, RelayProcess, ViewerClient};
+use tests::relay::{eventually, http, http_raw, RelayProcess, SessionFixture};
 
 #[tokio::test]
 async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
@@ -49,13 +49,8 @@ async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
         assert!(posted["message_id"].is_string());
     }
 
-    let mut agent = AgentClient::connect(&relay.ws_url(), &id, &key)
-        .await
-        .unwrap();
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let mut agent = relay.connect_agent(&id, &key).await;
+    let mut viewer = relay.joined_viewer(&id, &key).await;
     let (_, list) = http("GET", &format!("{api}/agent-instances"), Some(&key), None).await;
     let listed = &list.as_array().unwrap()[0];
     assert_eq!(
@@ -122,13 +117,8 @@ async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
     .await;
     let second = second["id"].as_str().unwrap().to_string();
     drop(agent);
-    agent = AgentClient::connect(&relay.ws_url(), &second, &key)
-        .await
-        .unwrap();
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &second, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    agent = relay.connect_agent(&second, &key).await;
+    let mut viewer = relay.joined_viewer(&second, &key).await;
     agent
         .send(&[Frame::Control(Control::AgentExited {
             exit_status: Some(0),
@@ -318,19 +308,11 @@ async fn raw_header(url: &str, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn sigterm_closes_links_with_1001_and_exits_cleanly() {
-    let mut relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let (mut fx, mut agent) = SessionFixture::with_agent(&[]).await;
+    let mut viewer = fx.joined_viewer().await;
     let terminated = tokio::task::spawn_blocking(move || {
-        let ok = relay.terminate();
-        (ok, relay)
+        let ok = fx.relay.terminate();
+        (ok, fx)
     });
     assert_eq!(
         viewer.socket.closed().await,
@@ -340,39 +322,23 @@ async fn sigterm_closes_links_with_1001_and_exits_cleanly() {
         agent.socket.closed().await,
         Some((1001, "relay shutting down".into()))
     );
-    let (exited_cleanly, _relay) = terminated.await.unwrap();
+    let (exited_cleanly, _fx) = terminated.await.unwrap();
     assert!(exited_cleanly);
 }
 
 #[tokio::test]
 async fn offline_sessions_leave_memory_after_the_retention_time() {
-    let relay = RelayProcess::start_with(&["--retention", "1"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut agent) = SessionFixture::with_agent(&["--retention", "1"]).await;
     agent.send_output(b"bytes").await;
     agent.wait_ack(5).await;
-    let sessions_in_memory = || async {
-        let (_, body) = http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None).await;
-        let text = String::from_utf8(body).unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("tether_relay_sessions "))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap()
-    };
-    assert_eq!(sessions_in_memory().await, 1);
+    assert_eq!(fx.relay.metric("tether_relay_sessions").await, 1);
     drop(agent);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while sessions_in_memory().await != 0 {
-        assert!(Instant::now() < deadline, "session still in memory");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(5), "session left memory", async || {
+        fx.relay.metric("tether_relay_sessions").await == 0
+    })
+    .await;
     // Its registration stays; a viewer finds it empty and offline.
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
+    let mut viewer = fx.connect_viewer(None).await;
     assert!(viewer.read_history().await.output.is_empty());
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use protocol::{Control, Frame, Role};
 use serde_json::json;
-use tests::relay::{http, AgentClient, Connect, Event, RelayProcess, ViewerClient};
+use tests::relay::{http, AgentClient, Connect, Event, RelayProcess, SessionFixture, ViewerClient};
 
 /// Connects a viewer and returns the close it gets right away.
 async fn refused_viewer(relay: &RelayProcess, session: &str, how: Connect) -> (u16, String) {
@@ -46,19 +46,17 @@ async fn share(relay: &RelayProcess, key: &str, session: &str, role: &str, ttl: 
 
 #[tokio::test]
 async fn viewers_without_a_valid_key_are_closed_with_1008() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
+    let fx = SessionFixture::start(&[]);
 
-    let (code, reason) = refused_viewer(&relay, &session, tether(None)).await;
+    let (code, reason) = refused_viewer(&fx.relay, &fx.session, tether(None)).await;
     assert_eq!((code, reason.as_str()), (1008, "missing API key"));
-    let (code, reason) = refused_viewer(&relay, &session, tether(Some("tk1.00.00.00"))).await;
+    let (code, reason) = refused_viewer(&fx.relay, &fx.session, tether(Some("tk1.00.00.00"))).await;
     assert_eq!((code, reason.as_str()), (1008, "invalid API key or token"));
-    let mut forged = key.clone();
+    let mut forged = fx.key.clone();
     forged.pop();
-    forged.push(if key.ends_with('0') { '1' } else { '0' });
+    forged.push(if fx.key.ends_with('0') { '1' } else { '0' });
     assert_eq!(
-        refused_viewer(&relay, &session, tether(Some(&forged)))
+        refused_viewer(&fx.relay, &fx.session, tether(Some(&forged)))
             .await
             .0,
         1008
@@ -66,17 +64,17 @@ async fn viewers_without_a_valid_key_are_closed_with_1008() {
 
     // Unknown and malformed sessions are refused with a reason too.
     let unknown = "00000000-0000-4000-8000-000000000000";
-    let (code, reason) = refused_viewer(&relay, unknown, tether(Some(&key))).await;
+    let (code, reason) = refused_viewer(&fx.relay, unknown, tether(Some(&fx.key))).await;
     assert_eq!((code, reason.as_str()), (1008, "unknown session"));
     assert_eq!(
-        refused_viewer(&relay, "not-a-uuid", tether(Some(&key)))
+        refused_viewer(&fx.relay, "not-a-uuid", tether(Some(&fx.key)))
             .await
             .0,
         1008
     );
 
     // The agent link refuses the same way.
-    let err = AgentClient::connect(&relay.ws_url(), &session, &forged)
+    let err = AgentClient::connect(&fx.relay.ws_url(), &fx.session, &forged)
         .await
         .err()
         .unwrap();
@@ -119,17 +117,9 @@ async fn a_revoked_key_is_refused_and_its_open_links_close_within_seconds() {
     let owner = relay.api_key();
     let key = relay.create_key("local");
     let session = relay.register_session(&owner, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
-    let mut owners_viewer = ViewerClient::connect(&relay.ws_url(), &session, &owner, None)
-        .await
-        .unwrap();
-    owners_viewer.read_history().await;
+    let mut agent = relay.connect_agent(&session, &key).await;
+    let mut viewer = relay.joined_viewer(&session, &key).await;
+    let mut owners_viewer = relay.joined_viewer(&session, &owner).await;
 
     relay.revoke_key(&key);
     let started = Instant::now();
@@ -153,20 +143,14 @@ async fn a_revoked_key_is_refused_and_its_open_links_close_within_seconds() {
 
 #[tokio::test]
 async fn share_tokens_grant_their_role_on_their_session_only() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let other_session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let fx = SessionFixture::start(&[]);
+    let other_session = fx.relay.register_session(&fx.key, "claude");
+    let mut agent = fx.connect_agent().await;
     agent.send_output(b"shared screen").await;
     agent.wait_ack(13).await;
 
-    let read_only = share(&relay, &key, &session, "read-only", 600).await;
-    let mut watcher = ViewerClient::connect(&relay.ws_url(), &session, &read_only, None)
-        .await
-        .unwrap();
+    let read_only = share(&fx.relay, &fx.key, &fx.session, "read-only", 600).await;
+    let mut watcher = fx.relay.connect_viewer(&fx.session, &read_only, None).await;
     assert_eq!(watcher.echoed, Some(format!("omnara-key.{read_only}")));
     let join = watcher.read_history().await;
     assert_eq!(
@@ -191,10 +175,11 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
         .wait_control(|c| matches!(c, Control::Error { .. }))
         .await;
 
-    let read_write = share(&relay, &key, &session, "read-write", 600).await;
-    let mut helper = ViewerClient::connect(&relay.ws_url(), &session, &read_write, None)
-        .await
-        .unwrap();
+    let read_write = share(&fx.relay, &fx.key, &fx.session, "read-write", 600).await;
+    let mut helper = fx
+        .relay
+        .connect_viewer(&fx.session, &read_write, None)
+        .await;
     assert_eq!(
         helper.read_history().await.frames[0],
         Frame::Control(Control::Role {
@@ -205,26 +190,26 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
     // Only the read-write viewer's input arrives.
     assert_eq!(agent.next_command().await, Frame::Input(b"y\r".to_vec()));
 
-    let (code, reason) = refused_viewer(&relay, &other_session, tether(Some(&read_write))).await;
+    let (code, reason) = refused_viewer(&fx.relay, &other_session, tether(Some(&read_write))).await;
     assert_eq!(
         (code, reason.as_str()),
         (1008, "share token is for another session")
     );
     // Share tokens cannot stream as the agent nor use the API.
-    assert!(AgentClient::connect(&relay.ws_url(), &session, &read_write)
-        .await
-        .is_err());
-    let list = format!("{}/api/v1/agent-instances", relay.http_url());
+    assert!(
+        AgentClient::connect(&fx.relay.ws_url(), &fx.session, &read_write)
+            .await
+            .is_err()
+    );
+    let list = format!("{}/api/v1/agent-instances", fx.relay.http_url());
     assert_eq!(http("GET", &list, Some(&read_write), None).await.0, 403);
 }
 
 #[tokio::test]
 async fn an_expired_share_token_is_refused_and_closes_its_viewer() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let token = share(&relay, &key, &session, "read-only", 1).await;
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &token, None).await;
+    let fx = SessionFixture::start(&[]);
+    let token = share(&fx.relay, &fx.key, &fx.session, "read-only", 1).await;
+    let mut viewer = ViewerClient::connect(&fx.relay.ws_url(), &fx.session, &token, None).await;
     // Within its second the token works; then the open link is closed.
     if let Ok(viewer) = viewer.as_mut() {
         let closed = viewer.socket.closed().await;
@@ -233,7 +218,7 @@ async fn an_expired_share_token_is_refused_and_closes_its_viewer() {
             "{closed:?}"
         );
     }
-    let (code, reason) = refused_viewer(&relay, &session, tether(Some(&token))).await;
+    let (code, reason) = refused_viewer(&fx.relay, &fx.session, tether(Some(&token))).await;
     assert_eq!((code, reason.as_str()), (1008, "share token expired"));
 }
 
@@ -257,15 +242,13 @@ async fn the_api_requires_a_valid_key() {
 
 #[tokio::test]
 async fn header_auth_works_for_viewers_too() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
+    let fx = SessionFixture::start(&[]);
     let how = Connect {
-        header_key: Some(key.clone()),
+        header_key: Some(fx.key.clone()),
         tether: true,
         ..Default::default()
     };
-    let mut viewer = ViewerClient::connect_with(&relay.ws_url(), &session, None, &how)
+    let mut viewer = ViewerClient::connect_with(&fx.relay.ws_url(), &fx.session, None, &how)
         .await
         .unwrap();
     match viewer.socket.next_event().await {

@@ -5,20 +5,19 @@ use std::time::Duration;
 use protocol::{Control, Frame, Metadata};
 use serde_json::json;
 use tests::relay::{
-    http, ws_connect, AgentClient, Connect, Event, FrameSocket, RelayProcess, ViewerClient,
+    eventually, http, ws_connect, Connect, Event, FrameSocket, RelayProcess, SessionFixture,
+    ViewerClient,
 };
 
 #[tokio::test]
 async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames_and_no_pings() {
-    let relay = RelayProcess::start_with(&["--ping-secs", "1"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
+    let fx = SessionFixture::start(&["--ping-secs", "1"]);
     let how = Connect {
-        header_key: Some(key.clone()),
+        header_key: Some(fx.key.clone()),
         ..Default::default()
     };
     let (ws, _) = ws_connect(
-        &format!("{}/agent?session_id={session}", relay.ws_url()),
+        &format!("{}/agent?session_id={}", fx.relay.ws_url(), fx.session),
         &how,
     )
     .await
@@ -36,9 +35,7 @@ async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames_and_no_
         .send(&[Frame::Output(b"legacy output".to_vec())])
         .await;
 
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
+    let mut viewer = fx.connect_viewer(None).await;
     let mut tether_agent_viewer = viewer.read_history().await;
     if tether_agent_viewer.output.is_empty() {
         tether_agent_viewer.output = viewer.read_output_until(b"legacy output").await;
@@ -68,12 +65,7 @@ async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames_and_no_
 
 #[tokio::test]
 async fn a_legacy_viewer_gets_only_omnara_frame_types() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut agent) = SessionFixture::with_agent(&[]).await;
     agent
         .send(&[
             Frame::Resize { rows: 24, cols: 80 },
@@ -82,10 +74,10 @@ async fn a_legacy_viewer_gets_only_omnara_frame_types() {
         .await;
     agent.wait_ack(3).await;
     let how = Connect {
-        subprotocol_key: Some(key.clone()),
+        subprotocol_key: Some(fx.key.clone()),
         ..Default::default()
     };
-    let mut viewer = ViewerClient::connect_with(&relay.ws_url(), &session, None, &how)
+    let mut viewer = ViewerClient::connect_with(&fx.relay.ws_url(), &fx.session, None, &how)
         .await
         .unwrap();
     assert_eq!(
@@ -113,9 +105,7 @@ async fn agent_close_after(
     key: &str,
     bytes: Vec<u8>,
 ) -> Option<(u16, String)> {
-    let mut agent = AgentClient::connect(&relay.ws_url(), session, key)
-        .await
-        .unwrap();
+    let mut agent = relay.connect_agent(session, key).await;
     agent.socket.send_raw(bytes).await;
     agent.socket.closed().await
 }
@@ -125,9 +115,7 @@ async fn malformed_and_oversize_frames_close_only_the_offending_link() {
     let relay = RelayProcess::start_with(&["--max-frame", "1024"]);
     let key = relay.api_key();
     let bystander_session = relay.register_session(&key, "claude");
-    let mut bystander = AgentClient::connect(&relay.ws_url(), &bystander_session, &key)
-        .await
-        .unwrap();
+    let mut bystander = relay.connect_agent(&bystander_session, &key).await;
     let session = relay.register_session(&key, "claude");
 
     let truncated = vec![0, 0, 0, 0, 9, b'x'];
@@ -159,17 +147,12 @@ async fn malformed_and_oversize_frames_close_only_the_offending_link() {
     assert_eq!(code, 1009, "{reason}");
 
     // A viewer's malformed frame closes the viewer only.
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &bystander_session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let mut viewer = relay.joined_viewer(&bystander_session, &key).await;
     viewer.socket.send_raw(vec![1, 0, 0, 0, 5]).await;
     assert_eq!(viewer.socket.closed().await.map(|c| c.0), Some(1002));
 
     // Unknown frame types are skipped; the rest of the message is applied.
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let mut agent = relay.connect_agent(&session, &key).await;
     let mut message = vec![9, 0, 0, 0, 2, 1, 2];
     Frame::Output(b"still fine".to_vec()).encode(&mut message);
     agent.socket.send_raw(message).await;
@@ -178,20 +161,12 @@ async fn malformed_and_oversize_frames_close_only_the_offending_link() {
     // The bystander never noticed.
     bystander.send_output(b"ok").await;
     bystander.wait_ack(2).await;
-    let metrics =
-        tests::relay::http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None)
-            .await
-            .1;
-    let metrics = String::from_utf8(metrics).unwrap();
-    assert!(
-        metrics.contains("tether_relay_frames_dropped_total 1\n"),
-        "{metrics}"
-    );
+    assert_eq!(relay.metric("tether_relay_frames_dropped_total").await, 1);
 }
 
 #[tokio::test]
 async fn viewer_session_and_input_limits_are_enforced() {
-    let relay = RelayProcess::start_with(&[
+    let fx = SessionFixture::start(&[
         "--max-viewers",
         "1",
         "--max-sessions",
@@ -199,14 +174,12 @@ async fn viewer_session_and_input_limits_are_enforced() {
         "--max-input-rate",
         "16",
     ]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let _second = relay.register_session(&key, "claude");
+    let _second = fx.relay.register_session(&fx.key, "claude");
     let body = json!({"agent_type": "claude", "transport": "ws"});
     let (status, body) = http(
         "POST",
-        &format!("{}/api/v1/agent-instances", relay.http_url()),
-        Some(&key),
+        &format!("{}/api/v1/agent-instances", fx.relay.http_url()),
+        Some(&fx.key),
         Some(&body),
     )
     .await;
@@ -215,16 +188,9 @@ async fn viewer_session_and_input_limits_are_enforced() {
         (429, Some("too many open sessions for this user"))
     );
 
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
-    let mut extra = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
+    let mut agent = fx.connect_agent().await;
+    let mut viewer = fx.joined_viewer().await;
+    let mut extra = fx.connect_viewer(None).await;
     assert_eq!(
         extra.socket.closed().await,
         Some((1008, "the session has too many viewers".into()))
@@ -249,13 +215,8 @@ async fn viewer_session_and_input_limits_are_enforced() {
 
 #[tokio::test]
 async fn input_for_an_offline_agent_is_refused_not_queued() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let fx = SessionFixture::start(&[]);
+    let mut viewer = fx.joined_viewer().await;
     viewer.wait_control(|c| *c == Control::AgentOffline).await;
     viewer.send(&[Frame::Input(b"lost\r".to_vec())]).await;
     let refused = viewer
@@ -267,9 +228,7 @@ async fn input_for_an_offline_agent_is_refused_not_queued() {
             reason: "agent offline: input not delivered".into()
         }
     );
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let mut agent = fx.connect_agent().await;
     viewer.wait_control(|c| *c == Control::AgentOnline).await;
     viewer.send(&[Frame::Input(b"new\r".to_vec())]).await;
     assert_eq!(agent.next_command().await, Frame::Input(b"new\r".to_vec()));
@@ -277,43 +236,21 @@ async fn input_for_an_offline_agent_is_refused_not_queued() {
 
 #[tokio::test]
 async fn a_tether_peer_that_stops_answering_pings_is_dropped() {
-    let relay = RelayProcess::start_with(&["--ping-secs", "1"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut silent = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    silent.read_history().await;
+    let fx = SessionFixture::start(&["--ping-secs", "1"]);
+    let _silent = fx.joined_viewer().await;
     // The client never reads again, so it never answers a ping.
-    let viewers = || async {
-        let (_, body) =
-            tests::relay::http_raw("GET", &format!("{}/metrics", relay.http_url()), None, None)
-                .await;
-        let text = String::from_utf8(body).unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("tether_relay_viewers "))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap()
-    };
-    assert_eq!(viewers().await, 1);
-    let deadline = std::time::Instant::now() + Duration::from_secs(8);
-    while viewers().await != 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "silent viewer still attached"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(fx.relay.metric("tether_relay_viewers").await, 1);
+    eventually(
+        Duration::from_secs(8),
+        "silent viewer detached",
+        async || fx.relay.metric("tether_relay_viewers").await == 0,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_websocket_message_over_the_limit_closes_with_1009() {
-    let relay = RelayProcess::start_with(&["--max-frame", "1024"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (_fx, mut agent) = SessionFixture::with_agent(&["--max-frame", "1024"]).await;
     // Many small frames in one message, together far over any sane size.
     let mut message = Vec::new();
     for _ in 0..200 {
@@ -326,16 +263,8 @@ async fn a_websocket_message_over_the_limit_closes_with_1009() {
 
 #[tokio::test]
 async fn a_zero_size_resize_is_refused() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let _agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let (fx, _agent) = SessionFixture::with_agent(&[]).await;
+    let mut viewer = fx.joined_viewer().await;
     viewer.send(&[Frame::Resize { rows: 0, cols: 80 }]).await;
     let refused = viewer
         .wait_control(|c| matches!(c, Control::Error { .. }))
@@ -378,20 +307,13 @@ async fn random_bytes_on_both_links_never_take_the_relay_down() {
     let relay = RelayProcess::start();
     let key = relay.api_key();
     let bystander_session = relay.register_session(&key, "claude");
-    let mut bystander = AgentClient::connect(&relay.ws_url(), &bystander_session, &key)
-        .await
-        .unwrap();
+    let mut bystander = relay.connect_agent(&bystander_session, &key).await;
     let session = relay.register_session(&key, "claude");
     let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
     let mut closes = 0;
     for _ in 0..20 {
-        let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-            .await
-            .unwrap();
-        let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-            .await
-            .unwrap();
-        viewer.read_history().await;
+        let mut agent = relay.connect_agent(&session, &key).await;
+        let mut viewer = relay.joined_viewer(&session, &key).await;
         for _ in 0..10 {
             agent.socket.send_raw(noise.bytes()).await;
             viewer.socket.send_raw(noise.bytes()).await;

@@ -2,16 +2,11 @@
 //! `?from=` resume, the Codex policy, gaps, and the no-data-loss exchange.
 
 use protocol::{Control, Frame, Metadata, Role};
-use tests::relay::{AgentClient, Event, RelayProcess, ViewerClient};
+use tests::relay::{Event, SessionFixture};
 
 #[tokio::test]
 async fn output_reaches_every_viewer_and_input_reaches_the_agent() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut agent) = SessionFixture::with_agent(&[]).await;
     assert_eq!(agent.held, 0);
     let metadata = Metadata {
         agent: "claude".into(),
@@ -30,13 +25,9 @@ async fn output_reaches_every_viewer_and_input_reaches_the_agent() {
     agent.send_output(b"early ").await;
     agent.wait_ack(6).await;
 
-    let mut first = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    let mut second = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    assert_eq!(first.echoed, Some(format!("omnara-key.{key}")));
+    let mut first = fx.connect_viewer(None).await;
+    let mut second = fx.connect_viewer(None).await;
+    assert_eq!(first.echoed, Some(format!("omnara-key.{}", fx.key)));
     for viewer in [&mut first, &mut second] {
         let join = viewer.read_history().await;
         assert_eq!(
@@ -95,17 +86,10 @@ async fn output_reaches_every_viewer_and_input_reaches_the_agent() {
 
 #[tokio::test]
 async fn a_viewer_resumes_from_its_offset_and_gets_only_what_it_missed() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut agent) = SessionFixture::with_agent(&[]).await;
     agent.send_output(b"0123456789").await;
     agent.wait_ack(10).await;
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, Some(4))
-        .await
-        .unwrap();
+    let mut viewer = fx.connect_viewer(Some(4)).await;
     let join = viewer.read_history().await;
     assert_eq!(join.start, Some(4));
     assert_eq!(join.output, b"456789");
@@ -114,12 +98,8 @@ async fn a_viewer_resumes_from_its_offset_and_gets_only_what_it_missed() {
 
 #[tokio::test]
 async fn codex_history_is_replayed_without_erase_in_display_even_when_split() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "codex");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let fx = SessionFixture::start_for("codex", &[]);
+    let mut agent = fx.connect_agent().await;
     let metadata = Metadata {
         agent: "codex".into(),
         ..Default::default()
@@ -130,9 +110,7 @@ async fn codex_history_is_replayed_without_erase_in_display_even_when_split() {
     agent.send_output(b"2Jtwo\x1b[Jthree").await;
     agent.wait_ack(18).await;
 
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
+    let mut viewer = fx.connect_viewer(None).await;
     let join = viewer.read_history().await;
     assert_eq!(join.output, b"onetwothree");
     assert_eq!(join.complete_at, 18);
@@ -144,17 +122,10 @@ async fn codex_history_is_replayed_without_erase_in_display_even_when_split() {
 
 #[tokio::test]
 async fn a_viewer_older_than_the_ring_is_told_of_the_gap() {
-    let relay = RelayProcess::start_with(&["--history-bytes", "8"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut agent) = SessionFixture::with_agent(&["--history-bytes", "8"]).await;
     agent.send_output(b"abcdefghijkl").await;
     agent.wait_ack(12).await;
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, Some(0))
-        .await
-        .unwrap();
+    let mut viewer = fx.connect_viewer(Some(0)).await;
     let join = viewer.read_history().await;
     assert!(
         join.frames
@@ -168,27 +139,17 @@ async fn a_viewer_older_than_the_ring_is_told_of_the_gap() {
 
 #[tokio::test]
 async fn a_reconnecting_agent_resends_without_gap_or_duplicate() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut agent) = SessionFixture::with_agent(&[]).await;
     agent
         .send(&[Frame::StreamOffset(0), Frame::Output(b"hello ".to_vec())])
         .await;
     agent.wait_ack(6).await;
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let mut viewer = fx.joined_viewer().await;
 
     // The link drops; the wrapper reconnects and resends from an older offset.
     agent.socket.close().await;
     viewer.wait_control(|c| *c == Control::AgentOffline).await;
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let mut agent = fx.connect_agent().await;
     assert_eq!(agent.held, 6);
     agent
         .send(&[Frame::StreamOffset(3), Frame::Output(b"lo world".to_vec())])
@@ -197,20 +158,13 @@ async fn a_reconnecting_agent_resends_without_gap_or_duplicate() {
     viewer.wait_control(|c| *c == Control::AgentOnline).await;
     assert_eq!(viewer.read_output_until(b"world").await, b"world");
 
-    let mut late = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
+    let mut late = fx.connect_viewer(None).await;
     assert_eq!(late.read_history().await.output, b"hello world");
 }
 
 #[tokio::test]
 async fn after_a_relay_restart_the_wrapper_reuploads_its_history() {
-    let mut relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (mut fx, mut agent) = SessionFixture::with_agent(&[]).await;
     agent
         .send(&[
             Frame::StreamOffset(0),
@@ -219,10 +173,8 @@ async fn after_a_relay_restart_the_wrapper_reuploads_its_history() {
         .await;
     agent.wait_ack(15).await;
 
-    relay.restart();
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    fx.relay.restart();
+    let mut agent = fx.connect_agent().await;
     assert_eq!(agent.held, 0, "a restarted relay holds nothing");
     agent
         .send(&[
@@ -231,16 +183,12 @@ async fn after_a_relay_restart_the_wrapper_reuploads_its_history() {
         ])
         .await;
     agent.wait_ack(20).await;
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
+    let mut viewer = fx.connect_viewer(None).await;
     assert_eq!(viewer.read_history().await.output, b"before restart|after");
 
     // A wrapper that kept only a later part: the log starts there.
-    relay.restart();
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    fx.relay.restart();
+    let mut agent = fx.connect_agent().await;
     agent
         .send(&[
             Frame::StreamOffset(7),
@@ -248,9 +196,7 @@ async fn after_a_relay_restart_the_wrapper_reuploads_its_history() {
         ])
         .await;
     agent.wait_ack(20).await;
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
+    let mut viewer = fx.connect_viewer(None).await;
     let join = viewer.read_history().await;
     assert_eq!(
         (join.start, join.output.as_slice()),
@@ -260,21 +206,10 @@ async fn after_a_relay_restart_the_wrapper_reuploads_its_history() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_viewer_does_not_slow_the_agent_or_another_viewer() {
-    let relay = RelayProcess::start_with(&["--history-bytes", "1048576"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut agent) = SessionFixture::with_agent(&["--history-bytes", "1048576"]).await;
     // Joins, then does not read while the agent streams.
-    let mut stalled = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    stalled.read_history().await;
-    let mut healthy = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    healthy.read_history().await;
+    let mut stalled = fx.joined_viewer().await;
+    let mut healthy = fx.joined_viewer().await;
 
     let chunk = vec![b'x'; 64 << 10];
     let chunks = 128; // 8 MiB: far more than the ring and the socket buffers
@@ -316,26 +251,16 @@ async fn a_stalled_viewer_does_not_slow_the_agent_or_another_viewer() {
 
 #[tokio::test]
 async fn a_new_agent_link_replaces_the_old_one() {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut old = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut old) = SessionFixture::with_agent(&[]).await;
     old.send_output(b"abc").await;
     old.wait_ack(3).await;
-    let mut new = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let mut new = fx.connect_agent().await;
     assert_eq!(new.held, 3);
     assert_eq!(
         old.socket.closed().await,
         Some((1000, "replaced by a newer agent link".into()))
     );
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let mut viewer = fx.joined_viewer().await;
     viewer
         .send(&[Frame::Input(b"to the new one".to_vec())])
         .await;
@@ -347,12 +272,7 @@ async fn a_new_agent_link_replaces_the_old_one() {
 
 #[tokio::test]
 async fn a_viewer_resuming_on_a_restarted_relay_gets_no_duplicates() {
-    let mut relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (mut fx, mut agent) = SessionFixture::with_agent(&[]).await;
     agent
         .send(&[
             Frame::StreamOffset(0),
@@ -361,19 +281,15 @@ async fn a_viewer_resuming_on_a_restarted_relay_gets_no_duplicates() {
         .await;
     agent.wait_ack(13).await;
 
-    relay.restart();
+    fx.relay.restart();
     // The viewer comes back first, at the offset after its last byte.
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, Some(13))
-        .await
-        .unwrap();
+    let mut viewer = fx.connect_viewer(Some(13)).await;
     let join = viewer.read_history().await;
     assert_eq!(
         (join.start, join.output.len(), join.complete_at),
         (Some(13), 0, 13)
     );
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let mut agent = fx.connect_agent().await;
     agent
         .send(&[
             Frame::StreamOffset(0),
@@ -385,17 +301,9 @@ async fn a_viewer_resuming_on_a_restarted_relay_gets_no_duplicates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_viewer_gets_resizes_and_the_end_in_stream_order() {
-    let relay = RelayProcess::start_with(&["--history-bytes", "67108864"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
+    let (fx, mut agent) = SessionFixture::with_agent(&["--history-bytes", "67108864"]).await;
     agent.send(&[Frame::Resize { rows: 24, cols: 80 }]).await;
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let mut viewer = fx.joined_viewer().await;
 
     // The viewer does not read while the agent prints, resizes, prints and exits.
     let chunk = vec![b'x'; 64 << 10];
@@ -442,16 +350,8 @@ async fn a_lagging_viewer_gets_resizes_and_the_end_in_stream_order() {
 
 #[tokio::test]
 async fn a_viewer_that_acks_is_paced_by_what_it_rendered() {
-    let relay = RelayProcess::start_with(&["--history-bytes", "33554432"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "claude");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .unwrap();
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .unwrap();
-    viewer.read_history().await;
+    let (fx, mut agent) = SessionFixture::with_agent(&["--history-bytes", "33554432"]).await;
+    let mut viewer = fx.joined_viewer().await;
     viewer.send(&[Frame::Ack(0)]).await;
     let chunk = vec![b'x'; 64 << 10];
     for _ in 0..128 {
