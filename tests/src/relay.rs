@@ -279,6 +279,19 @@ impl RelayProcess {
         viewer
     }
 
+    /// A REST call to `/api/v1/{path}` (e.g. `agent-instances`) with `key` in
+    /// `X-API-Key`: the status and the body as JSON (see [`http`]).
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}/api/v1/{path}", self.http_url());
+        http(method, &url, Some(key), body).await
+    }
+
     /// The value of the Prometheus gauge or counter `name` (e.g.
     /// `tether_relay_viewers`) from `GET /metrics`; panics if it is missing.
     pub async fn metric(&self, name: &str) -> u64 {
@@ -875,6 +888,18 @@ impl ViewerClient {
                 Event::Frame(_) => {}
                 other => panic!("waiting for a control message, got {other:?}"),
             }
+        }
+    }
+
+    /// Reads until a CONTROL `error` arrives (a refused INPUT or RESIZE);
+    /// returns its reason.
+    pub async fn wait_error(&mut self) -> String {
+        match self
+            .wait_control(|c| matches!(c, Control::Error { .. }))
+            .await
+        {
+            Control::Error { reason } => reason,
+            _ => unreachable!("wait_control returned what was asked for"),
         }
     }
 

@@ -11,16 +11,11 @@ use tests::relay::{eventually, http, http_raw, RelayProcess, SessionFixture};
 async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
     let relay = RelayProcess::start();
     let key = relay.api_key();
-    let api = format!("{}/api/v1", relay.http_url());
 
     let body = json!({"agent_type": "codex", "transport": "ws", "name": "fix the tests"});
-    let (status, created) = http(
-        "POST",
-        &format!("{api}/agent-instances"),
-        Some(&key),
-        Some(&body),
-    )
-    .await;
+    let (status, created) = relay
+        .api("POST", "agent-instances", &key, Some(&body))
+        .await;
     assert_eq!(status, 201, "{created}");
     let id = created["agent_instance_id"].as_str().unwrap().to_string();
     assert_eq!(created["id"], created["agent_instance_id"]);
@@ -33,13 +28,7 @@ async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
 
     for content in ["Started terminal session", "needs input?"] {
         let body = json!({"content": content, "agent_instance_id": id, "requires_user_input": content.ends_with('?')});
-        let (status, posted) = http(
-            "POST",
-            &format!("{api}/messages/agent"),
-            Some(&key),
-            Some(&body),
-        )
-        .await;
+        let (status, posted) = relay.api("POST", "messages/agent", &key, Some(&body)).await;
         assert_eq!(
             (status, posted["success"].as_bool()),
             (200, Some(true)),
@@ -51,7 +40,7 @@ async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
 
     let mut agent = relay.connect_agent(&id, &key).await;
     let mut viewer = relay.joined_viewer(&id, &key).await;
-    let (_, list) = http("GET", &format!("{api}/agent-instances"), Some(&key), None).await;
+    let (_, list) = relay.api("GET", "agent-instances", &key, None).await;
     let listed = &list.as_array().unwrap()[0];
     assert_eq!(
         (listed["id"].as_str(), listed["status"].as_str()),
@@ -59,13 +48,14 @@ async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
     );
     assert_eq!(listed["viewer_count"], 1);
 
-    let (_, shown) = http(
-        "GET",
-        &format!("{api}/agent-instances/{id}?message_limit=1"),
-        Some(&key),
-        None,
-    )
-    .await;
+    let (_, shown) = relay
+        .api(
+            "GET",
+            &format!("agent-instances/{id}?message_limit=1"),
+            &key,
+            None,
+        )
+        .await;
     let messages = shown["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1);
     assert_eq!(
@@ -77,13 +67,7 @@ async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
     );
 
     let body = json!({"agent_instance_id": id, "exit_status": 3});
-    let (status, ended) = http(
-        "POST",
-        &format!("{api}/sessions/end"),
-        Some(&key),
-        Some(&body),
-    )
-    .await;
+    let (status, ended) = relay.api("POST", "sessions/end", &key, Some(&body)).await;
     assert_eq!(
         (status, ended["final_status"].as_str()),
         (200, Some("ended"))
@@ -95,26 +79,23 @@ async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
             }
         })
         .await;
-    let (_, shown) = http(
-        "GET",
-        &format!("{api}/agent-instances/{id}"),
-        Some(&key),
-        None,
-    )
-    .await;
+    let (_, shown) = relay
+        .api("GET", &format!("agent-instances/{id}"), &key, None)
+        .await;
     assert_eq!(
         (shown["status"].as_str(), shown["exit_status"].as_i64()),
         (Some("ended"), Some(3))
     );
 
     // The agent reporting its exit ends a session too.
-    let (_, second) = http(
-        "POST",
-        &format!("{api}/agent-instances"),
-        Some(&key),
-        Some(&json!({"agent_type": "claude"})),
-    )
-    .await;
+    let (_, second) = relay
+        .api(
+            "POST",
+            "agent-instances",
+            &key,
+            Some(&json!({"agent_type": "claude"})),
+        )
+        .await;
     let second = second["id"].as_str().unwrap().to_string();
     drop(agent);
     agent = relay.connect_agent(&second, &key).await;
@@ -137,14 +118,9 @@ async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
 async fn bad_requests_get_json_errors_with_fitting_statuses() {
     let relay = RelayProcess::start();
     let key = relay.api_key();
-    let api = format!("{}/api/v1", relay.http_url());
-    let (status, body) = http(
-        "POST",
-        &format!("{api}/agent-instances"),
-        Some(&key),
-        Some(&json!({"nope": 1})),
-    )
-    .await;
+    let (status, body) = relay
+        .api("POST", "agent-instances", &key, Some(&json!({"nope": 1})))
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["error"]
@@ -154,35 +130,20 @@ async fn bad_requests_get_json_errors_with_fitting_statuses() {
         "{body}"
     );
     let unknown = "00000000-0000-4000-8000-000000000000";
-    let (status, body) = http(
-        "GET",
-        &format!("{api}/agent-instances/{unknown}"),
-        Some(&key),
-        None,
-    )
-    .await;
+    let (status, body) = relay
+        .api("GET", &format!("agent-instances/{unknown}"), &key, None)
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (404, Some("unknown session"))
     );
-    let (status, _) = http(
-        "GET",
-        &format!("{api}/agent-instances/not-a-uuid"),
-        Some(&key),
-        None,
-    )
-    .await;
+    let (status, _) = relay
+        .api("GET", "agent-instances/not-a-uuid", &key, None)
+        .await;
     assert_eq!(status, 400);
     let body = json!({"agent_instance_id": unknown});
     assert_eq!(
-        http(
-            "POST",
-            &format!("{api}/sessions/end"),
-            Some(&key),
-            Some(&body)
-        )
-        .await
-        .0,
+        relay.api("POST", "sessions/end", &key, Some(&body)).await.0,
         404
     );
 }
@@ -346,21 +307,14 @@ async fn offline_sessions_leave_memory_after_the_retention_time() {
 async fn the_persons_replies_are_pending_for_the_agent() {
     let relay = RelayProcess::start();
     let key = relay.api_key();
-    let api = format!("{}/api/v1", relay.http_url());
     let id = relay.register_session(&key, "claude");
     let body =
         json!({"content": "which branch?", "agent_instance_id": id, "requires_user_input": true});
-    let (_, question) = http(
-        "POST",
-        &format!("{api}/messages/agent"),
-        Some(&key),
-        Some(&body),
-    )
-    .await;
+    let (_, question) = relay.api("POST", "messages/agent", &key, Some(&body)).await;
     let question_id = question["message_id"].as_str().unwrap();
-    let pending_url =
-        format!("{api}/messages/pending?agent_instance_id={id}&last_read_message_id={question_id}");
-    let (_, pending) = http("GET", &pending_url, Some(&key), None).await;
+    let pending_path =
+        format!("messages/pending?agent_instance_id={id}&last_read_message_id={question_id}");
+    let (_, pending) = relay.api("GET", &pending_path, &key, None).await;
     assert_eq!(
         (
             pending["status"].as_str(),
@@ -370,15 +324,9 @@ async fn the_persons_replies_are_pending_for_the_agent() {
     );
 
     let body = json!({"content": "main", "agent_instance_id": id});
-    let (status, _) = http(
-        "POST",
-        &format!("{api}/messages/user"),
-        Some(&key),
-        Some(&body),
-    )
-    .await;
+    let (status, _) = relay.api("POST", "messages/user", &key, Some(&body)).await;
     assert_eq!(status, 200);
-    let (_, pending) = http("GET", &pending_url, Some(&key), None).await;
+    let (_, pending) = relay.api("GET", &pending_path, &key, None).await;
     let messages = pending["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1);
     assert_eq!(

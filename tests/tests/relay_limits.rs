@@ -176,13 +176,10 @@ async fn viewer_session_and_input_limits_are_enforced() {
     ]);
     let _second = fx.relay.register_session(&fx.key, "claude");
     let body = json!({"agent_type": "claude", "transport": "ws"});
-    let (status, body) = http(
-        "POST",
-        &format!("{}/api/v1/agent-instances", fx.relay.http_url()),
-        Some(&fx.key),
-        Some(&body),
-    )
-    .await;
+    let (status, body) = fx
+        .relay
+        .api("POST", "agent-instances", &fx.key, Some(&body))
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (429, Some("too many open sessions for this user"))
@@ -202,14 +199,9 @@ async fn viewer_session_and_input_limits_are_enforced() {
         Frame::Input(b"0123456789".to_vec())
     );
     viewer.send(&[Frame::Input(b"0123456789".to_vec())]).await;
-    let refused = viewer
-        .wait_control(|c| matches!(c, Control::Error { .. }))
-        .await;
     assert_eq!(
-        refused,
-        Control::Error {
-            reason: "input rate limit exceeded: input dropped".into()
-        }
+        viewer.wait_error().await,
+        "input rate limit exceeded: input dropped"
     );
 }
 
@@ -219,14 +211,9 @@ async fn input_for_an_offline_agent_is_refused_not_queued() {
     let mut viewer = fx.joined_viewer().await;
     viewer.wait_control(|c| *c == Control::AgentOffline).await;
     viewer.send(&[Frame::Input(b"lost\r".to_vec())]).await;
-    let refused = viewer
-        .wait_control(|c| matches!(c, Control::Error { .. }))
-        .await;
     assert_eq!(
-        refused,
-        Control::Error {
-            reason: "agent offline: input not delivered".into()
-        }
+        viewer.wait_error().await,
+        "agent offline: input not delivered"
     );
     let mut agent = fx.connect_agent().await;
     viewer.wait_control(|c| *c == Control::AgentOnline).await;
@@ -266,14 +253,9 @@ async fn a_zero_size_resize_is_refused() {
     let (fx, _agent) = SessionFixture::with_agent(&[]).await;
     let mut viewer = fx.joined_viewer().await;
     viewer.send(&[Frame::Resize { rows: 0, cols: 80 }]).await;
-    let refused = viewer
-        .wait_control(|c| matches!(c, Control::Error { .. }))
-        .await;
     assert_eq!(
-        refused,
-        Control::Error {
-            reason: "resize refused: rows and columns must be at least 1".into()
-        }
+        viewer.wait_error().await,
+        "resize refused: rows and columns must be at least 1"
     );
 }
 
