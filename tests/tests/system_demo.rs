@@ -1,0 +1,121 @@
+//! The README's first command, `scripts/demo`, as a new user meets it: run
+//! in a real terminal (tmux) it starts the relay — on a free port when the
+//! one asked for is taken — and a shell under `tether`, and prints the
+//! dashboard address with the key. That address opens in headless Chromium,
+//! lists the session live, opens it, and what is typed there runs in the
+//! shell. Exiting the shell stops the relay.
+//!
+//! The binaries and `dist/` are the ones `scripts/test` built
+//! (`TETHER_DEMO_PREBUILT`): installing and release-building are the
+//! script's other half, checked by running it by hand.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use tests::browser::{self, Browser, Screen};
+use tests::relay::workspace_binary;
+use tests::wrapper::Tmux;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The first address on `screen` that contains `part`.
+fn url_containing(screen: &str, part: &str) -> Option<String> {
+    screen
+        .split_whitespace()
+        .find(|word| word.starts_with("http://") && word.contains(part))
+        .map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_brings_up_a_session_that_opens_in_the_browser_and_stops_cleanly() {
+    if !browser::available() {
+        return;
+    }
+    if !Tmux::available() {
+        let message = "the demo test needs tmux (scripts/setup installs it)";
+        assert!(
+            std::env::var_os("TETHER_REQUIRE_BROWSER").is_none(),
+            "{message}"
+        );
+        eprintln!("SKIPPED: {message}");
+        return;
+    }
+    let home = tempfile::tempdir().expect("temp TETHER_HOME");
+    let home_path = home.path().to_str().expect("utf-8 path");
+    // The port the demo is asked to use is taken: it must pick another.
+    let taken = TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let taken_port = taken.local_addr().expect("held address").port();
+    let binaries = workspace_binary("tether");
+    let binaries = binaries.parent().expect("the binaries' directory");
+
+    // Wide enough that the dashboard address (with its key) is one line.
+    let tmux = Tmux::start(240, 30, &[("TETHER_HOME", home_path)]);
+    tmux.type_line(&format!(
+        "cd {} && TETHER_DEMO_PREBUILT={} TETHER_DEMO_LISTEN=127.0.0.1:{taken_port} scripts/demo sh",
+        browser::workspace_root().display(),
+        binaries.display()
+    ));
+    let screen = tmux.wait_for_text("tether: http://", WAIT);
+    assert!(
+        screen.contains(&format!("port {taken_port} is taken")),
+        "the demo says the port was taken:\n{screen}"
+    );
+    let dashboard = url_containing(&screen, "/#key=")
+        .unwrap_or_else(|| panic!("a dashboard address with the key:\n{screen}"));
+    let session_page = url_containing(&screen, "/s/")
+        .unwrap_or_else(|| panic!("tether's session address:\n{screen}"));
+    let session = session_page
+        .rsplit("/s/")
+        .next()
+        .expect("an id after /s/")
+        .to_owned();
+    let relay_addr: SocketAddr = dashboard
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("an address in {dashboard}"));
+    assert_ne!(relay_addr.port(), taken_port);
+    assert!(
+        session_page.starts_with(&format!("http://{relay_addr}/s/")),
+        "tether was pointed at the demo's relay: {session_page}"
+    );
+
+    // The printed address signs the browser in and lists the session live.
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&dashboard).await;
+    let row = format!(".session[data-session-id='{session}']");
+    let live = format!(
+        "const row = document.querySelector(\"{row}\"); return row && row.textContent.includes('live');"
+    );
+    browser
+        .wait_for_js("the demo's session, live, in the list", &live, WAIT)
+        .await;
+    browser.screenshot("system-demo-list").await;
+
+    // It opens, and what is typed there runs in the shell in the terminal.
+    browser.click(&format!("{row} a")).await;
+    browser.wait_for_state("live").await;
+    browser
+        .type_keys("echo from-the-browser-$((6 * 7))\u{E007}")
+        .await;
+    tmux.wait_for_text("from-the-browser-42", WAIT);
+    browser.wait_for_text("from-the-browser-42").await;
+    browser.screenshot("system-demo-session").await;
+
+    // Exiting the shell ends the demo and stops the relay.
+    tmux.type_line("exit");
+    tmux.wait_for_text("stopped tether-relay", WAIT);
+    tmux.wait_until_idle(WAIT);
+    let deadline = Instant::now() + WAIT;
+    while TcpStream::connect_timeout(&relay_addr, Duration::from_secs(1)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the relay still listens on {relay_addr} after the demo ended"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.wait_for_state("ended").await;
+    browser.close().await;
+    drop(taken);
+}
