@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -139,17 +139,16 @@ impl AgentLink {
         ping.tick().await;
         loop {
             tokio::select! {
-                message = self.link.recv() => match message {
-                    Some(Ok(Message::Binary(bytes))) => {
-                        if let Err(why) = self.on_message(&bytes).await {
-                            tracing::warn!(session = %self.session.id, "closing agent link: {}", why.reason);
-                            return Some(why);
-                        }
+                message = self.link.recv_binary() => {
+                    let bytes = match message {
+                        Ok(bytes) => bytes,
+                        Err(close) => return close,
+                    };
+                    if let Err(why) = self.on_message(&bytes).await {
+                        tracing::warn!(session = %self.session.id, "closing agent link: {}", why.reason);
+                        return Some(why);
                     }
-                    Some(Err(e)) => return super::close_for_read_error(e),
-                    Some(Ok(Message::Close(_))) | None => return None,
-                    Some(Ok(_)) => {}
-                },
+                }
                 command = commands.recv() => {
                     let frame = match command {
                         Some(AgentCommand::Input(data)) => Frame::Input(data),

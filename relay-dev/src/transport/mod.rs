@@ -237,6 +237,21 @@ impl Link {
         message
     }
 
+    /// The next binary message from the peer; other messages (pings, pongs,
+    /// text) are skipped. `Err` when the link has ended: with the close to
+    /// send (1009 for a message over the limit), or `None` when the peer
+    /// closed or the connection is gone. Cancel-safe, like [`recv`](Self::recv).
+    pub async fn recv_binary(&mut self) -> Result<Bytes, Option<CloseReason>> {
+        loop {
+            match self.recv().await {
+                Some(Ok(Message::Binary(bytes))) => return Ok(bytes),
+                Some(Err(e)) => return Err(close_for_read_error(e)),
+                Some(Ok(Message::Close(_))) | None => return Err(None),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     /// Sends a close frame and waits (briefly) for the peer's close.
     pub async fn close(mut self, why: CloseReason) {
         let frame = CloseFrame {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -333,17 +333,16 @@ impl ViewerLink {
             }
             tokio::select! {
                 biased;
-                message = self.link.recv() => match message {
-                    Some(Ok(Message::Binary(bytes))) => {
-                        if let Err(why) = self.on_message(&bytes).await {
-                            tracing::warn!(session = %self.session.id, "closing viewer link: {}", why.reason);
-                            return Some(why);
-                        }
+                message = self.link.recv_binary() => {
+                    let bytes = match message {
+                        Ok(bytes) => bytes,
+                        Err(close) => return close,
+                    };
+                    if let Err(why) = self.on_message(&bytes).await {
+                        tracing::warn!(session = %self.session.id, "closing viewer link: {}", why.reason);
+                        return Some(why);
                     }
-                    Some(Err(e)) => return super::close_for_read_error(e),
-                    Some(Ok(Message::Close(_))) | None => return None,
-                    Some(Ok(_)) => {}
-                },
+                }
                 _ = shutdown.changed() => {
                     return Some(CloseReason::new(CLOSE_GOING_AWAY, "relay shutting down"));
                 }
