@@ -257,6 +257,15 @@ impl RelayProcess {
         }
     }
 
+    /// Tries an agent link for `session` with `key` that the relay must
+    /// refuse; returns the error (it holds the close code and reason).
+    pub async fn refused_agent(&self, session: &str, key: &str) -> String {
+        match AgentClient::connect(&self.ws_url(), session, key).await {
+            Ok(_) => panic!("the relay accepted an agent link it should refuse"),
+            Err(e) => e,
+        }
+    }
+
     /// Connects a Tether viewer of `session` with `credential` (API key or
     /// share token), from `from` if given; panics if the upgrade fails.
     pub async fn connect_viewer(

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use protocol::{Control, Frame, Role};
 use serde_json::json;
-use tests::relay::{http, AgentClient, Connect, Event, RelayProcess, SessionFixture, ViewerClient};
+use tests::relay::{http, Connect, Event, RelayProcess, SessionFixture, ViewerClient};
 
 /// Connects a viewer and returns the close it gets right away.
 async fn refused_viewer(relay: &RelayProcess, session: &str, how: Connect) -> (u16, String) {
@@ -66,10 +66,7 @@ async fn viewers_without_a_valid_key_are_closed_with_1008() {
     );
 
     // The agent link refuses the same way.
-    let err = AgentClient::connect(&fx.relay.ws_url(), &fx.session, &forged)
-        .await
-        .err()
-        .unwrap();
+    let err = fx.relay.refused_agent(&fx.session, &forged).await;
     assert!(err.contains("1008"), "{err}");
 }
 
@@ -85,10 +82,7 @@ async fn another_users_session_is_refused() {
         (code, reason.as_str()),
         (1008, "session belongs to another user")
     );
-    let err = AgentClient::connect(&relay.ws_url(), &session, &bob)
-        .await
-        .err()
-        .unwrap();
+    let err = relay.refused_agent(&session, &bob).await;
     assert!(err.contains("another user"), "{err}");
     let url = format!("{}/api/v1/agent-instances/{session}", relay.http_url());
     assert_eq!(http("GET", &url, Some(&bob), None).await.0, 403);
@@ -177,11 +171,7 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
         (1008, "share token is for another session")
     );
     // Share tokens cannot stream as the agent nor use the API.
-    assert!(
-        AgentClient::connect(&fx.relay.ws_url(), &fx.session, &read_write)
-            .await
-            .is_err()
-    );
+    fx.relay.refused_agent(&fx.session, &read_write).await;
     let list = format!("{}/api/v1/agent-instances", fx.relay.http_url());
     assert_eq!(http("GET", &list, Some(&read_write), None).await.0, 403);
 }
