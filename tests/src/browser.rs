@@ -169,8 +169,8 @@ impl Browser {
                 .await
             {
                 Ok(client) => break client,
-                Err(err) if Instant::now() < deadline => {
-                    let _ = err;
+                // chromedriver may not listen yet: try again until the deadline.
+                Err(_) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(err) => panic!("cannot start headless Chromium through chromedriver: {err}"),
