@@ -229,12 +229,22 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     let first = screens_match(&tmux, &browser, "1-output", "line 01").await;
     assert_eq!((first.cols, first.rows), (100, 30));
 
+    // More output: vi scrolls line by line (scroll regions, insert and
+    // delete line), down seven lines and back up two.
+    tmux.send_keys(&[
+        "C-e", "C-e", "C-e", "C-e", "C-e", "C-e", "C-e", "C-y", "C-y",
+    ]);
+    tmux.wait_for_screen("vi to scroll", WAIT, |screen| {
+        screen.starts_with("line 06:")
+    });
+    screens_match(&tmux, &browser, "1-scrolled", "line 06").await;
+
     // 2. The local terminal shrinks: vi redraws, the session takes the new size.
     tmux.resize(80, 24);
     tmux.wait_for_screen("the 80x24 redraw", WAIT, |screen| {
         screen.lines().count() == 24
     });
-    let resized = screens_match(&tmux, &browser, "2-resized", "line 01").await;
+    let resized = screens_match(&tmux, &browser, "2-resized", "line 10").await;
     assert_eq!((resized.cols, resized.rows), (80, 24));
 
     // 3. Keys typed in the browser reach vi through the relay and the PTY:
