@@ -130,11 +130,26 @@ fn required() -> bool {
     std::env::var_os("TETHER_REQUIRE_BROWSER").is_some()
 }
 
+/// Vim as `vi` (Debian's vim-tiny, which `scripts/setup` installs, or any
+/// other build); the test uses its `-u NONE` flag, which nvi lacks.
 fn find_vi() -> Option<PathBuf> {
-    ["/usr/bin/vi", "/bin/vi"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|path| path.exists())
+    let is_vim = |path: &Path| {
+        std::process::Command::new(path)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("VIM"))
+    };
+    [
+        "/usr/bin/vi",
+        "/bin/vi",
+        "/usr/bin/vim.tiny",
+        "/usr/bin/vim.basic",
+        "/usr/bin/vim",
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .find(|path| path.exists() && is_vim(path))
 }
 
 /// A file whose lines differ, some wider than the terminal so that vi wraps them.
@@ -186,7 +201,8 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     }
     let vi = find_vi();
     if vi.is_none() || !Tmux::available() {
-        let message = "the whole-system test needs vi and tmux (scripts/setup installs them)";
+        let message =
+            "the whole-system test needs vim as vi, and tmux (scripts/setup installs them)";
         assert!(!required(), "{message}");
         eprintln!("SKIPPED: {message}");
         return;
@@ -218,7 +234,8 @@ async fn the_browser_shows_exactly_the_local_terminal() {
         vi.display(),
         notes.display()
     ));
-    tmux.wait_for_process("vi", WAIT);
+    let vi_name = vi.file_name().and_then(|n| n.to_str()).unwrap_or("vi");
+    tmux.wait_for_process(vi_name, WAIT);
     tmux.wait_for_text("line 01", WAIT);
     let session = live_session(&relay, &key).await;
     let browser = Browser::start(Screen::DESKTOP).await;
