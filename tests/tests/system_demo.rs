@@ -55,7 +55,11 @@ async fn the_demo_brings_up_a_session_that_opens_in_the_browser_and_stops_cleanl
         browser::workspace_root().display(),
         binaries.display()
     ));
-    let screen = tmux.wait_for_text("tether: http://", WAIT);
+    // tether's line with the whole session id (a UUID: 36 characters).
+    let screen = tmux.wait_for_screen("tether's session address", WAIT, |screen| {
+        url_containing(screen, "/s/")
+            .is_some_and(|url| url.rsplit("/s/").next().is_some_and(|id| id.len() == 36))
+    });
     assert!(
         screen.contains(&format!("port {taken_port} is taken")),
         "the demo says the port was taken:\n{screen}"
