@@ -2,9 +2,10 @@
 //! program) inside a real terminal (tmux), the real `tether-relay` streams
 //! it, and the viewer in headless Chromium shows it. The browser's screen —
 //! the rows of xterm's visible screen, the size and the cursor — must equal
-//! the terminal's (`tmux capture-pane`): after vi's first draw, after the
-//! local terminal is resized, after keys typed in the browser, and after the
-//! relay was killed and restarted (the wrapper and the viewer reconnect).
+//! the terminal's (`tmux capture-pane`): after vi's first draw and its
+//! scrolling, after the local terminal is resized, in a phone that joins
+//! late, after keys typed in the browser, and after the relay was killed and
+//! restarted (the wrapper and the viewer reconnect).
 //!
 //! Screenshots of each step go to `test-artifacts/system-*.png`.
 
@@ -263,6 +264,19 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     });
     let resized = screens_match(&tmux, &browser, "2-resized", "line 10").await;
     assert_eq!((resized.cols, resized.rows), (80, 24));
+
+    // 2b. A phone joins late: history replayed from byte 0 (both sizes)
+    //     gives it the same screen, scaled to fit. It must not resize the
+    //     session (the local terminal's size wins): a resize would show in
+    //     every comparison after this one.
+    let phone = Browser::start(Screen::PHONE).await;
+    phone
+        .goto(&format!("{}/s/{session}#key={key}", relay.http_url()))
+        .await;
+    phone.wait_for_state("live").await;
+    let on_phone = screens_match(&tmux, &phone, "2b-phone", "line 10").await;
+    assert_eq!((on_phone.cols, on_phone.rows), (80, 24));
+    phone.close().await;
 
     // 3. Keys typed in the browser reach vi through the relay and the PTY:
     //    a new last line, then Escape back to normal mode.
