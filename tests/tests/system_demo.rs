@@ -1,5 +1,5 @@
 //! The README's first command, `scripts/demo`, as a new user meets it: run
-//! in a real terminal (tmux) it starts the relay — on a free port when the
+//! in a real terminal (tmux), from another directory, it starts the relay — on a free port when the
 //! one asked for is taken — and a shell under `tether`, and prints the
 //! dashboard address with the key. That address opens in headless Chromium,
 //! lists the session live, opens it, and what is typed there runs in the
@@ -51,9 +51,9 @@ async fn the_demo_brings_up_a_session_that_opens_in_the_browser_and_stops_cleanl
     // Wide enough that the dashboard address (with its key) is one line.
     let tmux = Tmux::start(240, 30, &[("TETHER_HOME", home_path)]);
     tmux.type_line(&format!(
-        "cd {} && TETHER_DEMO_PREBUILT={} TETHER_DEMO_LISTEN=127.0.0.1:{taken_port} scripts/demo sh",
+        "cd {home_path} && TETHER_DEMO_PREBUILT={} TETHER_DEMO_LISTEN=127.0.0.1:{taken_port} {}/scripts/demo sh",
+        binaries.display(),
         browser::workspace_root().display(),
-        binaries.display()
     ));
     // tether's line with the whole session id (a UUID: 36 characters).
     let screen = tmux.wait_for_screen("tether's session address", WAIT, |screen| {
@@ -100,11 +100,13 @@ async fn the_demo_brings_up_a_session_that_opens_in_the_browser_and_stops_cleanl
     // It opens, and what is typed there runs in the shell in the terminal.
     browser.click(&format!("{row} a")).await;
     browser.wait_for_state("live").await;
+    // The shell runs where the demo was started, not in the repository.
     browser
-        .type_keys("echo from-the-browser-$((6 * 7))\u{E007}")
+        .type_keys("echo from-the-browser-$((6 * 7)) in $PWD\u{E007}")
         .await;
-    tmux.wait_for_text("from-the-browser-42", WAIT);
-    browser.wait_for_text("from-the-browser-42").await;
+    let answer = format!("from-the-browser-42 in {home_path}");
+    tmux.wait_for_text(&answer, WAIT);
+    browser.wait_for_text(&answer).await;
     browser.screenshot("system-demo-session").await;
 
     // Exiting the shell ends the demo and stops the relay.
