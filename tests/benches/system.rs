@@ -98,7 +98,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         .expect("seq runs");
     std::fs::write(file.path(), seq.stdout).expect("write the workload file");
     let workload = format!("cat {}", file.path().display());
-    let raw = raw_pty_throughput(&workload);
+    let raw = best_of(|| raw_pty_throughput(&workload));
     report.row(
         "throughput",
         "bare PTY read (ceiling)",
@@ -106,7 +106,8 @@ fn throughput(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         "",
     );
     for viewers in [1, 10, 100] {
-        let relayed = runtime.block_on(relayed_throughput(&workload, raw.bytes, viewers));
+        let relayed =
+            best_of(|| runtime.block_on(relayed_throughput(&workload, raw.bytes, viewers)));
         report.row(
             "throughput",
             &format!("agent → relay → {viewers} viewer(s)"),
@@ -121,7 +122,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         );
     }
     for viewers in [1, 10, 100] {
-        let alone = runtime.block_on(relay_only_throughput(raw.bytes, viewers));
+        let alone = best_of(|| runtime.block_on(relay_only_throughput(raw.bytes, viewers)));
         report.row(
             "throughput",
             &format!("relay alone (no PTY): agent client → {viewers} viewer(s)"),
@@ -134,6 +135,17 @@ fn throughput(runtime: &tokio::runtime::Runtime, report: &mut Report) {
             "",
         );
     }
+}
+
+/// Runs of each throughput measurement; the fastest counts, since noise
+/// from the rest of the machine only ever slows a run down.
+const RUNS: usize = 3;
+
+fn best_of(mut measure: impl FnMut() -> Transfer) -> Transfer {
+    (0..RUNS)
+        .map(|_| measure())
+        .max_by(|a, b| a.mb_per_s().total_cmp(&b.mb_per_s()))
+        .expect("at least one run")
 }
 
 fn skipped_note(skipped: u64) -> String {
@@ -744,7 +756,7 @@ const METHOD: &str = "## Method
   24 MB after the PTY's `\\n` → `\\r\\n`), read to the end from a bare PTY,
   then run under `tether` with 1, 10 and 100 viewers attached before it
   starts; timed from starting `tether` until every viewer has received every
-  byte.
+  byte. Each throughput figure is the best of three runs.
 * Keystroke round trip: one byte sent, its echo awaited, 10 000 times, to
   `sh -c 'stty raw -echo; exec cat'` — once in a bare PTY, once from a viewer
   through the relay and `tether`; and once through the relay alone, with an
@@ -765,6 +777,11 @@ const METHOD: &str = "## Method
   (100%), the relay is not the limit: the machine is, shared with the
   clients that stand in for the browsers. The relay-alone rows give the
   relay's own ceiling on this machine.
+* What the bench found and fixed: the first run measured a 44 ms keystroke
+  round trip (Nagle's algorithm holding back small writes at the relay until
+  the delayed ACK; fixed with TCP_NODELAY on every link) and 273 KiB per idle
+  session (tungstenite preallocates a 128 KiB read buffer per link; now
+  8 KiB, grown on demand).
 * Viewer: the release build in `dist/` served by the relay, loaded five times
   in headless Chromium; the page measures from navigation start to the first
   output written to xterm. Sizes of the wasm and JavaScript in `dist/`, raw
