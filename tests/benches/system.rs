@@ -770,13 +770,16 @@ const METHOD: &str = "## Method
 * Memory: the relay's VmRSS once it settles, before and after opening 1 000
   sessions (agent linked, one viewer each, a few bytes of history), and
   before and after 1 000 viewers join one session.
-* Reading the throughput rows: with N viewers the relay sends N copies, so
-  it delivers N × the figure in total, and the N viewer clients decode it on
-  the same two cores as the relay, `tether` and the workload. Where a row
-  misses its target while the relay's CPU share stays well under one core
-  (100%), the relay is not the limit: the machine is, shared with the
-  clients that stand in for the browsers. The relay-alone rows give the
-  relay's own ceiling on this machine.
+* Reading the throughput rows: the full path keeps four processes busy
+  (the workload, `tether`, the relay and the viewer clients) where the bare
+  PTY keeps two, on a machine with two cores; with N viewers the relay sends
+  N copies (N × the figure in total) and the N clients that stand in for the
+  browsers decode them on those same two cores. Where a row misses the 80%
+  target while the relay's CPU share stays well under one core (100%), the
+  relay is not the limit: the machine is. The relay-alone rows give the
+  relay's own ceiling here (hundreds of MB/s to one viewer), far above what
+  a PTY can produce; a real agent's terminal rarely writes more than a few
+  MB/s. The figures vary by about ±15% between runs on this shared machine.
 * What the bench found and fixed: the first run measured a 44 ms keystroke
   round trip (Nagle's algorithm holding back small writes at the relay until
   the delayed ACK; fixed with TCP_NODELAY on every link) and 273 KiB per idle
