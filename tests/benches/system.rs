@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use protocol::{Control, Frame};
 use tests::browser::{Browser, Screen, ViewerFixture};
-use tests::relay::{contains, AgentClient, Event, RelayProcess, ViewerClient};
+use tests::relay::{contains, Event, RelayProcess, SessionFixture};
 
 /// Lines of the throughput workload (`seq 1 N`, printed with `cat`).
 const SEQ_LINES: u64 = 3_000_000;
@@ -257,12 +257,11 @@ fn raw_pty_throughput(workload: &str) -> Transfer {
 /// Runs the same workload under `tether` with `viewers` viewers attached,
 /// and times until every viewer holds every byte.
 async fn relayed_throughput(workload: &str, expected: u64, viewers: usize) -> Transfer {
-    let relay = RelayProcess::start_with(&["--max-viewers", "1000"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "bench");
-    let readers = counting_viewers(&relay, &key, &session, viewers, expected).await;
-    let producer = async { spawn_tether(&relay, &session, workload) };
-    let (transfer, mut tether) = measure_delivery(&relay, expected, readers, producer).await;
+    let fixture = SessionFixture::start_for("bench", &["--max-viewers", "1000"]);
+    let readers = counting_viewers(&fixture, viewers, expected).await;
+    let producer = async { spawn_tether(&fixture.relay, &fixture.session, workload) };
+    let (transfer, mut tether) =
+        measure_delivery(&fixture.relay, expected, readers, producer).await;
     let _ = tether.wait();
     transfer
 }
@@ -270,13 +269,9 @@ async fn relayed_throughput(workload: &str, expected: u64, viewers: usize) -> Tr
 /// The relay alone: an agent client sends `expected` bytes in 64 KiB OUTPUT
 /// frames, with no PTY or wrapper in the way — the relay's own ceiling.
 async fn relay_only_throughput(expected: u64, viewers: usize) -> Transfer {
-    let relay = RelayProcess::start_with(&["--max-viewers", "1000"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "bench");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .expect("agent connects");
-    let readers = counting_viewers(&relay, &key, &session, viewers, expected).await;
+    let fixture = SessionFixture::start_for("bench", &["--max-viewers", "1000"]);
+    let mut agent = fixture.connect_agent().await;
+    let readers = counting_viewers(&fixture, viewers, expected).await;
     let chunk = vec![b'x'; 64 * 1024];
     let producer = async {
         let mut sent = 0;
@@ -286,27 +281,22 @@ async fn relay_only_throughput(expected: u64, viewers: usize) -> Transfer {
             sent += n as u64;
         }
     };
-    measure_delivery(&relay, expected, readers, producer)
+    measure_delivery(&fixture.relay, expected, readers, producer)
         .await
         .0
 }
 
-/// Joins `viewers` viewers to `session`, each in a task that reads until it
+/// Joins `viewers` viewers to the session, each in a task that reads until it
 /// has `expected` bytes and returns how many of them it had to skip (a viewer
 /// too slow for the ring is told of a gap and jumps ahead).
 async fn counting_viewers(
-    relay: &RelayProcess,
-    key: &str,
-    session: &str,
+    fixture: &SessionFixture,
     viewers: usize,
     expected: u64,
 ) -> Vec<tokio::task::JoinHandle<u64>> {
     let mut readers = Vec::new();
     for _ in 0..viewers {
-        let mut viewer = ViewerClient::connect(&relay.ws_url(), session, key, None)
-            .await
-            .expect("viewer connects");
-        viewer.read_history().await;
+        let mut viewer = fixture.joined_viewer().await;
         readers.push(tokio::spawn(async move {
             let (mut received, mut skipped) = (0u64, 0u64);
             while received + skipped < expected {
@@ -405,14 +395,9 @@ fn bare_pty_round_trips() -> Samples {
 
 /// Keystroke → echo from a viewer through the relay, `tether` and its PTY.
 async fn relayed_round_trips() -> Samples {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "bench");
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .expect("viewer connects");
-    viewer.read_history().await;
-    let mut tether = spawn_tether(&relay, &session, ECHO_SCRIPT);
+    let fixture = SessionFixture::start_for("bench", &[]);
+    let mut viewer = fixture.joined_viewer().await;
+    let mut tether = spawn_tether(&fixture.relay, &fixture.session, ECHO_SCRIPT);
     within(viewer.read_output_until(b"READY")).await;
     let mut samples = Vec::with_capacity(TRIPS);
     for i in 0..TRIPS {
@@ -430,16 +415,9 @@ async fn relayed_round_trips() -> Samples {
 /// Keystroke → echo with an agent client that echoes at once: the relay's
 /// share of the round trip.
 async fn relay_only_round_trips() -> Samples {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "bench");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .expect("agent connects");
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-        .await
-        .expect("viewer connects");
-    viewer.read_history().await;
+    let fixture = SessionFixture::start_for("bench", &[]);
+    let mut agent = fixture.connect_agent().await;
+    let mut viewer = fixture.joined_viewer().await;
     let mut samples = Vec::with_capacity(TRIPS);
     for i in 0..TRIPS {
         let key = b'a' + (i % 26) as u8;
@@ -459,12 +437,8 @@ async fn relay_only_round_trips() -> Samples {
 
 /// Time for a new viewer to receive 8 MiB of history up to `history_complete`.
 async fn join_time() -> Samples {
-    let relay = RelayProcess::start();
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "bench");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .expect("agent connects");
+    let fixture = SessionFixture::start_for("bench", &[]);
+    let mut agent = fixture.connect_agent().await;
     let chunk: Vec<u8> = (0..64 * 1024).map(|i| b' ' + (i % 90) as u8).collect();
     for _ in 0..HISTORY / chunk.len() {
         agent.send_output(&chunk).await;
@@ -473,9 +447,7 @@ async fn join_time() -> Samples {
     let mut samples = Vec::new();
     for _ in 0..10 {
         let start = Instant::now();
-        let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-            .await
-            .expect("viewer connects");
+        let mut viewer = fixture.connect_viewer(None).await;
         let join = within(viewer.read_history()).await;
         samples.push(start.elapsed());
         assert_eq!(join.output.len(), HISTORY, "the whole history was replayed");
@@ -500,14 +472,9 @@ async fn idle_sessions_memory() -> Growth {
     let mut links = Vec::new();
     for _ in 0..MANY {
         let session = relay.register_session(&key, "bench");
-        let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-            .await
-            .expect("agent connects");
+        let mut agent = relay.connect_agent(&session, &key).await;
         agent.send_output(b"$ ").await;
-        let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-            .await
-            .expect("viewer connects");
-        within(viewer.read_history()).await;
+        let viewer = within(relay.joined_viewer(&session, &key)).await;
         links.push((agent, viewer));
     }
     let total = settled_rss(&relay).await;
@@ -520,23 +487,15 @@ async fn idle_sessions_memory() -> Growth {
 
 /// One live session watched by `MANY` viewers.
 async fn crowded_session_memory() -> Growth {
-    let relay = RelayProcess::start_with(&["--max-viewers", "5000"]);
-    let key = relay.api_key();
-    let session = relay.register_session(&key, "bench");
-    let mut agent = AgentClient::connect(&relay.ws_url(), &session, &key)
-        .await
-        .expect("agent connects");
+    let fixture = SessionFixture::start_for("bench", &["--max-viewers", "5000"]);
+    let mut agent = fixture.connect_agent().await;
     agent.send_output(b"$ ").await;
-    let base = settled_rss(&relay).await;
+    let base = settled_rss(&fixture.relay).await;
     let mut viewers = Vec::new();
     for _ in 0..MANY {
-        let mut viewer = ViewerClient::connect(&relay.ws_url(), &session, &key, None)
-            .await
-            .expect("viewer connects");
-        within(viewer.read_history()).await;
-        viewers.push(viewer);
+        viewers.push(within(fixture.joined_viewer()).await);
     }
-    let total = settled_rss(&relay).await;
+    let total = settled_rss(&fixture.relay).await;
     drop((agent, viewers));
     Growth {
         total_kib: total,
