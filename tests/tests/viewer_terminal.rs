@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use tests::browser::{self, Browser, Screen, ViewerFixture};
+use tests::browser::{self, Browser, Screen, ViewerFixture, DEFAULT_WAIT};
 
 const NAME: &str = "e2e terminal";
 
@@ -51,6 +51,15 @@ async fn history_then_live_output_then_typed_keys_reach_the_agent() {
 
     // A paste arrives in one piece, bracketed once the agent asks for it.
     fixture.print(b"\x1b[?2004h").await;
+    // The relay stored the mode switch; xterm must also have applied it
+    // before the paste, or the paste goes out unbracketed.
+    browser
+        .wait_for_js(
+            "bracketed paste mode in xterm",
+            "return window.__tether.term.modes.bracketedPasteMode === true;",
+            DEFAULT_WAIT,
+        )
+        .await;
     browser
         .eval(
             "const data = new DataTransfer(); data.setData('text/plain', arguments[0]); \
