@@ -507,6 +507,23 @@ async fn with_nobody_to_answer_the_wrapper_answers_cpr() {
     assert_eq!(tether.wait(WAIT).code(), Some(0));
 }
 
+/// A 100×30 tmux terminal whose shell has `home` as its home and Tether's
+/// home, and the relay's API URL and `key` in its environment.
+fn tmux_for(relay: &RelayProcess, home: &std::path::Path, key: &str) -> Tmux {
+    let home = home.to_str().unwrap();
+    let api = relay.http_url();
+    Tmux::start(
+        100,
+        30,
+        &[
+            ("TETHER_HOME", home),
+            ("HOME", home),
+            ("TETHER_API_URL", &api),
+            ("TETHER_API_KEY", key),
+        ],
+    )
+}
+
 /// With a local terminal (tmux) and two viewers answering, the agent gets the
 /// local terminal's answer only, inside the PTY.
 #[tokio::test]
@@ -517,19 +534,8 @@ async fn with_a_local_terminal_and_two_viewers_one_answer_per_query() {
     }
     let relay = RelayProcess::start();
     let home = tempfile::tempdir().unwrap();
-    let home_str = home.path().to_str().unwrap().to_string();
     let key = relay.api_key();
-    let api = relay.http_url();
-    let tmux = Tmux::start(
-        100,
-        30,
-        &[
-            ("TETHER_HOME", &home_str),
-            ("HOME", &home_str),
-            ("TETHER_API_URL", &api),
-            ("TETHER_API_KEY", &key),
-        ],
-    );
+    let tmux = tmux_for(&relay, home.path(), &key);
     let script = home.path().join("probe.sh");
     std::fs::write(&script, CPR_PROBE).unwrap();
     tmux.type_line(&format!(
@@ -874,19 +880,8 @@ async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
     }
     let relay = RelayProcess::start();
     let home = tempfile::tempdir().unwrap();
-    let home_str = home.path().to_str().unwrap().to_string();
     let key = relay.api_key();
-    let api = relay.http_url();
-    let tmux = Tmux::start(
-        100,
-        30,
-        &[
-            ("TETHER_HOME", &home_str),
-            ("HOME", &home_str),
-            ("TETHER_API_URL", &api),
-            ("TETHER_API_KEY", &key),
-        ],
-    );
+    let tmux = tmux_for(&relay, home.path(), &key);
     tmux.type_line(&format!("clear; {} --command sh", tether_bin().display()));
     let screen = tmux.wait_for_text("/s/", WAIT);
     let id = screen

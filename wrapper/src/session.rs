@@ -309,16 +309,8 @@ fn pump_input(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .next_deadline();
-        let event = match deadline {
-            Some(at) => match events.recv_timeout(at.saturating_duration_since(Instant::now())) {
-                Ok(event) => Some(event),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
-            },
-            None => match events.recv() {
-                Ok(event) => Some(event),
-                Err(_) => return,
-            },
+        let Some(event) = next_event(&events, deadline) else {
+            return;
         };
         let now = Instant::now();
         let bytes = {
@@ -403,16 +395,8 @@ fn drive_resizes(
 ) {
     let mut scheduler = ResizeScheduler::new(ResizePolicy::default(), initial);
     loop {
-        let event = match scheduler.next_deadline() {
-            Some(at) => match events.recv_timeout(at.saturating_duration_since(Instant::now())) {
-                Ok(event) => Some(event),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return,
-            },
-            None => match events.recv() {
-                Ok(event) => Some(event),
-                Err(_) => return,
-            },
+        let Some(event) = next_event(&events, scheduler.next_deadline()) else {
+            return;
         };
         let now = Instant::now();
         let mut apply = match event {
@@ -445,5 +429,19 @@ fn drive_resizes(
             }
             applied(size);
         }
+    }
+}
+
+/// Waits for the next event until `deadline` (forever without one):
+/// `Some(Some(event))`, `Some(None)` when the deadline passed first, `None`
+/// once every sender is gone.
+fn next_event<E>(events: &Receiver<E>, deadline: Option<Instant>) -> Option<Option<E>> {
+    match deadline {
+        Some(at) => match events.recv_timeout(at.saturating_duration_since(Instant::now())) {
+            Ok(event) => Some(Some(event)),
+            Err(RecvTimeoutError::Timeout) => Some(None),
+            Err(RecvTimeoutError::Disconnected) => None,
+        },
+        None => events.recv().ok().map(Some),
     }
 }
