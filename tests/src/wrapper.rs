@@ -181,6 +181,23 @@ pub struct TetherProcess {
 }
 
 impl TetherProcess {
+    /// The session id from the dashboard line (`…/s/ID`) tether prints at
+    /// start, waiting up to `timeout` for it.
+    pub fn session_id(&self, timeout: Duration) -> String {
+        self.stderr.wait_for_text("/s/", timeout);
+        self.stderr.wait_for_text("\n", timeout);
+        let text = self.stderr.text();
+        let line = text
+            .lines()
+            .find(|line| line.contains("/s/"))
+            .expect("dashboard line");
+        line.rsplit("/s/")
+            .next()
+            .expect("id after /s/")
+            .trim()
+            .to_owned()
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -6,25 +6,9 @@ use std::time::Duration;
 
 use tests::browser::{self, Browser, Screen};
 use tests::relay::RelayProcess;
-use tests::wrapper::{TetherCommand, TetherProcess};
+use tests::wrapper::TetherCommand;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// The session id from the dashboard line `tether` prints at start.
-fn session_id(tether: &TetherProcess) -> String {
-    tether.stderr.wait_for_text("/s/", WAIT);
-    tether.stderr.wait_for_text("\n", WAIT);
-    let text = tether.stderr.text();
-    let line = text
-        .lines()
-        .find(|line| line.contains("/s/"))
-        .expect("dashboard line");
-    line.rsplit("/s/")
-        .next()
-        .expect("id after /s/")
-        .trim()
-        .to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
@@ -40,7 +24,7 @@ async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
         .args(["--command", "sh", "--name", "real shell", "--", "-c"])
         .args(["echo ready-for-input; read line; echo \"got:$line\"; exit 3"])
         .spawn();
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
 
     let browser = Browser::start(Screen::DESKTOP).await;
     browser

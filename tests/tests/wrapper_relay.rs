@@ -5,7 +5,7 @@
 use protocol::{Control, Frame};
 use std::time::{Duration, Instant};
 use tests::relay::{http, Event, Join, RelayProcess, ViewerClient};
-use tests::wrapper::{sha256_hex, tether_bin, wait_until, TetherCommand, TetherProcess, Tmux};
+use tests::wrapper::{sha256_hex, tether_bin, wait_until, TetherCommand, Tmux};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -14,18 +14,6 @@ fn tether_for(relay: &RelayProcess, home: &std::path::Path) -> TetherCommand {
     TetherCommand::new(home)
         .env("TETHER_API_URL", relay.http_url())
         .env("TETHER_API_KEY", relay.api_key())
-}
-
-/// The session id from the dashboard line tether prints at start.
-fn session_id(tether: &TetherProcess) -> String {
-    tether.stderr.wait_for_text("/s/", WAIT);
-    tether.stderr.wait_for_text("\n", WAIT);
-    let text = tether.stderr.text();
-    let line = text
-        .lines()
-        .find(|l| l.contains("/s/"))
-        .expect("dashboard line");
-    line.rsplit("/s/").next().unwrap().trim().to_string()
 }
 
 /// Reads OUTPUT until `len` bytes arrived (history and live), failing on a gap.
@@ -83,7 +71,7 @@ async fn fifty_megabytes_reach_a_viewer_byte_exact() {
         .args(["--command", "sh", "--", "-c"])
         .args([format!("stty -opost -echo; echo ready; read go; seq 1 {N}")])
         .spawn();
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
     let _log = PrintOnPanic(home.path().join("sh_wrapper").join(format!("{id}.log")));
     let _relay_log = PrintOnPanic(relay.home().join("relay.log"));
     tether.stdout.wait_for_text("ready\n", WAIT);
@@ -144,7 +132,7 @@ async fn viewer_input_reaches_the_agent_and_the_exit_status_is_reported() {
         .args(["--command", "sh", "--name", "input test", "--", "-c"])
         .args(["stty -echo; echo ready; read line; echo \"got:$line\"; exit 3"])
         .spawn();
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
     let key = relay.api_key();
     let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
         .await
@@ -206,7 +194,7 @@ async fn relay_killed_mid_stream_and_restarted_loses_nothing() {
     let mut tether = tether_for(&relay, home.path())
         .args(["--command", "sh", "--", "-c", script])
         .spawn();
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
     tether.stdout.wait_for_text("line 20\r\n", WAIT);
     relay.kill();
     // The agent keeps running and printing while the relay is down.
@@ -383,7 +371,7 @@ async fn viewer_resizes_are_debounced_and_stepped() {
             "stty -echo; echo ready; read x; stty size",
         ])
         .spawn();
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
     let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &relay.api_key(), None)
         .await
         .unwrap();
@@ -463,7 +451,7 @@ async fn without_a_local_terminal_one_viewer_answer_is_forwarded() {
         .args(["--command", "sh", "--", "-c", CPR_PROBE])
         .env("TETHER_LOG", "debug")
         .spawn();
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
     let key = relay.api_key();
     let log = home.path().join("sh_wrapper").join(format!("{id}.log"));
     let _print = PrintOnPanic(log);
@@ -715,7 +703,7 @@ async fn a_relay_that_comes_up_later_gets_the_whole_session() {
         "{}",
         tether.stderr.text()
     );
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
     relay.restart();
     wait_registered(&relay, &key, &id).await;
     let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
@@ -740,7 +728,7 @@ async fn resume_continues_the_stream() {
         .args(["--command", "sh", "--", "-c", "echo first-run"])
         .null_stdin()
         .spawn();
-    let id = session_id(&first);
+    let id = first.session_id(WAIT);
     assert_eq!(first.wait(WAIT).code(), Some(0));
     let first_bytes = first.stdout.bytes();
 
@@ -748,7 +736,7 @@ async fn resume_continues_the_stream() {
         .args(["--resume", &id, "--command", "sh", "--", "-c"])
         .args(["stty -echo; echo second-run; read x"])
         .spawn();
-    assert_eq!(session_id(&second), id);
+    assert_eq!(second.session_id(WAIT), id);
     second.stdout.wait_for_text("second-run\r\n", WAIT);
     let mut expected = first_bytes.clone();
     expected.extend_from_slice(&second.stdout.bytes());
@@ -775,7 +763,7 @@ async fn legacy_relay() -> (
     tokio::sync::mpsc::UnboundedReceiver<Frame>,
 ) {
     use futures_util::{SinkExt, StreamExt};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     use tokio_tungstenite::tungstenite::Message;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -817,14 +805,21 @@ async fn legacy_relay() -> (
                 }
             }
             let body = r#"{"agent_instance_id":"3c1e6a52-8d0f-4b7e-9c8a-5f2d1e0b4a77"}"#;
-            let response = format!(
-                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
+            respond_json(&mut stream, "201 Created", body).await;
         }
     });
     (addr, rx)
+}
+
+/// Answers a fake relay's HTTP request with `status` and a JSON `body`, then
+/// closes (best effort: the wrapper may already be gone).
+async fn respond_json(stream: &mut tokio::net::TcpStream, status: &str, body: &str) {
+    use tokio::io::AsyncWriteExt;
+    let response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
 }
 
 /// Against a legacy relay the wrapper sends only the four Omnara frame types,
@@ -967,7 +962,7 @@ async fn keystroke_round_trip_has_no_stalls() {
             "stty raw -echo; echo ready; exec cat",
         ])
         .spawn();
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
     let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
         .await
         .unwrap();
@@ -1045,7 +1040,7 @@ async fn a_network_blip_resumes_from_the_relays_ack() {
         .env("TETHER_API_KEY", &key)
         .args(["--command", "sh", "--", "-c", script])
         .spawn();
-    let id = session_id(&tether);
+    let id = tether.session_id(WAIT);
     tether.stdout.wait_for_text("line 40\r\n", WAIT);
     proxy.cut();
     tether.stdout.wait_for_text("line 120\r\n", WAIT);
@@ -1079,7 +1074,7 @@ async fn forgetful_relay() -> (
     std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) {
     use futures_util::SinkExt;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -1104,12 +1099,12 @@ async fn forgetful_relay() -> (
                 if agent_links == 1 {
                     let mut buf = [0u8; 4096];
                     let _ = stream.read(&mut buf).await;
-                    let body = r#"{"error":"unknown session"}"#;
-                    let response = format!(
-                        "HTTP/1.1 404 Not Found\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = stream.write_all(response.as_bytes()).await;
+                    respond_json(
+                        &mut stream,
+                        "404 Not Found",
+                        r#"{"error":"unknown session"}"#,
+                    )
+                    .await;
                     continue;
                 }
                 let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
@@ -1154,11 +1149,7 @@ async fn forgetful_relay() -> (
                 .to_string();
             requests.lock().unwrap().push(format!("{line} {body}"));
             let answer = r#"{"agent_instance_id":"5d2f7a10-3c4b-4e8f-9a61-2b7c8d9e0f12"}"#;
-            let response = format!(
-                "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
+            respond_json(&mut stream, "201 Created", answer).await;
         }
     });
     (addr, log)

@@ -90,11 +90,9 @@ async fn https_and_wss_work_with_the_explicit_opt_in() {
         .args(["--insecure-skip-tls-verify", "--command", "sh", "--", "-c"])
         .args(["stty -echo; echo over-tls; read x"])
         .spawn();
-    tether.stderr.wait_for_text("/s/", WAIT);
-    tether.stderr.wait_for_text("\n", WAIT);
+    let id = tether.session_id(WAIT);
     let text = tether.stderr.text();
-    assert!(text.contains(&format!("{api_url}/s/")), "{text}");
-    let id = text.rsplit("/s/").next().unwrap().trim().to_string();
+    assert!(text.contains(&format!("{api_url}/s/{id}")), "{text}");
 
     // The viewer reads the relay directly: the bytes went through wss.
     let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
