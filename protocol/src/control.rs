@@ -19,6 +19,25 @@ pub enum HistoryPolicy {
     StripEscJ,
 }
 
+impl HistoryPolicy {
+    /// The policy an agent gets when its metadata names none: `strip_esc_j`
+    /// for Codex (it redraws with erase-in-display), `verbatim` otherwise.
+    /// The one place this rule is written.
+    ///
+    /// ```
+    /// use protocol::HistoryPolicy;
+    /// assert_eq!(HistoryPolicy::default_for("codex"), HistoryPolicy::StripEscJ);
+    /// assert_eq!(HistoryPolicy::default_for("claude"), HistoryPolicy::Verbatim);
+    /// ```
+    pub fn default_for(agent: &str) -> Self {
+        if agent == "codex" {
+            Self::StripEscJ
+        } else {
+            Self::Verbatim
+        }
+    }
+}
+
 /// Session metadata, the payload of a METADATA frame.
 ///
 /// Fields beyond the known ones are kept in `extra` and re-encoded, so a relay
@@ -45,20 +64,22 @@ pub struct Metadata {
     /// How history is replayed; `None` means the agent's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_policy: Option<HistoryPolicy>,
+    /// Whether a person's terminal is attached to the wrapper (`false` when
+    /// `tether` runs detached): viewers may then fit the session to their
+    /// own screen. `None` from peers that do not say (the legacy client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_terminal: Option<bool>,
     /// Any other fields, kept as they came.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl Metadata {
-    /// The history policy in force: the explicit one, else `strip_esc_j` for
-    /// Codex and `verbatim` for everything else.
+    /// The history policy in force: the explicit one, else the agent's
+    /// default ([`HistoryPolicy::default_for`]).
     pub fn effective_history_policy(&self) -> HistoryPolicy {
-        self.history_policy.unwrap_or(if self.agent == "codex" {
-            HistoryPolicy::StripEscJ
-        } else {
-            HistoryPolicy::Verbatim
-        })
+        self.history_policy
+            .unwrap_or_else(|| HistoryPolicy::default_for(&self.agent))
     }
 }
 

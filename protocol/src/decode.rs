@@ -1,6 +1,6 @@
 //! The incremental decoder.
 
-use crate::frame::{Frame, FrameType, HEADER_LEN};
+use crate::frame::{Frame, FrameType, Size, HEADER_LEN};
 use crate::DEFAULT_MAX_PAYLOAD;
 
 /// Why bytes could not be decoded into a frame.
@@ -165,7 +165,7 @@ impl Decoder {
 ///
 /// ```
 /// let frames = protocol::decode_message(&[2, 0, 0, 0, 4, 0, 24, 0, 80], 1024).unwrap();
-/// assert_eq!(frames, [protocol::Frame::Resize { rows: 24, cols: 80 }]);
+/// assert_eq!(frames, [protocol::Frame::Resize(protocol::Size::new(24, 80))]);
 /// assert!(protocol::decode_message(&[0, 0, 0, 0, 9, 1], 1024).is_err());
 /// ```
 pub fn decode_message(message: &[u8], max_payload: usize) -> Result<Vec<Frame>, DecodeError> {
@@ -185,10 +185,10 @@ fn parse_payload(tag: u8, payload: &[u8]) -> Result<Frame, DecodeError> {
         FrameType::Output => Frame::Output(payload.to_vec()),
         FrameType::Input => Frame::Input(payload.to_vec()),
         FrameType::Resize => match *payload {
-            [r0, r1, c0, c1] => Frame::Resize {
+            [r0, r1, c0, c1] => Frame::Resize(Size {
                 rows: u16::from_be_bytes([r0, r1]),
                 cols: u16::from_be_bytes([c0, c1]),
-            },
+            }),
             _ => return Err(DecodeError::BadResize { len: payload.len() }),
         },
         FrameType::StreamOffset | FrameType::Ack => {

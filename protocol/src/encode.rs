@@ -43,16 +43,16 @@ impl Frame {
     ///
     /// ```
     /// let mut out = Vec::new();
-    /// protocol::Frame::Resize { rows: 24, cols: 80 }.encode(&mut out);
+    /// protocol::Frame::Resize(protocol::Size::new(24, 80)).encode(&mut out);
     /// assert_eq!(out, [2, 0, 0, 0, 4, 0, 24, 0, 80]);
     /// ```
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Frame::Output(data) | Frame::Input(data) => encode_bytes(self.frame_type(), data, out),
-            Frame::Resize { rows, cols } => {
+            Frame::Resize(size) => {
                 encode_header(FrameType::Resize, 4, out);
-                out.extend_from_slice(&rows.to_be_bytes());
-                out.extend_from_slice(&cols.to_be_bytes());
+                out.extend_from_slice(&size.rows.to_be_bytes());
+                out.extend_from_slice(&size.cols.to_be_bytes());
             }
             Frame::Metadata(meta) => encode_json(FrameType::Metadata, meta, out),
             Frame::StreamOffset(offset) | Frame::Ack(offset) => {

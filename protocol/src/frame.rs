@@ -1,5 +1,7 @@
 //! The frame type and its variants.
 
+use serde::{Deserialize, Serialize};
+
 use crate::control::{Control, Metadata};
 
 /// Bytes in a frame header: type (1) + payload length (4).
@@ -47,6 +49,42 @@ impl FrameType {
     }
 }
 
+/// A terminal size, rows then columns: the one size type of the wrapper, the
+/// relay and the viewer (a RESIZE frame's payload, the PTY's size, a
+/// viewer's fit).
+///
+/// ```
+/// let size = protocol::Size::new(24, 80);
+/// assert_eq!(size.to_string(), "80x24");
+/// assert_eq!(serde_json::to_string(&size).unwrap(), r#"{"rows":24,"cols":80}"#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Size {
+    /// Terminal height in rows.
+    pub rows: u16,
+    /// Terminal width in columns.
+    pub cols: u16,
+}
+
+impl Size {
+    /// A size of `rows` × `cols`.
+    pub const fn new(rows: u16, cols: u16) -> Self {
+        Self { rows, cols }
+    }
+
+    /// Whether either side is zero (no real terminal has such a size).
+    pub const fn is_empty(self) -> bool {
+        self.rows == 0 || self.cols == 0
+    }
+}
+
+impl std::fmt::Display for Size {
+    /// `COLSxROWS`, as terminals (and asciicast) write a size.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.cols, self.rows)
+    }
+}
+
 /// One decoded frame.
 ///
 /// Each variant documents its payload layout, its direction and the bytes it
@@ -71,13 +109,8 @@ pub enum Frame {
     /// Direction: wrapper → relay (the PTY's size), relay → viewers (the
     /// session's size), viewer → relay → wrapper (a request to resize).
     ///
-    /// `Resize { rows: 24, cols: 80 }` encodes to `02 00 00 00 04 00 18 00 50`.
-    Resize {
-        /// Terminal height in rows.
-        rows: u16,
-        /// Terminal width in columns.
-        cols: u16,
-    },
+    /// `Resize(Size { rows: 24, cols: 80 })` encodes to `02 00 00 00 04 00 18 00 50`.
+    Resize(Size),
     /// Session metadata: a UTF-8 JSON object ([`Metadata`]).
     ///
     /// Direction: wrapper → relay (first frame of a link), relay → viewers.
@@ -111,7 +144,7 @@ impl Frame {
         match self {
             Frame::Output(_) => FrameType::Output,
             Frame::Input(_) => FrameType::Input,
-            Frame::Resize { .. } => FrameType::Resize,
+            Frame::Resize(_) => FrameType::Resize,
             Frame::Metadata(_) => FrameType::Metadata,
             Frame::StreamOffset(_) => FrameType::StreamOffset,
             Frame::Ack(_) => FrameType::Ack,

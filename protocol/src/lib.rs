@@ -13,24 +13,31 @@
 //! above are Tether's extensions, sent only to peers that announced
 //! [`PROTOCOL_NAME`]. See `PROTOCOL.md` beside this crate for the full exchange.
 //!
-//! This crate does no I/O and builds for `wasm32-unknown-unknown`.
+//! Beside the frames: [`Size`], the one terminal size type, and [`api`], the
+//! REST API's bodies and answers. This crate does no I/O and builds for
+//! `wasm32-unknown-unknown`; only the optional `config` feature (for the two
+//! native binaries) adds `config`, the reader and writer of
+//! `~/.tether/config.json`.
 //!
 //! ```
-//! use protocol::{Decoder, Frame};
+//! use protocol::{Decoder, Frame, Size};
 //!
 //! let mut wire = Vec::new();
-//! Frame::Resize { rows: 24, cols: 80 }.encode(&mut wire);
+//! Frame::Resize(Size::new(24, 80)).encode(&mut wire);
 //! protocol::encode_output(b"hi", &mut wire);
 //!
 //! let mut decoder = Decoder::default();
 //! decoder.push(&wire);
-//! assert_eq!(decoder.next_frame().unwrap(), Some(Frame::Resize { rows: 24, cols: 80 }));
+//! assert_eq!(decoder.next_frame().unwrap(), Some(Frame::Resize(Size::new(24, 80))));
 //! assert_eq!(decoder.next_frame().unwrap(), Some(Frame::Output(b"hi".to_vec())));
 //! assert_eq!(decoder.next_frame().unwrap(), None);
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod api;
+#[cfg(feature = "config")]
+pub mod config;
 mod control;
 mod decode;
 mod encode;
@@ -39,7 +46,7 @@ mod frame;
 pub use control::{Control, HistoryPolicy, Metadata, Role};
 pub use decode::{decode_message, DecodeError, Decoder};
 pub use encode::{encode_header, encode_output};
-pub use frame::{Frame, FrameType, HEADER_LEN};
+pub use frame::{Frame, FrameType, Size, HEADER_LEN};
 
 /// Default cap on one frame's payload: 1 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 1 << 20;

@@ -1,7 +1,7 @@
 //! Byte-exact vectors: the first four types must match the Omnara relay's
 //! `struct.pack("!BI", type, len)` framing.
 
-use protocol::{Control, Frame, HistoryPolicy, Metadata, Role};
+use protocol::{Control, Frame, HistoryPolicy, Metadata, Role, Size};
 
 fn hex(bytes: &[u8]) -> String {
     bytes
@@ -24,14 +24,11 @@ fn assert_round_trip(frame: Frame, expected: &str) {
 #[test]
 fn resize_is_rows_then_cols_big_endian() {
     assert_round_trip(
-        Frame::Resize { rows: 24, cols: 80 },
+        Frame::Resize(Size::new(24, 80)),
         "02 00 00 00 04 00 18 00 50",
     );
     assert_round_trip(
-        Frame::Resize {
-            rows: 0x0102,
-            cols: 0xfffe,
-        },
+        Frame::Resize(Size::new(0x0102, 0xfffe)),
         "02 00 00 00 04 01 02 ff fe",
     );
 }
@@ -77,6 +74,20 @@ fn metadata_from_the_omnara_client_decodes() {
     assert_eq!(meta.agent_display_name.as_deref(), Some("Claude"));
     assert_eq!(meta.history_policy, Some(HistoryPolicy::StripEscJ));
     assert_eq!(meta.extra["unknown"], serde_json::json!([1, 2]));
+}
+
+#[test]
+fn local_terminal_is_a_typed_field() {
+    let meta: Metadata = serde_json::from_str(r#"{"agent":"sh","local_terminal":false}"#).unwrap();
+    assert_eq!(meta.local_terminal, Some(false));
+    assert!(meta.extra.is_empty());
+    let omnara: Metadata = serde_json::from_str(r#"{"agent":"sh"}"#).unwrap();
+    assert_eq!(omnara.local_terminal, None);
+    assert_eq!(
+        serde_json::to_string(&omnara).unwrap(),
+        r#"{"agent":"sh"}"#,
+        "an unknown value is not sent"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! allocation on arbitrary bytes.
 
 use proptest::prelude::*;
-use protocol::{Control, DecodeError, Decoder, Frame, HistoryPolicy, Metadata, Role};
+use protocol::{Control, DecodeError, Decoder, Frame, HistoryPolicy, Metadata, Role, Size};
 
 const MAX: usize = 4096;
 
@@ -42,7 +42,7 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..300).prop_map(Frame::Output),
         proptest::collection::vec(any::<u8>(), 0..50).prop_map(Frame::Input),
-        (any::<u16>(), any::<u16>()).prop_map(|(rows, cols)| Frame::Resize { rows, cols }),
+        (any::<u16>(), any::<u16>()).prop_map(|(rows, cols)| Frame::Resize(Size { rows, cols })),
         arb_metadata().prop_map(Frame::Metadata),
         any::<u64>().prop_map(Frame::StreamOffset),
         any::<u64>().prop_map(Frame::Ack),

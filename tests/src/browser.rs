@@ -415,7 +415,7 @@ impl ViewerFixture {
         self.agent
             .send(&[
                 protocol::Frame::Metadata(metadata),
-                protocol::Frame::Resize { rows, cols },
+                protocol::Frame::Resize(protocol::Size { rows, cols }),
             ])
             .await;
     }
@@ -442,7 +442,7 @@ impl ViewerFixture {
     /// The agent sets the session's size.
     pub async fn resize(&mut self, cols: u16, rows: u16) {
         self.agent
-            .send(&[protocol::Frame::Resize { rows, cols }])
+            .send(&[protocol::Frame::Resize(protocol::Size { rows, cols })])
             .await;
     }
 
@@ -532,7 +532,9 @@ impl ViewerFixture {
     /// The next RESIZE request reaching the agent, as (cols, rows).
     pub async fn agent_resize_request(&mut self) -> (u16, u16) {
         loop {
-            if let protocol::Frame::Resize { rows, cols } = self.agent.next_command().await {
+            if let protocol::Frame::Resize(protocol::Size { rows, cols }) =
+                self.agent.next_command().await
+            {
                 return (cols, rows);
             }
         }

@@ -147,7 +147,9 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
         watcher.wait_error().await,
         "read-only viewer: input and resize refused"
     );
-    watcher.send(&[Frame::Resize { rows: 10, cols: 10 }]).await;
+    watcher
+        .send(&[Frame::Resize(protocol::Size { rows: 10, cols: 10 })])
+        .await;
     watcher.wait_error().await;
 
     let read_write = share(&fx.relay, &fx.key, &fx.session, "read-write", 600).await;

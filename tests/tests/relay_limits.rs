@@ -30,7 +30,9 @@ async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames_and_no_
     // One frame per message, as the Omnara client sends them.
     let metadata: Metadata = serde_json::from_str(r#"{"agent":"claude","app":"omnara"}"#).unwrap();
     legacy.send(&[Frame::Metadata(metadata.clone())]).await;
-    legacy.send(&[Frame::Resize { rows: 24, cols: 80 }]).await;
+    legacy
+        .send(&[Frame::Resize(protocol::Size { rows: 24, cols: 80 })])
+        .await;
     legacy
         .send(&[Frame::Output(b"legacy output".to_vec())])
         .await;
@@ -68,7 +70,7 @@ async fn a_legacy_viewer_gets_only_omnara_frame_types() {
     let (fx, mut agent) = SessionFixture::with_agent(&[]).await;
     agent
         .send(&[
-            Frame::Resize { rows: 24, cols: 80 },
+            Frame::Resize(protocol::Size { rows: 24, cols: 80 }),
             Frame::Output(b"abc".to_vec()),
         ])
         .await;
@@ -82,7 +84,7 @@ async fn a_legacy_viewer_gets_only_omnara_frame_types() {
         .unwrap();
     assert_eq!(
         viewer.socket.next_event().await,
-        Event::Frame(Frame::Resize { rows: 24, cols: 80 })
+        Event::Frame(Frame::Resize(protocol::Size { rows: 24, cols: 80 }))
     );
     assert_eq!(
         viewer.socket.next_event().await,
@@ -252,7 +254,9 @@ async fn a_websocket_message_over_the_limit_closes_with_1009() {
 async fn a_zero_size_resize_is_refused() {
     let (fx, _agent) = SessionFixture::with_agent(&[]).await;
     let mut viewer = fx.joined_viewer().await;
-    viewer.send(&[Frame::Resize { rows: 0, cols: 80 }]).await;
+    viewer
+        .send(&[Frame::Resize(protocol::Size { rows: 0, cols: 80 })])
+        .await;
     assert_eq!(
         viewer.wait_error().await,
         "resize refused: rows and columns must be at least 1"

@@ -15,10 +15,10 @@ async fn output_reaches_every_viewer_and_input_reaches_the_agent() {
     agent
         .send(&[
             Frame::Metadata(metadata.clone()),
-            Frame::Resize {
+            Frame::Resize(protocol::Size {
                 rows: 30,
                 cols: 100,
-            },
+            }),
             Frame::StreamOffset(0),
         ])
         .await;
@@ -37,10 +37,10 @@ async fn output_reaches_every_viewer_and_input_reaches_the_agent() {
             })
         );
         assert!(join.frames.contains(&Frame::Metadata(metadata.clone())));
-        assert!(join.frames.contains(&Frame::Resize {
+        assert!(join.frames.contains(&Frame::Resize(protocol::Size {
             rows: 30,
             cols: 100
-        }));
+        })));
         assert_eq!(join.start, Some(0));
         assert_eq!(join.output, b"early ");
         assert_eq!(join.complete_at, 6);
@@ -54,29 +54,29 @@ async fn output_reaches_every_viewer_and_input_reaches_the_agent() {
     first.send(&[Frame::Input(b"ls\r".to_vec())]).await;
     assert_eq!(agent.next_command().await, Frame::Input(b"ls\r".to_vec()));
     second
-        .send(&[Frame::Resize {
+        .send(&[Frame::Resize(protocol::Size {
             rows: 50,
             cols: 120,
-        }])
+        })])
         .await;
     assert_eq!(
         agent.next_command().await,
-        Frame::Resize {
+        Frame::Resize(protocol::Size {
             rows: 50,
             cols: 120
-        }
+        })
     );
 
     // The agent's size change reaches viewers.
     agent
-        .send(&[Frame::Resize {
+        .send(&[Frame::Resize(protocol::Size {
             rows: 50,
             cols: 120,
-        }])
+        })])
         .await;
     let resized = loop {
         match first.socket.next_event().await {
-            Event::Frame(Frame::Resize { rows, cols }) => break (rows, cols),
+            Event::Frame(Frame::Resize(protocol::Size { rows, cols })) => break (rows, cols),
             Event::Frame(_) => {}
             other => panic!("{other:?}"),
         }
@@ -302,7 +302,9 @@ async fn a_viewer_resuming_on_a_restarted_relay_gets_no_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_viewer_gets_resizes_and_the_end_in_stream_order() {
     let (fx, mut agent) = SessionFixture::with_agent(&["--history-bytes", "67108864"]).await;
-    agent.send(&[Frame::Resize { rows: 24, cols: 80 }]).await;
+    agent
+        .send(&[Frame::Resize(protocol::Size { rows: 24, cols: 80 })])
+        .await;
     let mut viewer = fx.joined_viewer().await;
 
     // The viewer does not read while the agent prints, resizes, prints and exits.
@@ -312,10 +314,10 @@ async fn a_lagging_viewer_gets_resizes_and_the_end_in_stream_order() {
         agent.send_output(&chunk).await;
     }
     agent
-        .send(&[Frame::Resize {
+        .send(&[Frame::Resize(protocol::Size {
             rows: 40,
             cols: 100,
-        }])
+        })])
         .await;
     for _ in 0..128 {
         agent.send_output(&chunk).await;
@@ -331,10 +333,10 @@ async fn a_lagging_viewer_gets_resizes_and_the_end_in_stream_order() {
     let ended_at = loop {
         match viewer.socket.next_event().await {
             Event::Frame(Frame::Output(data)) => received += data.len() as u64,
-            Event::Frame(Frame::Resize {
+            Event::Frame(Frame::Resize(protocol::Size {
                 rows: 40,
                 cols: 100,
-            }) => resized_at = Some(received),
+            })) => resized_at = Some(received),
             Event::Frame(Frame::Control(Control::SessionEnded { .. })) => break received,
             Event::Frame(_) => {}
             other => panic!("{other:?}"),

@@ -377,22 +377,24 @@ async fn viewer_resizes_are_debounced_and_stepped() {
         .unwrap();
     let join = viewer.read_history().await;
     wait_frame(&mut viewer, &join, |f| {
-        *f == Frame::Resize { rows: 24, cols: 80 }
+        *f == Frame::Resize(protocol::Size { rows: 24, cols: 80 })
     })
     .await;
 
-    viewer.send(&[Frame::Resize { rows: 30, cols: 90 }]).await;
     viewer
-        .send(&[Frame::Resize {
+        .send(&[Frame::Resize(protocol::Size { rows: 30, cols: 90 })])
+        .await;
+    viewer
+        .send(&[Frame::Resize(protocol::Size {
             rows: 40,
             cols: 150,
-        }])
+        })])
         .await;
     let asked = Instant::now();
     let mut sizes = Vec::new();
     while sizes.last() != Some(&(40, 150)) {
         match viewer.socket.next_event().await {
-            Event::Frame(Frame::Resize { rows, cols }) => sizes.push((rows, cols)),
+            Event::Frame(Frame::Resize(protocol::Size { rows, cols })) => sizes.push((rows, cols)),
             Event::Frame(_) => {}
             other => panic!("{other:?}"),
         }
@@ -891,16 +893,18 @@ async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
         .unwrap();
     let join = viewer.read_history().await;
     wait_frame(&mut viewer, &join, |f| {
-        *f == Frame::Resize {
+        *f == Frame::Resize(protocol::Size {
             rows: 30,
             cols: 100,
-        }
+        })
     })
     .await;
 
-    viewer.send(&[Frame::Resize { rows: 20, cols: 60 }]).await;
+    viewer
+        .send(&[Frame::Resize(protocol::Size { rows: 20, cols: 60 })])
+        .await;
     wait_frame(&mut viewer, &Join::default(), |f| {
-        *f == Frame::Resize { rows: 20, cols: 60 }
+        *f == Frame::Resize(protocol::Size { rows: 20, cols: 60 })
     })
     .await;
     tmux.type_line("stty size");
@@ -908,10 +912,10 @@ async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
 
     tmux.resize(110, 35);
     wait_frame(&mut viewer, &Join::default(), |f| {
-        *f == Frame::Resize {
+        *f == Frame::Resize(protocol::Size {
             rows: 35,
             cols: 110,
-        }
+        })
     })
     .await;
     tmux.type_line("clear; stty size");

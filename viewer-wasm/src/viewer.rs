@@ -361,7 +361,7 @@ impl Inner {
                     self.status_dirty = true;
                 }
             }
-            Frame::Resize { rows, cols } => {
+            Frame::Resize(protocol::Size { rows, cols }) => {
                 self.status.session_size = Some((cols, rows));
                 self.status_dirty = true;
                 self.term.resize(cols, rows);
@@ -370,8 +370,7 @@ impl Inner {
             Frame::Metadata(meta) => {
                 // Without a local terminal the viewers' size applies: follow
                 // this screen (README of the wrapper, "Size").
-                let follow =
-                    meta.extra.get("local_terminal") == Some(&serde_json::Value::Bool(false));
+                let follow = meta.local_terminal == Some(false);
                 if follow && !self.follow_screen {
                     self.follow_screen = true;
                     self.fit_session_to_screen(false);
@@ -514,7 +513,7 @@ impl Inner {
             return;
         };
         if always || self.status.session_size != Some((cols, rows)) {
-            self.send(&Frame::Resize { rows, cols });
+            self.send(&Frame::Resize(protocol::Size { rows, cols }));
         }
     }
 

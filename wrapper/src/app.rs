@@ -4,10 +4,10 @@
 use crate::agent::{self, DEFAULT_AGENT};
 use crate::api::{ApiClient, ApiError};
 use crate::cli::{Cli, DEFAULT_API_URL, DEFAULT_RELAY_URL};
-use crate::config::{self, Config};
 use crate::link::{Link, LinkConfig, LinkSummary, DEFAULT_CAPACITY};
 use crate::pty::Spawn;
 use crate::{logging, session, terminal};
+use protocol::config::{self, Config};
 use protocol::{HistoryPolicy, Metadata};
 use std::io::{BufRead, Write};
 
@@ -68,17 +68,9 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
         agent: program.kind.clone(),
         app: Some("tether".into()),
         agent_display_name: cli.name.clone(),
-        history_policy: Some(if program.kind == "codex" {
-            HistoryPolicy::StripEscJ
-        } else {
-            HistoryPolicy::Verbatim
-        }),
-        extra: [(
-            "local_terminal".to_string(),
-            serde_json::Value::Bool(terminal::stdin_is_tty()),
-        )]
-        .into_iter()
-        .collect(),
+        history_policy: Some(HistoryPolicy::default_for(&program.kind)),
+        local_terminal: Some(terminal::stdin_is_tty()),
+        extra: serde_json::Map::new(),
     };
     let size = terminal::initial_size();
 

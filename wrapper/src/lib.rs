@@ -2,7 +2,7 @@
 //! terminal working exactly as usual, and streams the session live to a
 //! `tether-relay`, from which browsers watch, type and resize.
 //!
-//! Flow: [`cli`] parses flags, [`app`] resolves the [`config`] and registers
+//! Flow: [`cli`] parses flags, [`app`] resolves the [`protocol::config`] and registers
 //! the session through the [`api`], then [`session`] runs the agent in a
 //! [`pty`], wiring the local [`terminal`] and the relay [`link`]. Size and
 //! terminal-query decisions are small pure policies: [`resize`] and [`queries`].
@@ -15,7 +15,6 @@ pub mod agent;
 pub mod api;
 pub mod app;
 pub mod cli;
-pub mod config;
 pub mod link;
 pub mod logging;
 pub mod pty;

@@ -152,7 +152,7 @@ impl AgentLink {
                 command = commands.recv() => {
                     let frame = match command {
                         Some(AgentCommand::Input(data)) => Frame::Input(data),
-                        Some(AgentCommand::Resize { rows, cols }) => Frame::Resize { rows, cols },
+                        Some(AgentCommand::Resize { rows, cols }) => Frame::Resize(protocol::Size { rows, cols }),
                         Some(AgentCommand::Close(code, reason)) => return Some(CloseReason::new(code, reason)),
                         None => return Some(CloseReason::new(CLOSE_NORMAL, "session closed")),
                     };
@@ -212,7 +212,9 @@ impl AgentLink {
                         state.metadata = Some(metadata);
                         state.metadata_version += 1;
                     }
-                    Frame::Resize { rows, cols } => Session::set_size(&mut state, rows, cols),
+                    Frame::Resize(protocol::Size { rows, cols }) => {
+                        Session::set_size(&mut state, rows, cols)
+                    }
                     Frame::Control(Control::AgentExited { exit_status }) => {
                         exited = Some(exit_status)
                     }

@@ -273,7 +273,7 @@ impl ViewerLink {
                 frames.push(Frame::Metadata(metadata.clone()));
             }
             if let Some((rows, cols)) = state.size {
-                frames.push(Frame::Resize { rows, cols });
+                frames.push(Frame::Resize(protocol::Size { rows, cols }));
             }
             self.seen.metadata_version = state.metadata_version;
             self.seen.size = state.size;
@@ -413,7 +413,7 @@ impl ViewerLink {
         if size_pending && at >= state.size_offset {
             self.seen.size = state.size;
             if let Some((rows, cols)) = state.size {
-                out.push(&Frame::Resize { rows, cols });
+                out.push(&Frame::Resize(protocol::Size { rows, cols }));
             }
         }
         if self.seen.liveness != Some(liveness)
@@ -495,13 +495,16 @@ impl ViewerLink {
                     let len = data.len() as u64;
                     (AgentCommand::Input(data), len)
                 }
-                Frame::Resize { rows: 0, .. } | Frame::Resize { cols: 0, .. } => {
+                Frame::Resize(protocol::Size { rows: 0, .. })
+                | Frame::Resize(protocol::Size { cols: 0, .. }) => {
                     add(&self.state.metrics.frames_dropped, 1);
                     self.refuse("resize refused: rows and columns must be at least 1")
                         .await?;
                     continue;
                 }
-                Frame::Resize { rows, cols } => (AgentCommand::Resize { rows, cols }, 0),
+                Frame::Resize(protocol::Size { rows, cols }) => {
+                    (AgentCommand::Resize { rows, cols }, 0)
+                }
                 Frame::Ack(rendered) => {
                     self.acked = Some(self.acked.map_or(rendered, |a| a.max(rendered)));
                     continue;

@@ -221,10 +221,10 @@ impl Linker {
         // METADATA first, then the PTY's size.
         let mut hello = Frame::Metadata(self.config.metadata.clone()).to_bytes();
         let size = *self.size_rx.borrow_and_update();
-        Frame::Resize {
+        Frame::Resize(protocol::Size {
             rows: size.rows,
             cols: size.cols,
-        }
+        })
         .encode(&mut hello);
         if let Err(err) = sink.send(Message::binary(hello)).await {
             return Err(format!("send failed: {err}"));
@@ -396,7 +396,7 @@ impl Linker {
                     size_open = changed.is_ok();
                     if size_open {
                         let size = *self.size_rx.borrow_and_update();
-                        let frame = Frame::Resize { rows: size.rows, cols: size.cols }.to_bytes();
+                        let frame = Frame::Resize(protocol::Size { rows: size.rows, cols: size.cols }).to_bytes();
                         let message = Message::binary(frame);
                         if let Err(served) = send_watching(sink, message, closed_rx, heard, &mut self.exit_rx, &mut finish_by).await {
                             return served;

@@ -131,7 +131,7 @@ pub(super) async fn read_frames(
                         tracing::warn!("viewer input dropped: the agent is not reading its input");
                     }
                 }
-                Ok(Some(Frame::Resize { rows, cols })) => {
+                Ok(Some(Frame::Resize(protocol::Size { rows, cols }))) => {
                     inbox.viewer_resize(Size::new(rows, cols))
                 }
                 Ok(Some(Frame::Control(Control::Error { reason }))) => {

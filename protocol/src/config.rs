@@ -1,9 +1,14 @@
-//! Tether's home directory and its `config.json`.
+//! Tether's home directory and its `config.json`, read and written by both
+//! binaries: `tether` keeps its key and default agent there, and
+//! `tether-relay` saves its local-dev key there on first start.
 //!
 //! `$TETHER_HOME` (default `~/.tether`) holds `config.json`, mode 0600:
 //! `{"api_key": "...", "default_agent": "claude", "relay_url": "...", "api_url": "..."}`.
-//! Every field is optional and unknown fields are kept when tether rewrites
-//! the file (the relay writes it too).
+//! Every field is optional and unknown fields are kept when either binary
+//! rewrites the file.
+//!
+//! This module does file I/O: it is built only with the `config` feature
+//! (native builds of the two binaries), never for the browser.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -83,6 +88,21 @@ pub fn tether_home() -> Result<PathBuf, ConfigError> {
 }
 
 impl Config {
+    /// Takes the relay's local-dev `api_key`, and `api_url` / `relay_url` for
+    /// the relay at `base` (`http://HOST:PORT`) unless already set.
+    ///
+    /// ```
+    /// let mut config = protocol::config::Config::default();
+    /// config.adopt_local_relay("k", "http://127.0.0.1:9");
+    /// assert_eq!(config.relay_url.as_deref(), Some("ws://127.0.0.1:9/agent"));
+    /// ```
+    pub fn adopt_local_relay(&mut self, api_key: &str, base: &str) {
+        self.api_key = Some(api_key.to_string());
+        self.api_url.get_or_insert_with(|| base.to_string());
+        self.relay_url
+            .get_or_insert_with(|| format!("{}/agent", base.replacen("http", "ws", 1)));
+    }
+
     /// Reads `config.json` from `home`; a missing file is an empty config.
     pub fn load(home: &Path) -> Result<Self, ConfigError> {
         let path = home.join(CONFIG_FILE);
@@ -164,6 +184,17 @@ mod tests {
         fs::write(dir.path().join(CONFIG_FILE), "{not json").unwrap();
         let err = Config::load(dir.path()).unwrap_err();
         assert!(err.to_string().contains("not valid JSON"), "{err}");
+    }
+
+    #[test]
+    fn local_relay_keeps_the_urls_already_set() {
+        let mut config: Config =
+            serde_json::from_str(r#"{"default_agent":"codex","api_url":"https://mine"}"#).unwrap();
+        config.adopt_local_relay("k", "http://127.0.0.1:9");
+        assert_eq!(config.api_key.as_deref(), Some("k"));
+        assert_eq!(config.default_agent.as_deref(), Some("codex"));
+        assert_eq!(config.api_url.as_deref(), Some("https://mine"));
+        assert_eq!(config.relay_url.as_deref(), Some("ws://127.0.0.1:9/agent"));
     }
 
     #[test]

@@ -1,0 +1,267 @@
+//! The REST API's bodies and answers under `/api/v1`, shaped like Omnara's:
+//! the one definition the relay serves, the wrapper's client sends and the
+//! viewer reads.
+//!
+//! Ids are UUIDs as text; times are RFC 3339 text (`2026-01-01T00:00:00Z`).
+//! Unknown fields are ignored when reading, so a newer relay's answers still
+//! parse.
+//!
+//! ```
+//! use protocol::api::SessionInfo;
+//! let json = r#"{"id":"a","agent_instance_id":"a","agent_type":"codex","name":null,
+//!   "status":"live","created_at":"2026-01-01T00:00:00Z","last_activity":"2026-01-01T00:00:00Z",
+//!   "ended_at":null,"exit_status":null,"viewer_count":2}"#;
+//! let info: SessionInfo = serde_json::from_str(json).unwrap();
+//! assert_eq!(info.display_name(), "codex");
+//! assert_eq!(info.viewer_count, 2);
+//! assert!(info.messages.is_none());
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::control::Role;
+
+/// `POST /api/v1/agent-instances`: register a session, or re-attach to
+/// `agent_instance_id` when given.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// `claude`, `codex`, `amp`, or a command name.
+    pub agent_type: String,
+    /// A display name chosen by the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The session to resume (`tether --resume ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_instance_id: Option<String>,
+    /// How the agent streams: `ws`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+}
+
+/// A session as the API shows it: the answer to a registration, one entry
+/// of `GET /api/v1/agent-instances`, and (with `messages`) of
+/// `GET /api/v1/agent-instances/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// The session id.
+    pub id: String,
+    /// The same id, under Omnara's name for it.
+    pub agent_instance_id: String,
+    /// `claude`, `codex`, … as registered.
+    pub agent_type: String,
+    /// Display name, if any.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `live`, `offline` or `ended`.
+    pub status: String,
+    /// When it was registered.
+    pub created_at: String,
+    /// The last registration, link or message.
+    pub last_activity: String,
+    /// When it ended, if it did.
+    #[serde(default)]
+    pub ended_at: Option<String>,
+    /// The agent's exit status, if known.
+    #[serde(default)]
+    pub exit_status: Option<i32>,
+    /// Viewers connected now.
+    #[serde(default)]
+    pub viewer_count: u64,
+    /// The latest messages, oldest first (only when one session is shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageInfo>>,
+}
+
+impl SessionInfo {
+    /// The name to show: the display name, else the agent type.
+    pub fn display_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+            .unwrap_or(&self.agent_type)
+    }
+}
+
+/// One entry of a session's message log ("started", exit notices, anything
+/// the agent or the person posted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageInfo {
+    /// Message id.
+    pub id: String,
+    /// The text.
+    pub content: String,
+    /// Who posted it: `agent` or `user`.
+    pub sender_type: String,
+    /// Whether the agent waits for the person.
+    #[serde(default)]
+    pub requires_user_input: bool,
+    /// When.
+    pub created_at: String,
+}
+
+/// `POST /api/v1/messages/agent`: a message from the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentMessageRequest {
+    /// The text.
+    pub content: String,
+    /// The session.
+    pub agent_instance_id: String,
+    /// The agent type, registering the session if it does not exist yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_type: Option<String>,
+    /// Whether the agent waits for the person.
+    #[serde(default)]
+    pub requires_user_input: bool,
+}
+
+/// The answer to [`AgentMessageRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentMessageResponse {
+    /// Always `true` on success.
+    pub success: bool,
+    /// The session.
+    pub agent_instance_id: String,
+    /// The new message's id.
+    pub message_id: String,
+    /// Messages from the person waiting for the agent (Omnara's field).
+    #[serde(default)]
+    pub queued_user_messages: Vec<MessageInfo>,
+}
+
+/// `POST /api/v1/messages/user`: a message from the person to the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserMessageRequest {
+    /// The text.
+    pub content: String,
+    /// The session.
+    pub agent_instance_id: String,
+}
+
+/// The answer to [`UserMessageRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserMessageResponse {
+    /// Always `true` on success.
+    pub success: bool,
+    /// The new message's id.
+    pub message_id: String,
+    /// Whether the agent has read it (never, at once).
+    pub marked_as_read: bool,
+}
+
+/// The answer to `GET /api/v1/messages/pending`: the person's messages after
+/// the last one the agent read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMessages {
+    /// The session.
+    pub agent_instance_id: String,
+    /// The messages, oldest first.
+    pub messages: Vec<MessageInfo>,
+    /// `ok`.
+    pub status: String,
+}
+
+/// `POST /api/v1/sessions/end`: the agent exited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndRequest {
+    /// The session.
+    pub agent_instance_id: String,
+    /// The agent's exit status, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+}
+
+/// The answer to [`EndRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndResponse {
+    /// Always `true` on success.
+    pub success: bool,
+    /// The session.
+    pub agent_instance_id: String,
+    /// `ended`.
+    pub final_status: String,
+}
+
+/// `POST /api/v1/agent-instances/{id}/share`: mint a share link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareRequest {
+    /// What the link's holder may do.
+    pub role: Role,
+    /// Seconds until the link expires (default one hour).
+    #[serde(default = "ShareRequest::default_ttl")]
+    pub ttl_secs: u64,
+}
+
+impl ShareRequest {
+    /// One hour: the lifetime of a link when none is asked for.
+    pub const DEFAULT_TTL_SECS: u64 = 3600;
+
+    fn default_ttl() -> u64 {
+        Self::DEFAULT_TTL_SECS
+    }
+}
+
+/// The answer to [`ShareRequest`]: the link to hand out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareResponse {
+    /// The share token (a secret: whoever holds it can watch).
+    pub token: String,
+    /// The viewer's address with the token in its fragment.
+    pub url: String,
+    /// When the link stops working.
+    pub expires_at: String,
+    /// What the link's holder may do.
+    pub role: Role,
+}
+
+/// Any refusal: `{"error": "...", "detail": "..."}` with a fitting status.
+/// `detail` is where Omnara's client looks for the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Why, in words a person can act on.
+    pub error: String,
+    /// The same reason, for Omnara's client.
+    #[serde(default)]
+    pub detail: String,
+}
+
+impl ErrorBody {
+    /// A refusal for `reason`.
+    pub fn new(reason: impl Into<String>) -> Self {
+        let error = reason.into();
+        Self {
+            detail: error.clone(),
+            error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_request_defaults_to_one_hour() {
+        let request: ShareRequest = serde_json::from_str(r#"{"role":"read-only"}"#).unwrap();
+        assert_eq!(request.ttl_secs, ShareRequest::DEFAULT_TTL_SECS);
+        assert_eq!(request.role, Role::ReadOnly);
+    }
+
+    #[test]
+    fn register_request_sends_only_what_is_set() {
+        let request = RegisterRequest {
+            agent_type: "claude".into(),
+            transport: Some("ws".into()),
+            ..RegisterRequest::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&request).unwrap(),
+            r#"{"agent_type":"claude","transport":"ws"}"#
+        );
+    }
+
+    #[test]
+    fn error_body_carries_the_reason_twice() {
+        let json = serde_json::to_value(ErrorBody::new("no")).unwrap();
+        assert_eq!(json, serde_json::json!({"error": "no", "detail": "no"}));
+    }
+}
