@@ -6,6 +6,7 @@
 //! `Uint8Array`, never as a view into wasm memory.
 
 use js_sys::{Function, Object, Reflect, Uint8Array};
+use protocol::Size;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlElement;
@@ -143,19 +144,19 @@ impl Term {
         self.xterm.write_bytes(&bytes, callback.unchecked_ref());
     }
 
-    /// Columns and rows.
-    pub fn size(&self) -> (u16, u16) {
+    /// The grid's size.
+    pub fn size(&self) -> Size {
         let clamp = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
-        (clamp(self.xterm.get_cols()), clamp(self.xterm.get_rows()))
+        Size::new(clamp(self.xterm.get_rows()), clamp(self.xterm.get_cols()))
     }
 
-    /// Sets the grid to `cols` × `rows` (the session's size), within
-    /// [`MAX_COLS`] × [`MAX_ROWS`]: a size from the network must not make
-    /// xterm allocate without bound.
-    pub fn resize(&self, cols: u16, rows: u16) {
-        let (cols, rows) = (cols.min(MAX_COLS), rows.min(MAX_ROWS));
-        if self.size() != (cols, rows) && cols > 0 && rows > 0 {
-            self.xterm.resize(cols.into(), rows.into());
+    /// Sets the grid to `size` (the session's), within [`MAX_COLS`] ×
+    /// [`MAX_ROWS`]: a size from the network must not make xterm allocate
+    /// without bound.
+    pub fn resize(&self, size: Size) {
+        let size = Size::new(size.rows.min(MAX_ROWS), size.cols.min(MAX_COLS));
+        if self.size() != size && !size.is_empty() {
+            self.xterm.resize(size.cols.into(), size.rows.into());
         }
     }
 
@@ -188,9 +189,9 @@ impl Term {
             .unwrap_or(false)
     }
 
-    /// Columns and rows that would fill the terminal's parent element at
-    /// the base font size, or `None` before layout.
-    pub fn proposed_size(&self) -> Option<(u16, u16)> {
+    /// The size that would fill the terminal's parent element at the base
+    /// font size, or `None` before layout.
+    pub fn proposed_size(&self) -> Option<Size> {
         let font = self.font_size();
         self.set_font_size(BASE_FONT_SIZE);
         let fit: &FitAddonExt = self.fit.unchecked_ref();
@@ -203,7 +204,7 @@ impl Term {
                 .filter(|n| n.is_finite() && *n >= 1.0)
                 .map(|n| n.min(f64::from(u16::MAX)) as u16)
         };
-        Some((get("cols")?, get("rows")?))
+        Some(Size::new(get("rows")?, get("cols")?))
     }
 
     /// The rendered width of the grid in CSS pixels, and the width the

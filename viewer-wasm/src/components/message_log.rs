@@ -2,13 +2,13 @@
 
 use yew::prelude::*;
 
-use crate::api::SessionMessage;
+use protocol::api::MessageInfo;
 
 /// Props of [`MessageLog`].
 #[derive(Properties, PartialEq)]
 pub struct MessageLogProps {
     /// Messages, oldest first.
-    pub messages: Vec<SessionMessage>,
+    pub messages: Vec<MessageInfo>,
     /// Called when the person closes the panel.
     pub on_close: Callback<()>,
 }
@@ -30,7 +30,7 @@ pub fn message_log(props: &MessageLogProps) -> Html {
             <ol>
                 { for props.messages.iter().map(|message| html! {
                     <li class={classes!("message", message.requires_user_input.then_some("needs-input"))}>
-                        <span class="meta">{ format!("{} · {}", message.sender, clock(&message.created_at)) }</span>
+                        <span class="meta">{ format!("{} · {}", message.sender_type, clock(&message.created_at)) }</span>
                         <span class="content">{ &message.content }</span>
                     </li>
                 }) }

@@ -4,7 +4,9 @@ use gloo::timers::callback::Interval;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::{list_sessions, ApiError, SessionSummary};
+use protocol::api::SessionInfo;
+
+use crate::api::{list_sessions, ApiError};
 use crate::auth;
 use crate::components::ApiKeyForm;
 use crate::link::encode_path_segment;
@@ -15,7 +17,7 @@ const REFRESH_MS: u32 = 3_000;
 #[derive(Clone, PartialEq)]
 enum ListState {
     Loading,
-    Loaded(Vec<SessionSummary>),
+    Loaded(Vec<SessionInfo>),
     Failed(String),
 }
 
@@ -114,27 +116,30 @@ pub fn session_list() -> Html {
     }
 }
 
-fn session_row(session: &SessionSummary) -> Html {
+fn session_row(session: &SessionInfo) -> Html {
     let href = format!("/s/{}", encode_path_segment(&session.id));
     let status = session.status.to_ascii_lowercase();
     html! {
         <li class="session" data-session-id={session.id.clone()}>
             <a href={href}>
-                <span class="name">{ &session.name }</span>
+                <span class="name">{ session.display_name() }</span>
                 <span class={classes!("badge", format!("status-{status}"))}>
                     { &session.status }
                     if let Some(code) = session.exit_status { { format!(" (exit {code})") } }
                 </span>
                 <span class="meta">
-                    { &session.agent }
-                    if !session.started.is_empty() { { " · started " }{ short_time(&session.started) } }
-                    if let Some(viewers) = session.viewers {
-                        { format!(" · {viewers} viewer{}", if viewers == 1 { "" } else { "s" }) }
-                    }
+                    { &session.agent_type }
+                    if !session.created_at.is_empty() { { " · started " }{ short_time(&session.created_at) } }
+                    { viewer_count(session.viewer_count) }
                 </span>
             </a>
         </li>
     }
+}
+
+/// " · N viewers".
+fn viewer_count(viewers: u64) -> String {
+    format!(" · {viewers} viewer{}", if viewers == 1 { "" } else { "s" })
 }
 
 /// An RFC 3339 timestamp in the browser's locale and time zone (as given

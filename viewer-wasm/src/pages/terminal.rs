@@ -6,7 +6,9 @@ use web_sys::HtmlElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::{session_messages, SessionMessage};
+use protocol::api::MessageInfo;
+
+use crate::api::session_messages;
 use crate::auth::{self, Credential};
 use crate::components::{KeyBar, MessageLog, StatusBadge};
 use crate::keys::BarKey;
@@ -94,7 +96,7 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
     }
 
     // The message log needs the API (a key, not a share token).
-    let messages = use_state(Vec::<SessionMessage>::new);
+    let messages = use_state(Vec::<MessageInfo>::new);
     let show_messages = use_state(|| false);
     {
         let messages = messages.clone();
@@ -207,8 +209,8 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                 <span class="title">{ title }</span>
                 <StatusBadge connection={status.connection.clone()} />
                 if read_only { <span class="badge read-only" data-role="read-only">{ "read-only" }</span> }
-                if let Some((cols, rows)) = status.session_size {
-                    <span class="size" title="the session's size">{ format!("{cols}×{rows}") }</span>
+                if let Some(size) = status.session_size {
+                    <span class="size" title="the session's size">{ format!("{}×{}", size.cols, size.rows) }</span>
                 }
                 if status.lost > 0 {
                     <span class="lost">{ format!("{} bytes skipped", status.lost) }</span>

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use gloo::timers::callback::Timeout;
-use protocol::{Control, Frame, Role};
+use protocol::{Frame, Role};
 use web_sys::HtmlElement;
 use yew::Callback;
 
@@ -20,94 +20,13 @@ use crate::stream::OutputStream;
 use crate::term::{fitting_font_size, Term, TermInput};
 use crate::test_hook::TestHook;
 
+mod frames;
+mod status;
+
+pub use status::{Connection, Status};
+
 /// Reconnect delays in milliseconds; the last one repeats.
 const RECONNECT_DELAYS_MS: [u32; 5] = [250, 500, 1_000, 2_000, 5_000];
-
-/// The state of the viewer's connection, as shown to the person.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Connection {
-    /// First connection being opened, or history being replayed.
-    Connecting,
-    /// Receiving live output; the agent is connected.
-    Live,
-    /// Connected to the relay, but the agent's link is down: input is not
-    /// delivered.
-    AgentOffline,
-    /// The link dropped; retrying (attempt number, starting at 1).
-    Reconnecting(u32),
-    /// The agent exited.
-    Ended(Option<i32>),
-    /// The relay refused this viewer (bad key, other user's session, …).
-    Refused(String),
-}
-
-impl Connection {
-    /// A short word for the status badge (and the test hook).
-    pub fn label(&self) -> String {
-        match self {
-            Connection::Connecting => "connecting".into(),
-            Connection::Live => "live".into(),
-            Connection::AgentOffline => "agent offline".into(),
-            Connection::Reconnecting(attempt) => format!("reconnecting (try {attempt})"),
-            Connection::Ended(Some(status)) => format!("ended (exit {status})"),
-            Connection::Ended(None) => "ended".into(),
-            Connection::Refused(reason) if reason.is_empty() => "refused".into(),
-            Connection::Refused(reason) => format!("refused: {reason}"),
-        }
-    }
-
-    /// A stable identifier for styling and tests.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Connection::Connecting => "connecting",
-            Connection::Live => "live",
-            Connection::AgentOffline => "offline",
-            Connection::Reconnecting(_) => "reconnecting",
-            Connection::Ended(_) => "ended",
-            Connection::Refused(_) => "refused",
-        }
-    }
-}
-
-/// What the page shows about the session.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    /// Connection state.
-    pub connection: Connection,
-    /// This viewer's role, once the relay said it.
-    pub role: Option<Role>,
-    /// The session's size (cols, rows), once known.
-    pub session_size: Option<(u16, u16)>,
-    /// The session's display name (or agent), once known.
-    pub title: Option<String>,
-    /// Bytes the relay no longer had when this viewer asked for them.
-    pub lost: u64,
-    /// Whether the next typed key gets Ctrl.
-    pub ctrl_armed: bool,
-    /// The last refusal or error the relay reported, if any.
-    pub notice: Option<String>,
-}
-
-impl Default for Status {
-    fn default() -> Self {
-        Self {
-            connection: Connection::Connecting,
-            role: None,
-            session_size: None,
-            title: None,
-            lost: 0,
-            ctrl_armed: false,
-            notice: None,
-        }
-    }
-}
-
-impl Status {
-    /// Whether typing and resizing are allowed right now.
-    pub fn can_type(&self) -> bool {
-        self.role == Some(Role::ReadWrite) && self.connection == Connection::Live
-    }
-}
 
 /// A running viewer; stops (closes its link, disposes xterm) on drop.
 pub struct Viewer {
@@ -341,93 +260,6 @@ impl Inner {
         }
     }
 
-    fn handle_frame(&mut self, frame: Frame) {
-        match frame {
-            Frame::Output(data) => {
-                self.stream.on_output(&data);
-                if self.stream.is_overflowing() {
-                    // Too far behind: drop the backlog and resume from what
-                    // xterm has, letting the relay skip ahead if it must.
-                    self.stream.resync();
-                    self.link_lost();
-                    return;
-                }
-                self.pump();
-            }
-            Frame::StreamOffset(offset) => {
-                self.stream.on_stream_offset(offset);
-                if self.stream.lost() != self.status.lost {
-                    self.status.lost = self.stream.lost();
-                    self.status_dirty = true;
-                }
-            }
-            Frame::Resize(protocol::Size { rows, cols }) => {
-                self.status.session_size = Some((cols, rows));
-                self.status_dirty = true;
-                self.term.resize(cols, rows);
-                self.refit();
-            }
-            Frame::Metadata(meta) => {
-                // Without a local terminal the viewers' size applies: follow
-                // this screen (README of the wrapper, "Size").
-                let follow = meta.local_terminal == Some(false);
-                if follow && !self.follow_screen {
-                    self.follow_screen = true;
-                    self.fit_session_to_screen(false);
-                }
-                self.follow_screen = follow;
-                let title = meta
-                    .agent_display_name
-                    .filter(|name| !name.is_empty())
-                    .or(Some(meta.agent).filter(|agent| !agent.is_empty()));
-                if title != self.status.title {
-                    self.status.title = title;
-                    self.status_dirty = true;
-                }
-            }
-            Frame::Control(control) => self.handle_control(control),
-            Frame::Input(_) | Frame::Ack(_) => {}
-        }
-    }
-
-    fn handle_control(&mut self, control: Control) {
-        match control {
-            Control::Role { role } => {
-                self.status.role = Some(role);
-                self.status_dirty = true;
-                self.term.set_read_only(role == Role::ReadOnly);
-            }
-            Control::HistoryComplete { offset } => {
-                self.stream.on_history_complete(offset);
-                if self.status.notice.take().is_some() {
-                    self.status_dirty = true;
-                }
-                if !matches!(self.status.connection, Connection::Ended(_)) {
-                    self.set_connection(Connection::Live);
-                }
-                if self.follow_screen {
-                    self.fit_session_to_screen(false);
-                }
-            }
-            Control::AgentOffline => self.set_connection(Connection::AgentOffline),
-            Control::AgentOnline => {
-                self.set_connection(Connection::Live);
-                if self.follow_screen {
-                    self.fit_session_to_screen(false);
-                }
-            }
-            Control::SessionEnded { exit_status } => {
-                self.set_connection(Connection::Ended(exit_status))
-            }
-            Control::Error { reason } => {
-                self.status.notice = Some(reason);
-                self.status_dirty = true;
-            }
-            Control::Gap { .. } => {} // counted by the STREAM_OFFSET that follows
-            Control::Ready | Control::AgentExited { .. } | Control::Unknown => {}
-        }
-    }
-
     /// Hands queued output to xterm up to the high watermark.
     fn pump(&mut self) {
         while let Some(chunk) = self.stream.next_write() {
@@ -509,11 +341,11 @@ impl Inner {
         if !self.status.can_type() {
             return;
         }
-        let Some((cols, rows)) = self.term.proposed_size() else {
+        let Some(size) = self.term.proposed_size() else {
             return;
         };
-        if always || self.status.session_size != Some((cols, rows)) {
-            self.send(&Frame::Resize(protocol::Size { rows, cols }));
+        if always || self.status.session_size != Some(size) {
+            self.send(&Frame::Resize(size));
         }
     }
 
@@ -527,7 +359,7 @@ impl Inner {
     }
 
     fn snapshot(&self) -> crate::test_hook::Snapshot {
-        let (cols, rows) = self.term.size();
+        let size = self.term.size();
         crate::test_hook::Snapshot {
             state: self.status.connection.kind(),
             role: match self.status.role {
@@ -541,8 +373,8 @@ impl Inner {
             lost: self.stream.lost(),
             first_output_ms: self.first_output_ms,
             connects: self.connects,
-            cols,
-            rows,
+            cols: size.cols,
+            rows: size.rows,
             font_size: self.term.font_size(),
         }
     }
