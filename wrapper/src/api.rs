@@ -1,8 +1,8 @@
 //! The relay's REST API, as the wrapper uses it: register a session, end it,
 //! check a key. Blocking (`ureq`), with short timeouts.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use protocol::api::{EndRequest, ErrorBody, RegisterRequest};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Time allowed for one API request.
@@ -43,7 +43,9 @@ pub enum ApiError {
     },
 }
 
-/// A registered session.
+/// What the wrapper reads of a registration's answer: only the session id.
+/// `tether-relay` answers with a whole [`protocol::api::SessionInfo`];
+/// Omnara-shaped relays may send no more than this field.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Registered {
     /// The session id (`agent_instance_id`).
@@ -86,11 +88,6 @@ impl ApiClient {
         }
     }
 
-    /// The API's base URL.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// `POST /api/v1/agent-instances`: registers a session, or re-attaches to
     /// `agent_instance_id` when given.
     pub fn register(
@@ -99,15 +96,14 @@ impl ApiClient {
         name: Option<&str>,
         agent_instance_id: Option<&str>,
     ) -> Result<Registered, ApiError> {
-        let mut body = json!({"agent_type": agent_type, "transport": "ws"});
-        if let Some(name) = name {
-            body["name"] = json!(name);
-        }
-        if let Some(id) = agent_instance_id {
-            body["agent_instance_id"] = json!(id);
-        }
-        let value = self.post("/api/v1/agent-instances", &body, agent_instance_id)?;
-        serde_json::from_value(value).map_err(|err| ApiError::Refused {
+        let body = RegisterRequest {
+            agent_type: agent_type.to_string(),
+            name: name.map(str::to_string),
+            agent_instance_id: agent_instance_id.map(str::to_string),
+            transport: Some("ws".into()),
+        };
+        let answer = self.post("/api/v1/agent-instances", &body, agent_instance_id)?;
+        serde_json::from_str(&answer).map_err(|err| ApiError::Refused {
             status: 200,
             reason: format!("unexpected answer: {err}"),
         })
@@ -136,7 +132,10 @@ impl ApiClient {
 
     /// `POST /api/v1/sessions/end` with the agent's exit status.
     pub fn end_session(&self, agent_instance_id: &str, exit_status: i32) -> Result<(), ApiError> {
-        let body = json!({"agent_instance_id": agent_instance_id, "exit_status": exit_status});
+        let body = EndRequest {
+            agent_instance_id: agent_instance_id.to_string(),
+            exit_status: Some(exit_status),
+        };
         self.post("/api/v1/sessions/end", &body, Some(agent_instance_id))
             .map(|_| ())
     }
@@ -152,22 +151,34 @@ impl ApiClient {
         self.answer(response, None).map(|_| ())
     }
 
-    fn post(&self, path: &str, body: &Value, session: Option<&str>) -> Result<Value, ApiError> {
+    /// POSTs `body` as JSON; the answer's body on success.
+    fn post(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        session: Option<&str>,
+    ) -> Result<String, ApiError> {
         let url = format!("{}{path}", self.base);
+        let body = serde_json::to_vec(body).map_err(|err| ApiError::Refused {
+            status: 0,
+            reason: format!("cannot encode the request: {err}"),
+        })?;
         let response = self
             .agent
             .post(&url)
             .header("Authorization", &format!("Bearer {}", self.key))
             .header("Content-Type", "application/json")
-            .send(body.to_string().as_bytes());
+            .send(&body[..]);
         self.answer(response, session)
     }
 
+    /// The body of a successful answer, or the error it means (`session`:
+    /// the session a 404 is about).
     fn answer(
         &self,
         response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
         session: Option<&str>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<String, ApiError> {
         let mut response = response.map_err(|err| {
             let reason = err.to_string();
             if is_certificate_error(&err) {
@@ -184,19 +195,16 @@ impl ApiClient {
         })?;
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         match status {
-            200..=299 => Ok(value),
+            200..=299 => Ok(text),
             401 => Err(ApiError::KeyRefused),
             404 if session.is_some() => {
                 Err(ApiError::UnknownSession(session.unwrap_or_default().into()))
             }
             _ => Err(ApiError::Refused {
                 status,
-                reason: value
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| text.chars().take(200).collect(), str::to_string),
+                reason: serde_json::from_str::<ErrorBody>(&text)
+                    .map_or_else(|_| text.chars().take(200).collect(), |body| body.error),
             }),
         }
     }

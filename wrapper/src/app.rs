@@ -1,15 +1,19 @@
 //! What `tether` does with its flags: `--set-default`, `--auth`, or a wrapped
 //! run (register, print the dashboard URL, run the agent, report its exit).
 
-use crate::agent::{self, DEFAULT_AGENT};
+mod auth;
+mod endpoints;
+
+use crate::agent::{self, AgentProgram, DEFAULT_AGENT};
 use crate::api::{ApiClient, ApiError};
-use crate::cli::{Cli, DEFAULT_API_URL, DEFAULT_RELAY_URL};
+use crate::cli::Cli;
 use crate::link::{Link, LinkConfig, LinkSummary, DEFAULT_CAPACITY};
 use crate::pty::Spawn;
 use crate::{logging, session, terminal};
+use endpoints::Endpoints;
 use protocol::config::{self, Config};
-use protocol::{HistoryPolicy, Metadata};
-use std::io::{BufRead, Write};
+use protocol::{HistoryPolicy, Metadata, Size};
+use std::path::Path;
 
 /// Exit code for tether's own usage and setup errors (the agent's codes pass through).
 pub const EXIT_SETUP: i32 = 2;
@@ -51,9 +55,18 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
 
     let endpoints = Endpoints::resolve(&cli, &config);
     if cli.auth {
-        return authenticate(&cli, &endpoints, &home, config);
+        return auth::authenticate(&cli, &endpoints, &home, config);
     }
+    wrapped_run(&cli, &config, &endpoints, &home)
+}
 
+/// The run itself: the agent in its PTY, streamed unless `--no-relay`.
+fn wrapped_run(
+    cli: &Cli,
+    config: &Config,
+    endpoints: &Endpoints,
+    home: &Path,
+) -> Result<i32, Fatal> {
     let agent_name = cli
         .agent
         .clone()
@@ -63,20 +76,78 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
         message: err.to_string(),
         code: EXIT_NOT_FOUND,
     })?;
-
-    let metadata = Metadata {
-        agent: program.kind.clone(),
-        app: Some("tether".into()),
-        agent_display_name: cli.name.clone(),
-        history_policy: Some(HistoryPolicy::default_for(&program.kind)),
-        local_terminal: Some(terminal::stdin_is_tty()),
-        extra: serde_json::Map::new(),
-    };
     let size = terminal::initial_size();
 
-    let (session_id, link, api) = if cli.no_relay {
-        (new_session_id(), None, None)
+    let (session_id, relay) = if cli.no_relay {
+        (new_session_id(), None)
     } else {
+        let relay = Relay::register(cli, config, endpoints, home, &program, size)?;
+        (relay.session_id.clone(), Some(relay))
+    };
+
+    let log_path = logging::init(home, &program.kind, &session_id);
+    tracing::info!(
+        session_id = %session_id,
+        agent = %program.kind,
+        relay = !cli.no_relay,
+        relay_url = %endpoints.relay_url,
+        api_url = %endpoints.api_url,
+        "tether starting"
+    );
+
+    if relay.is_some() {
+        let url = format!("{}/s/{session_id}", endpoints.api_url.trim_end_matches('/'));
+        eprintln!("tether: {url}");
+        if cli.qr {
+            if let Some(code) = qr_code(&url) {
+                eprintln!("{code}");
+            }
+        }
+    }
+
+    let spawn = Spawn {
+        program: program.path.clone(),
+        args: cli.agent_args.clone(),
+        env: vec![("TETHER_SESSION_ID".into(), session_id.clone())],
+        size,
+    };
+    let (link, api) = relay.map_or((None, None), |r| (Some(r.link), Some(r.api)));
+    let outcome = session::run(&spawn, link).map_err(|err| Fatal::setup(format!("{err:#}")))?;
+    tracing::info!(exit_code = outcome.exit_code, "session over");
+
+    if let Some(api) = api {
+        if let Err(err) = api.end_session(&session_id, outcome.exit_code) {
+            tracing::warn!(%err, "could not report the session's end");
+        }
+    }
+    if let Some(summary) = &outcome.link {
+        if let Some(line) = exit_line(summary, log_path.as_deref()) {
+            eprintln!("{line}");
+        }
+    }
+    Ok(outcome.exit_code)
+}
+
+/// The session as registered with the relay: the link to stream it and the
+/// API to report its end.
+struct Relay {
+    session_id: String,
+    link: Link,
+    api: ApiClient,
+}
+
+impl Relay {
+    /// Registers the session (or checks the one `--resume` names). With the
+    /// API unreachable, the session runs locally and the link registers it
+    /// once the relay is back.
+    fn register(
+        cli: &Cli,
+        config: &Config,
+        endpoints: &Endpoints,
+        home: &Path,
+        program: &AgentProgram,
+        size: Size,
+    ) -> Result<Self, Fatal> {
         let key = cli
             .api_key
             .clone()
@@ -109,6 +180,14 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
             }
             Err(err) => return Err(Fatal::setup(err)),
         };
+        let metadata = Metadata {
+            agent: program.kind.clone(),
+            app: Some("tether".into()),
+            agent_display_name: cli.name.clone(),
+            history_policy: Some(HistoryPolicy::default_for(&program.kind)),
+            local_terminal: Some(terminal::stdin_is_tty()),
+            extra: serde_json::Map::new(),
+        };
         let link = Link::new(LinkConfig {
             relay_url: endpoints.relay_url.clone(),
             api_key: key,
@@ -121,49 +200,12 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
             api: api.clone(),
             initial_size: size,
         });
-        (session_id, Some(link), Some(api))
-    };
-
-    let log_path = logging::init(&home, &program.kind, &session_id);
-    tracing::info!(
-        session_id = %session_id,
-        agent = %program.kind,
-        relay = !cli.no_relay,
-        relay_url = %endpoints.relay_url,
-        api_url = %endpoints.api_url,
-        "tether starting"
-    );
-
-    if link.is_some() {
-        let url = format!("{}/s/{session_id}", endpoints.api_url.trim_end_matches('/'));
-        eprintln!("tether: {url}");
-        if cli.qr {
-            if let Some(code) = qr_code(&url) {
-                eprintln!("{code}");
-            }
-        }
+        Ok(Self {
+            session_id,
+            link,
+            api,
+        })
     }
-
-    let spawn = Spawn {
-        program: program.path.clone(),
-        args: cli.agent_args.clone(),
-        env: vec![("TETHER_SESSION_ID".into(), session_id.clone())],
-        size,
-    };
-    let outcome = session::run(&spawn, link).map_err(|err| Fatal::setup(format!("{err:#}")))?;
-    tracing::info!(exit_code = outcome.exit_code, "session over");
-
-    if let Some(api) = api {
-        if let Err(err) = api.end_session(&session_id, outcome.exit_code) {
-            tracing::warn!(%err, "could not report the session's end");
-        }
-    }
-    if let Some(summary) = &outcome.link {
-        if let Some(line) = exit_line(summary, log_path.as_deref()) {
-            eprintln!("{line}");
-        }
-    }
-    Ok(outcome.exit_code)
 }
 
 /// The one line printed at exit when the relay link was lost meanwhile.
@@ -190,146 +232,10 @@ fn exit_line(summary: &LinkSummary, log: Option<&std::path::Path>) -> Option<Str
     })
 }
 
-/// The relay and API endpoints, from flags, environment, config and defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoints {
-    /// Agent WebSocket endpoint.
-    pub relay_url: String,
-    /// REST API base.
-    pub api_url: String,
-}
-
-impl Endpoints {
-    /// Flags (and their environment variables) first, then the config file,
-    /// then the local defaults. The two URLs come from the same place: when
-    /// only one of them is given there, the other is derived from it (so
-    /// `--api-url https://relay.example` never mixes with a relay URL saved
-    /// in the config for another server).
-    pub fn resolve(cli: &Cli, config: &Config) -> Self {
-        let from_flags = (cli.relay_url.clone(), cli.api_url.clone());
-        let from_config = (config.relay_url.clone(), config.api_url.clone());
-        let (relay, api) = if from_flags.0.is_some() || from_flags.1.is_some() {
-            from_flags
-        } else {
-            from_config
-        };
-        let relay_url = relay
-            .clone()
-            .or_else(|| api.as_deref().map(relay_from_api))
-            .unwrap_or_else(|| DEFAULT_RELAY_URL.to_string());
-        let api_url = api
-            .or_else(|| relay.as_deref().map(api_from_relay))
-            .unwrap_or_else(|| DEFAULT_API_URL.to_string());
-        Self { relay_url, api_url }
-    }
-}
-
-/// `http://h:p[/base]` → `ws://h:p[/base]/agent` (https → wss).
-fn relay_from_api(api: &str) -> String {
-    let api = api.trim_end_matches('/');
-    let ws = if let Some(rest) = api.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else if let Some(rest) = api.strip_prefix("http://") {
-        format!("ws://{rest}")
-    } else {
-        api.to_string()
-    };
-    format!("{ws}/agent")
-}
-
-/// `ws://h:p[/base]/agent` → `http://h:p[/base]` (wss → https).
-fn api_from_relay(relay: &str) -> String {
-    let relay = relay.trim_end_matches('/');
-    let relay = relay.strip_suffix("/agent").unwrap_or(relay);
-    if let Some(rest) = relay.strip_prefix("wss://") {
-        format!("https://{rest}")
-    } else if let Some(rest) = relay.strip_prefix("ws://") {
-        format!("http://{rest}")
-    } else {
-        relay.to_string()
-    }
-}
-
-/// `tether --auth`: takes the key from `--api-key`/`TETHER_API_KEY` or asks
-/// for it, checks it against the API and stores it (mode 0600).
-fn authenticate(
-    cli: &Cli,
-    endpoints: &Endpoints,
-    home: &std::path::Path,
-    mut config: Config,
-) -> Result<i32, Fatal> {
-    let key = match cli.api_key.clone().filter(|k| !k.trim().is_empty()) {
-        Some(key) => key,
-        None => prompt_key().map_err(|err| Fatal::setup(format!("cannot read the key: {err}")))?,
-    };
-    let key = key.trim().to_string();
-    if key.is_empty() {
-        return Err(Fatal::setup("no key given"));
-    }
-    let api = ApiClient::new(&endpoints.api_url, &key, cli.insecure_skip_tls_verify);
-    api.check_key().map_err(|err| match err {
-        ApiError::KeyRefused => {
-            Fatal::setup(format!("the API at {} refused this key", endpoints.api_url))
-        }
-        other => Fatal::setup(other),
-    })?;
-    config.api_key = Some(key);
-    if cli.api_url.is_some() || cli.relay_url.is_some() {
-        // The key belongs to this server: remember both of its URLs.
-        config.api_url = Some(endpoints.api_url.clone());
-        config.relay_url = Some(endpoints.relay_url.clone());
-    }
-    let path = config.save(home).map_err(Fatal::setup)?;
-    println!(
-        "tether: key accepted by {} and stored in {}",
-        endpoints.api_url,
-        path.display()
-    );
-    Ok(0)
-}
-
-/// Reads a key from the terminal without echo (or one line from a pipe).
-fn prompt_key() -> std::io::Result<String> {
-    let tty = terminal::stdin_is_tty();
-    // Echo off before the prompt shows, so a key pasted at once is not shown.
-    let echo = tty.then(terminal::EchoOff::new).flatten();
-    if tty {
-        eprint!("Paste your Tether API key: ");
-        std::io::stderr().flush()?;
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    drop(echo);
-    if tty {
-        eprintln!();
-    }
-    Ok(line)
-}
-
 /// A new random session id (UUID v4 text), for `--no-relay` runs and for
 /// sessions started while the API is unreachable.
-pub fn new_session_id() -> String {
-    let mut bytes = [0u8; 16];
-    let filled = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
-    if filled.is_err() {
-        // No /dev/urandom: mix the clock and the process id.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes.copy_from_slice(&(nanos ^ (u128::from(std::process::id()) << 64)).to_le_bytes());
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+fn new_session_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn qr_code(url: &str) -> Option<String> {
@@ -344,50 +250,6 @@ fn qr_code(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_default_and_derive() {
-        let none = Endpoints::resolve(&Cli::default(), &Config::default());
-        assert_eq!(none.relay_url, DEFAULT_RELAY_URL);
-        assert_eq!(none.api_url, DEFAULT_API_URL);
-
-        let cli = Cli {
-            api_url: Some("https://relay.example:8443/".into()),
-            ..Cli::default()
-        };
-        let derived = Endpoints::resolve(&cli, &Config::default());
-        assert_eq!(derived.relay_url, "wss://relay.example:8443/agent");
-
-        let config = Config {
-            relay_url: Some("ws://127.0.0.1:9/agent".into()),
-            ..Config::default()
-        };
-        let from_config = Endpoints::resolve(&Cli::default(), &config);
-        assert_eq!(from_config.api_url, "http://127.0.0.1:9");
-
-        let cli = Cli {
-            relay_url: Some("ws://flag/agent".into()),
-            ..Cli::default()
-        };
-        assert_eq!(
-            Endpoints::resolve(&cli, &config).relay_url,
-            "ws://flag/agent"
-        );
-
-        // A flag for one URL is not mixed with the config's other URL.
-        let config = Config {
-            relay_url: Some("ws://127.0.0.1:8080/agent".into()),
-            api_url: Some("http://127.0.0.1:8080".into()),
-            ..Config::default()
-        };
-        let cli = Cli {
-            api_url: Some("https://relay.example".into()),
-            ..Cli::default()
-        };
-        let mixed = Endpoints::resolve(&cli, &config);
-        assert_eq!(mixed.relay_url, "wss://relay.example/agent");
-        assert_eq!(mixed.api_url, "https://relay.example");
-    }
 
     #[test]
     fn session_ids_are_uuid_v4() {

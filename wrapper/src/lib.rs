@@ -2,23 +2,46 @@
 //! terminal working exactly as usual, and streams the session live to a
 //! `tether-relay`, from which browsers watch, type and resize.
 //!
-//! Flow: [`cli`] parses flags, [`app`] resolves the [`protocol::config`] and registers
-//! the session through the [`api`], then [`session`] runs the agent in a
-//! [`pty`], wiring the local [`terminal`] and the relay [`link`]. Size and
-//! terminal-query decisions are small pure policies: [`resize`] and [`queries`].
+//! Flow: [`cli`] parses the flags and [`app`] resolves the config and the
+//! endpoints, then registers the session through the REST client (`api`).
+//! `session` runs the agent in a `pty` and moves bytes between threads: the
+//! agent's output goes to the local `terminal` and into the relay `link`'s
+//! resend buffer; keys from stdin and viewers' INPUT (which the link puts in
+//! the `inbox`) go through the `queries` arbiter into the PTY; SIGWINCH and
+//! viewers' RESIZE go through the `resize` policy to the PTY and back to the
+//! relay. The link runs on its own thread and reconnects on its own.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`cli`] | flags: tether's own, and the agent's passed through in order |
+//! | [`app`] | what the flags ask for: `--set-default`, `--auth`, or a run (register, URL, exit report) |
+//! | `api` | the REST client: register, check, end a session; check a key |
+//! | `agent` | which program runs as the agent, found on PATH |
+//! | `session` | one run: spawns the agent and the output, input, resize and signal threads |
+//! | `inbox` | what the link hands to the session: viewers' input and size requests |
+//! | `pty` | the agent's pseudo-terminal: spawn, read, write, resize, exit code |
+//! | `terminal` | the local terminal: raw mode, size, restore on any exit |
+//! | `link` | the relay connection: resend buffer, handshake, reconnect, ACKs |
+//! | `resize` | who decides the PTY's size and when (debounce, steps) |
+//! | `queries` | terminal queries: exactly one answer reaches the agent |
+//! | `logging` | the run's log file |
 #![warn(missing_docs)]
 // The crate itself needs no `unsafe`: the PTY and termios layers are
 // `portable-pty` and `rustix`.
 #![forbid(unsafe_code)]
 
-pub mod agent;
-pub mod api;
 pub mod app;
 pub mod cli;
-pub mod link;
-pub mod logging;
-pub mod pty;
-pub mod queries;
-pub mod resize;
-pub mod session;
-pub mod terminal;
+
+mod agent;
+mod api;
+mod inbox;
+mod link;
+mod logging;
+mod pty;
+mod queries;
+mod resize;
+mod session;
+mod terminal;
+
+pub use terminal::{install_panic_hook, restore as restore_terminal};

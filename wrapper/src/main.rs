@@ -2,16 +2,16 @@
 #![forbid(unsafe_code)]
 
 fn main() {
-    wrapper::terminal::install_panic_hook();
+    wrapper::install_panic_hook();
     let cli = wrapper::cli::parse(std::env::args_os());
     let code = match wrapper::app::run(cli) {
         Ok(code) => code,
         Err(fatal) => {
-            wrapper::terminal::restore();
+            wrapper::restore_terminal();
             eprintln!("tether: {}", fatal.message);
             fatal.code
         }
     };
-    wrapper::terminal::restore();
+    wrapper::restore_terminal();
     std::process::exit(code);
 }

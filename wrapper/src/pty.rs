@@ -1,9 +1,9 @@
 //! The agent's pseudo-terminal: spawning the child, its I/O ends, resizing,
 //! and turning its end into an exit code.
 
-use crate::terminal::Size;
 use anyhow::Context;
 use portable_pty::{native_pty_system, Child, ChildKiller, CommandBuilder, MasterPty, PtySize};
+use protocol::Size;
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -10,7 +10,8 @@
 //! The scheduler does no I/O and reads no clock: callers pass `now` and call
 //! [`ResizeScheduler::poll`] at [`ResizeScheduler::next_deadline`].
 
-use crate::terminal::Size;
+use crate::terminal;
+use protocol::Size;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -74,11 +75,6 @@ impl ResizeScheduler {
         }
     }
 
-    /// The size the PTY has (as far as the scheduler applied it).
-    pub fn current(&self) -> Size {
-        self.current
-    }
-
     /// Who the size follows now.
     pub fn controller(&self) -> Controller {
         self.controller
@@ -96,9 +92,10 @@ impl ResizeScheduler {
     }
 
     /// A viewer asks for `size` at `now`; it is applied after the debounce
-    /// unless a newer request (or a local resize) comes first.
+    /// unless a newer request (or a local resize) comes first. A zero side is
+    /// taken as 1 (no PTY has an empty side).
     pub fn on_remote(&mut self, size: Size, now: Instant) {
-        self.pending = Some((Size::new(size.rows, size.cols), now + self.policy.debounce));
+        self.pending = Some((terminal::at_least_one(size), now + self.policy.debounce));
     }
 
     /// When [`poll`](Self::poll) should be called next, if anything is scheduled.

@@ -5,31 +5,19 @@
 //! any exit path: the guard's drop, the panic hook ([`install_panic_hook`]),
 //! or a signal handler thread before `exit`.
 
+use protocol::Size;
 use rustix::termios::{self, OptionalActions, Termios};
 use std::io::IsTerminal;
 use std::sync::Mutex;
 
-/// A terminal size in character cells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Size {
-    /// Height in rows.
-    pub rows: u16,
-    /// Width in columns.
-    pub cols: u16,
-}
-
-impl Size {
-    /// A size, with zero dimensions raised to 1.
-    pub fn new(rows: u16, cols: u16) -> Self {
-        Self {
-            rows: rows.max(1),
-            cols: cols.max(1),
-        }
-    }
-}
-
 /// Size used when there is no terminal to ask (and `LINES`/`COLUMNS` are unset).
 pub const FALLBACK_SIZE: Size = Size { rows: 24, cols: 80 };
+
+/// `size` with a zero side raised to 1: no terminal has an empty side, and
+/// the cursor and resize arithmetic rely on it.
+pub fn at_least_one(size: Size) -> Size {
+    Size::new(size.rows.max(1), size.cols.max(1))
+}
 
 /// Settings to restore, shared with the panic hook and signal handlers.
 static SAVED: Mutex<Option<Termios>> = Mutex::new(None);
@@ -57,7 +45,7 @@ pub fn initial_size() -> Size {
     local_size().unwrap_or_else(|| {
         let env = |name| std::env::var(name).ok().and_then(|v| v.parse::<u16>().ok());
         match (env("LINES"), env("COLUMNS")) {
-            (Some(rows), Some(cols)) => Size::new(rows, cols),
+            (Some(rows), Some(cols)) => at_least_one(Size::new(rows, cols)),
             _ => FALLBACK_SIZE,
         }
     })

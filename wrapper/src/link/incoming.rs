@@ -1,10 +1,8 @@
 //! What the relay sends on the agent link: the handshake (`ready`, then the
 //! ACK of what it holds), then ACKs, viewers' INPUT and RESIZE, errors.
 
-use super::connection::Ws;
-use super::Shared;
-use crate::session::AgentInbox;
-use crate::terminal::Size;
+use super::{LinkError, Shared, Ws};
+use crate::inbox::AgentInbox;
 use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
 use protocol::{Control, Decoder, Frame};
@@ -12,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 /// When the relay was last heard from (any message, pongs included).
@@ -24,7 +24,7 @@ pub(super) struct Heard {
 
 impl Heard {
     /// Starts counting now, as if a message just came.
-    pub(super) fn new() -> Self {
+    fn new() -> Self {
         Self {
             since: Instant::now(),
             at_ms: AtomicU64::new(0),
@@ -44,14 +44,15 @@ impl Heard {
 }
 
 /// Reads until the relay's first ACK; `None` for a legacy relay (text `ready`).
+/// Viewers' input that comes meanwhile is delivered.
 pub(super) async fn read_handshake(
     stream: &mut SplitStream<Ws>,
     inbox: &AgentInbox,
-) -> Result<Option<u64>, String> {
+) -> Result<Option<u64>, LinkError> {
     loop {
         let message = match stream.next().await {
-            None => return Err("the relay closed the link".into()),
-            Some(Err(err)) => return Err(err.to_string()),
+            None => return Err(LinkError::Closed(None)),
+            Some(Err(err)) => return Err(LinkError::Receive(err)),
             Some(Ok(message)) => message,
         };
         match message {
@@ -63,7 +64,7 @@ pub(super) async fn read_handshake(
                     match decoder.next_frame() {
                         Ok(Some(Frame::Ack(end))) => return Ok(Some(end)),
                         Ok(Some(Frame::Control(Control::Error { reason }))) => {
-                            return Err(format!("relay: {reason}"))
+                            return Err(LinkError::Relay(reason))
                         }
                         Ok(Some(Frame::Input(data))) => {
                             inbox.viewer_input(data);
@@ -73,45 +74,78 @@ pub(super) async fn read_handshake(
                         Err(err) if err.is_recoverable() => {
                             tracing::debug!(%err, "skipped a frame")
                         }
-                        Err(err) => return Err(err.to_string()),
+                        Err(err) => return Err(err.into()),
                     }
                 }
             }
-            Message::Close(frame) => {
-                return Err(frame.map_or_else(
-                    || "the relay closed the link".into(),
-                    |f| format!("the relay closed the link: {}", f.reason),
-                ))
-            }
+            Message::Close(frame) => return Err(closed(frame)),
             _ => {}
         }
     }
 }
 
-/// Handles everything the relay sends on an established link.
-pub(super) async fn read_frames(
+/// The reading half of an established link, handled by its own task so that
+/// a slow send never delays viewers' input or ACKs. The task stops when this
+/// is dropped.
+#[derive(Debug)]
+pub(super) struct Incoming {
+    /// When the relay was last heard from.
+    pub(super) heard: Arc<Heard>,
+    /// The highest offset the relay acknowledged.
+    pub(super) acked: watch::Receiver<u64>,
+    /// Why the link ended, once it did.
+    pub(super) closed: oneshot::Receiver<LinkError>,
+    task: JoinHandle<()>,
+}
+
+impl Incoming {
+    /// Starts reading `stream`: ACKs go to the resend buffer, input and
+    /// resize requests to the agent.
+    pub(super) fn spawn(stream: SplitStream<Ws>, shared: Arc<Shared>, inbox: AgentInbox) -> Self {
+        let heard = Arc::new(Heard::new());
+        let (ack_tx, acked) = watch::channel(0u64);
+        let (closed_tx, closed) = oneshot::channel();
+        let task = tokio::spawn({
+            let heard = Arc::clone(&heard);
+            async move {
+                let reason = read_frames(stream, &shared, &inbox, &ack_tx, &heard).await;
+                let _ = closed_tx.send(reason);
+            }
+        });
+        Self {
+            heard,
+            acked,
+            closed,
+            task,
+        }
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Handles everything the relay sends on an established link; returns why
+/// the link ended.
+async fn read_frames(
     mut stream: SplitStream<Ws>,
-    shared: Arc<Shared>,
-    inbox: AgentInbox,
-    ack_tx: watch::Sender<u64>,
-    heard: Arc<Heard>,
-    closed: oneshot::Sender<String>,
-) {
-    let reason = loop {
+    shared: &Shared,
+    inbox: &AgentInbox,
+    ack_tx: &watch::Sender<u64>,
+    heard: &Heard,
+) -> LinkError {
+    loop {
         let message = match stream.next().await {
-            None => break "the relay closed the link".to_string(),
-            Some(Err(err)) => break err.to_string(),
+            None => return LinkError::Closed(None),
+            Some(Err(err)) => return LinkError::Receive(err),
             Some(Ok(message)) => message,
         };
         heard.now();
         let bytes = match message {
             Message::Binary(bytes) => bytes,
-            Message::Close(frame) => {
-                break frame.map_or_else(
-                    || "the relay closed the link".into(),
-                    |f| format!("the relay closed the link: {}", f.reason),
-                )
-            }
+            Message::Close(frame) => return closed(frame),
             _ => continue,
         };
         let mut decoder = Decoder::default();
@@ -131,9 +165,7 @@ pub(super) async fn read_frames(
                         tracing::warn!("viewer input dropped: the agent is not reading its input");
                     }
                 }
-                Ok(Some(Frame::Resize(protocol::Size { rows, cols }))) => {
-                    inbox.viewer_resize(Size::new(rows, cols))
-                }
+                Ok(Some(Frame::Resize(size))) => inbox.viewer_resize(size),
                 Ok(Some(Frame::Control(Control::Error { reason }))) => {
                     tracing::warn!(%reason, "relay reported an error")
                 }
@@ -148,6 +180,9 @@ pub(super) async fn read_frames(
                 }
             }
         }
-    };
-    let _ = closed.send(reason);
+    }
+}
+
+fn closed(frame: Option<CloseFrame>) -> LinkError {
+    LinkError::Closed(frame.map(|f| f.reason.to_string()))
 }

@@ -7,27 +7,51 @@
 //! woken, and after any reconnect resumes from the offset the relay
 //! acknowledges (see `protocol/PROTOCOL.md`, "Agent link"). Retries: at once
 //! after a drop, then every [`RETRY_INTERVAL`].
+//!
+//! | module | job |
+//! |---|---|
+//! | this one | [`Link`] / [`RunningLink`]: start the thread, the output and size sinks, finish |
+//! | `reconnect` | the thread's loop: register late, connect, handshake, resume offset, retry |
+//! | `connection` | one established connection: the output pump, RESIZE, pings, the exit |
+//! | `incoming` | what the relay sends: `ready`, ACKs, INPUT, RESIZE |
+//! | `resend` | [`ResendBuffer`], the recent output with its offsets |
+//! | `error` | [`LinkError`], why a connection failed or dropped |
+//! | `tls` | `wss://` connectors |
 
 mod connection;
+mod error;
 mod incoming;
+mod reconnect;
 mod resend;
 mod tls;
 
+pub use error::LinkError;
 pub use resend::{ResendBuffer, DEFAULT_CAPACITY};
 
 use crate::api::ApiClient;
-use crate::session::AgentInbox;
-use crate::terminal::Size;
-use protocol::Metadata;
+use crate::inbox::AgentInbox;
+use futures_util::stream::SplitSink;
+use protocol::{Metadata, Size, DEFAULT_MAX_PAYLOAD};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Wait between two connection attempts (the first retry after a drop is immediate).
 pub const RETRY_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Longest the end of a session waits for the link to deliver and close.
 const FINISH_WAIT: Duration = Duration::from_secs(12);
+
+/// Largest OUTPUT payload sent in one frame (the protocol's default limit).
+const MAX_CHUNK: usize = DEFAULT_MAX_PAYLOAD;
+
+/// The WebSocket to the relay.
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// Its sending half.
+type WsSink = SplitSink<Ws, Message>;
 
 /// Everything the link needs to know to connect.
 #[derive(Clone)]
@@ -72,7 +96,7 @@ impl std::fmt::Debug for LinkConfig {
 
 /// State shared between the output thread and the link thread.
 #[derive(Debug)]
-pub(crate) struct Shared {
+struct Shared {
     buffer: Mutex<ResendBuffer>,
     wake: Notify,
 }
@@ -80,6 +104,22 @@ pub(crate) struct Shared {
 impl Shared {
     fn buffer(&self) -> std::sync::MutexGuard<'_, ResendBuffer> {
         self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What the agent's side gives the link thread: its output (with the wake
+/// signal), the PTY's size, and the agent's exit code once it exited.
+#[derive(Debug)]
+struct AgentFeed {
+    shared: Arc<Shared>,
+    size_rx: watch::Receiver<Size>,
+    exit_rx: watch::Receiver<Option<i32>>,
+}
+
+impl AgentFeed {
+    /// The agent's exit code, once it exited.
+    fn exit_code(&self) -> Option<i32> {
+        *self.exit_rx.borrow()
     }
 }
 
@@ -132,12 +172,15 @@ impl Link {
         let (exit_tx, exit_rx) = watch::channel(None);
         let (done_tx, done) = std::sync::mpsc::channel();
         {
-            let shared = Arc::clone(&shared);
+            let feed = AgentFeed {
+                shared: Arc::clone(&shared),
+                size_rx,
+                exit_rx,
+            };
             let spawned = std::thread::Builder::new()
                 .name(crate::terminal::LINK_THREAD.into())
                 .spawn(move || {
-                    let summary =
-                        connection::run_thread(self.config, shared, inbox, size_rx, exit_rx);
+                    let summary = reconnect::run_thread(self.config, feed, inbox);
                     let _ = done_tx.send(summary);
                 });
             if let Err(err) = spawned {

@@ -11,14 +11,8 @@ pub const DEFAULT_CAPACITY: usize = 16 << 20;
 /// Bytes are kept after they are acknowledged: a relay that restarts with an
 /// empty memory gets them again.
 ///
-/// ```
-/// use wrapper::link::ResendBuffer;
-/// let mut buf = ResendBuffer::new(4);
-/// buf.push(b"abcdef");
-/// assert_eq!((buf.start(), buf.end()), (2, 6));
-/// assert_eq!(buf.read_from(3, 10), Ok(b"def".to_vec()));
-/// assert_eq!(buf.read_from(0, 10), Err(2)); // gone: the oldest kept byte is 2
-/// ```
+/// With a capacity of 4, after `abcdef` the buffer holds `cdef` as offsets
+/// 2..6: reading from 3 gives `def`, reading from 0 is `Err(2)` (gone).
 #[derive(Debug)]
 pub struct ResendBuffer {
     data: VecDeque<u8>,
@@ -166,6 +160,9 @@ mod tests {
     fn holds_and_rebase() {
         let mut buf = ResendBuffer::new(4);
         buf.push(b"abcdef");
+        assert_eq!((buf.start(), buf.end()), (2, 6));
+        assert_eq!(buf.read_from(3, 10), Ok(b"def".to_vec()));
+        assert_eq!(buf.read_from(0, 10), Err(2), "gone: the oldest kept byte is 2");
         assert!(buf.holds(2) && buf.holds(6));
         assert!(!buf.holds(1) && !buf.holds(7));
         buf.rebase(1000);

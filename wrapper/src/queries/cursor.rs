@@ -1,7 +1,7 @@
 //! A rough cursor position, followed from the agent's output.
 
 use super::sequence::Sequence;
-use crate::terminal::Size;
+use protocol::Size;
 
 /// A rough idea of where the agent's cursor is, from its output, for
 /// answering CPR when no terminal does. It follows printable text, CR, LF,
@@ -26,10 +26,13 @@ impl CursorTracker {
         }
     }
 
+    /// The PTY changed size: the cursor, and the position saved with
+    /// `ESC 7` / `CSI s`, move inside it.
     pub(super) fn resize(&mut self, size: Size) {
         self.size = size;
-        self.row = self.row.min(size.rows - 1);
-        self.col = self.col.min(size.cols - 1);
+        let inside = |(row, col): (u16, u16)| (row.min(size.rows - 1), col.min(size.cols - 1));
+        (self.row, self.col) = inside((self.row, self.col));
+        self.saved = inside(self.saved);
     }
 
     /// One-based (row, col), as a CPR reports it.
@@ -107,6 +110,16 @@ mod tests {
         c.sequence(&seq(b"[", b"2", b'A'));
         c.sequence(&seq(b"[", b"99", b'C'));
         assert_eq!(c.position(), (3, 10));
+    }
+
+    #[test]
+    fn a_position_saved_before_the_pty_shrank_stays_inside() {
+        let mut c = CursorTracker::new(Size::new(24, 80));
+        c.sequence(&seq(b"[", b"21;70", b'H'));
+        c.sequence(&seq(b"7", b"", 0));
+        c.resize(Size::new(5, 10));
+        c.sequence(&seq(b"8", b"", 0));
+        assert_eq!(c.position(), (5, 10));
     }
 
     fn seq(intro: &[u8], params: &[u8], final_byte: u8) -> Sequence {

@@ -16,10 +16,14 @@
 //! Pure logic: callers pass `now` and bytes, and write what it returns.
 
 mod cursor;
+mod kinds;
 mod sequence;
 
-use crate::terminal::Size;
+use crate::terminal;
 use cursor::CursorTracker;
+use kinds::QueryKind;
+use kinds::{query_kind, reply_kind};
+use protocol::Size;
 use sequence::{parse_sequence, Parsed, Sequence, MAX_SEQUENCE};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -34,32 +38,6 @@ const DUPLICATE_WINDOW: Duration = Duration::from_secs(3);
 const MAX_TRACKED: usize = 256;
 /// The wrapper's own device-attributes reply: a VT100 with advanced video.
 const DA1_REPLY: &[u8] = b"\x1b[?1;2c";
-
-/// What a query asks (and so which replies answer it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueryKind {
-    /// Cursor position report, `ESC[6n` → `ESC[row;colR`.
-    CursorPosition,
-    /// Primary device attributes, `ESC[c` → `ESC[?…c`.
-    PrimaryAttributes,
-    /// Secondary device attributes, `ESC[>c` → `ESC[>…c`.
-    SecondaryAttributes,
-    /// Terminal name and version, `ESC[>0q` → `DCS >| … ST`.
-    Version,
-    /// Mode report, `ESC[?Ps$p` → `ESC[?Ps;Pm$y` (private) or without `?`.
-    Mode {
-        /// The DEC-private flag (`?`).
-        private: bool,
-        /// The mode number.
-        mode: u16,
-    },
-    /// Device status, `ESC[5n` → `ESC[0n`.
-    Status,
-    /// Keyboard protocol flags, `ESC[?u` → `ESC[?flagsu`.
-    KeyboardFlags,
-    /// A dynamic colour, `OSC 10/11/12 ; ?` → `OSC 10/11/12 ; rgb:…`.
-    Color(u16),
-}
 
 /// Where a reply came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +67,7 @@ impl QueryArbiter {
     /// An arbiter for a PTY of `size`; `local_attached` when a local terminal
     /// is there to answer.
     pub fn new(size: Size, local_attached: bool) -> Self {
+        let size = terminal::at_least_one(size);
         Self {
             size,
             local_attached,
@@ -99,13 +78,9 @@ impl QueryArbiter {
         }
     }
 
-    /// Whether a local terminal answers queries.
-    pub fn local_attached(&self) -> bool {
-        self.local_attached
-    }
-
     /// The PTY's size changed.
     pub fn set_pty_size(&mut self, size: Size) {
+        let size = terminal::at_least_one(size);
         self.size = size;
         self.cursor.resize(size);
     }
@@ -332,211 +307,5 @@ impl QueryArbiter {
     }
 }
 
-/// The query a sequence in the agent's output asks, if it is one.
-fn query_kind(seq: &Sequence) -> Option<QueryKind> {
-    match (
-        seq.introducer,
-        seq.private,
-        seq.intermediates.as_slice(),
-        seq.final_byte,
-    ) {
-        (b'[', None | Some(b'?'), [], b'n') if seq.params == b"6" => {
-            Some(QueryKind::CursorPosition)
-        }
-        (b'[', None, [], b'n') if seq.params == b"5" => Some(QueryKind::Status),
-        (b'[', None, [], b'c') if seq.first_number() == 0 => Some(QueryKind::PrimaryAttributes),
-        (b'[', Some(b'>'), [], b'c') if seq.first_number() == 0 => {
-            Some(QueryKind::SecondaryAttributes)
-        }
-        (b'[', Some(b'>'), [], b'q') if seq.first_number() == 0 => Some(QueryKind::Version),
-        (b'[', private @ (None | Some(b'?')), [b'$'], b'p') => Some(QueryKind::Mode {
-            private: private.is_some(),
-            mode: seq.first_number(),
-        }),
-        (b'[', Some(b'?'), [], b'u') if seq.params.is_empty() => Some(QueryKind::KeyboardFlags),
-        (b']', ..) => osc_color(&seq.params, true),
-        _ => None,
-    }
-}
-
-/// The query a sequence in the input answers, if it is a reply.
-fn reply_kind(seq: &Sequence) -> Option<QueryKind> {
-    match (
-        seq.introducer,
-        seq.private,
-        seq.intermediates.as_slice(),
-        seq.final_byte,
-    ) {
-        (b'[', None | Some(b'?'), [], b'R') if seq.numbers().len() >= 2 => {
-            Some(QueryKind::CursorPosition)
-        }
-        (b'[', None, [], b'n') if matches!(seq.params.as_slice(), b"0" | b"3") => {
-            Some(QueryKind::Status)
-        }
-        (b'[', Some(b'?'), [], b'c') => Some(QueryKind::PrimaryAttributes),
-        (b'[', Some(b'>'), [], b'c') => Some(QueryKind::SecondaryAttributes),
-        (b'[', private @ (None | Some(b'?')), [b'$'], b'y') => Some(QueryKind::Mode {
-            private: private.is_some(),
-            mode: seq.first_number(),
-        }),
-        (b'[', Some(b'?'), [], b'u') if !seq.params.is_empty() => Some(QueryKind::KeyboardFlags),
-        (b'P', ..) if seq.params.starts_with(b">|") => Some(QueryKind::Version),
-        (b']', ..) => osc_color(&seq.params, false),
-        _ => None,
-    }
-}
-
-/// `10;?` (a query) or `10;rgb:…` (a reply) for the dynamic colours 10–12.
-fn osc_color(payload: &[u8], query: bool) -> Option<QueryKind> {
-    let text = std::str::from_utf8(payload).ok()?;
-    let (number, value) = text.split_once(';')?;
-    let number: u16 = number.parse().ok()?;
-    if !(10..=12).contains(&number) {
-        return None;
-    }
-    (query == (value == "?")).then_some(QueryKind::Color(number))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn arbiter(local: bool) -> (QueryArbiter, Instant) {
-        (QueryArbiter::new(Size::new(24, 80), local), Instant::now())
-    }
-
-    #[test]
-    fn with_a_local_terminal_only_its_answer_is_forwarded() {
-        let (mut q, t0) = arbiter(true);
-        assert!(q.observe_output(b"hello\x1b[6n", t0));
-        // A viewer answers first: dropped.
-        assert_eq!(q.viewer_input(b"\x1b[3;7R", t0), b"");
-        // The local terminal's answer goes through.
-        assert_eq!(q.local_input(b"\x1b[1;6R", t0), b"\x1b[1;6R");
-        // A second viewer's late copy: dropped. Its typing is not.
-        assert_eq!(q.viewer_input(b"\x1b[1;6Rls\r", t0), b"ls\r");
-        assert_eq!(
-            q.next_deadline(),
-            None,
-            "no self-answers with a local terminal"
-        );
-    }
-
-    #[test]
-    fn without_local_terminal_first_viewer_wins() {
-        let (mut q, t0) = arbiter(false);
-        q.observe_output(b"\x1b[c\x1b]11;?\x07", t0);
-        assert_eq!(q.viewer_input(b"\x1b[?62;22c", t0), b"\x1b[?62;22c");
-        assert_eq!(q.viewer_input(b"\x1b[?1;2c", t0), b"", "duplicate DA1");
-        let osc = b"\x1b]11;rgb:0000/0000/0000\x1b\\";
-        assert_eq!(q.viewer_input(osc, t0), osc);
-        assert_eq!(q.viewer_input(osc, t0), b"");
-    }
-
-    #[test]
-    fn cursor_positions_are_clamped_to_the_pty() {
-        let (mut q, t0) = arbiter(true);
-        q.set_pty_size(Size::new(10, 40));
-        q.observe_output(b"\x1b[6n", t0);
-        assert_eq!(q.local_input(b"\x1b[55;120R", t0), b"\x1b[10;40R");
-        q.observe_output(b"\x1b[?6n", t0);
-        assert_eq!(q.local_input(b"\x1b[?0;3R", t0), b"\x1b[?1;3R");
-    }
-
-    #[test]
-    fn keys_that_look_like_replies_pass_when_nothing_was_asked() {
-        let (mut q, t0) = arbiter(true);
-        // Ctrl+F3 in some encodings is ESC[1;5R.
-        assert_eq!(q.local_input(b"\x1b[1;5R", t0), b"\x1b[1;5R");
-        assert_eq!(q.viewer_input(b"a\x1b[Ab\x1b", t0), b"a\x1b[Ab\x1b");
-        let (mut q, t0) = arbiter(false);
-        assert_eq!(q.viewer_input(b"\x1b[1;5R", t0), b"\x1b[1;5R");
-    }
-
-    #[test]
-    fn queries_split_across_chunks_are_seen() {
-        let (mut q, t0) = arbiter(false);
-        assert!(!q.observe_output(b"abc\x1b[", t0));
-        assert!(q.observe_output(b"6n", t0));
-        assert_eq!(q.viewer_input(b"\x1b[1;4R", t0), b"\x1b[1;4R");
-    }
-
-    #[test]
-    fn nobody_answers_cpr_and_da1_so_the_wrapper_does() {
-        let (mut q, t0) = arbiter(false);
-        q.observe_output(b"line1\r\nab\x1b[6n\x1b[c\x1b[>0q", t0);
-        assert_eq!(q.next_deadline(), Some(t0 + SELF_ANSWER_AFTER));
-        assert_eq!(q.poll(t0 + Duration::from_millis(100)), b"");
-        let answers = q.poll(t0 + SELF_ANSWER_AFTER);
-        assert_eq!(answers, b"\x1b[2;3R\x1b[?1;2c");
-        assert_eq!(q.next_deadline(), None);
-        // A viewer's late answer is now a duplicate.
-        assert_eq!(q.viewer_input(b"\x1b[2;3R", t0 + SELF_ANSWER_AFTER), b"");
-    }
-
-    #[test]
-    fn mode_reports_match_their_mode() {
-        let (mut q, t0) = arbiter(false);
-        q.observe_output(b"\x1b[?2026$p", t0);
-        assert_eq!(
-            q.viewer_input(b"\x1b[?1004;2$y", t0),
-            b"\x1b[?1004;2$y",
-            "not the asked mode: passes as is"
-        );
-        assert_eq!(q.viewer_input(b"\x1b[?2026;2$y", t0), b"\x1b[?2026;2$y");
-        assert_eq!(q.viewer_input(b"\x1b[?2026;2$y", t0), b"");
-    }
-
-    #[test]
-    fn version_and_keyboard_queries() {
-        let (mut q, t0) = arbiter(false);
-        q.observe_output(b"\x1b[>0q\x1b[?u", t0);
-        let version = b"\x1bP>|xterm.js(5.5.0)\x1b\\";
-        assert_eq!(q.viewer_input(version, t0), version);
-        assert_eq!(q.viewer_input(version, t0), b"");
-        assert_eq!(q.viewer_input(b"\x1b[?0u", t0), b"\x1b[?0u");
-    }
-
-    #[test]
-    fn pending_queries_expire() {
-        let (mut q, t0) = arbiter(true);
-        q.observe_output(b"\x1b[>c", t0);
-        let later = t0 + PENDING_LIMIT + DUPLICATE_WINDOW;
-        assert_eq!(
-            q.viewer_input(b"\x1b[>0;276;0c", later),
-            b"",
-            "viewer replies still dropped with a local terminal"
-        );
-        assert_eq!(q.local_input(b"\x1b[>0;276;0c", later), b"\x1b[>0;276;0c");
-    }
-
-    #[test]
-    fn a_flood_of_queries_stays_bounded() {
-        let (mut q, t0) = arbiter(true);
-        q.observe_output(&b"\x1b[6n".repeat(10_000), t0);
-        assert_eq!(q.pending.len(), MAX_TRACKED);
-    }
-
-    #[test]
-    fn parser_never_panics_on_garbage() {
-        let mut seed = 7u64;
-        let (mut q, t0) = arbiter(false);
-        for _ in 0..2000 {
-            let bytes: Vec<u8> = (0..32)
-                .map(|_| {
-                    seed = seed
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    [
-                        0x1b, b'[', b']', b'?', b'6', b'n', b';', b'R', 0x07, b'\\', b'P', b'c',
-                        b'x',
-                    ][(seed >> 60) as usize % 13]
-                })
-                .collect();
-            q.observe_output(&bytes, t0);
-            let _ = q.viewer_input(&bytes, t0);
-            let _ = q.local_input(&bytes, t0);
-            let _ = q.poll(t0 + SELF_ANSWER_AFTER);
-        }
-    }
-}
+mod tests;

@@ -1,0 +1,101 @@
+//! The input threads: stdin to the session's queue, and the queue (local
+//! keys, viewers' input, the wrapper's own replies) into the PTY.
+
+use super::{lock, next_event};
+use crate::inbox::InputEvent;
+use crate::queries::QueryArbiter;
+use crate::terminal;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Writes input events into the PTY, through the query arbiter, until every
+/// sender is gone or the PTY refuses a write. Also writes the arbiter's own
+/// replies when their deadline comes.
+pub(super) fn pump(
+    mut writer: Box<dyn Write + Send>,
+    events: &Receiver<InputEvent>,
+    queries: &Mutex<QueryArbiter>,
+) {
+    let mut last_local = b'\n';
+    loop {
+        let deadline = lock(queries).next_deadline();
+        let Some(event) = next_event(events, deadline) else {
+            return;
+        };
+        let now = Instant::now();
+        let bytes = {
+            let mut arbiter = lock(queries);
+            let mut bytes = arbiter.poll(now);
+            match event {
+                Some(InputEvent::Local(data)) => {
+                    if let Some(&last) = data.last() {
+                        last_local = last;
+                    }
+                    bytes.extend(arbiter.local_input(&data, now));
+                }
+                Some(InputEvent::Viewer(data)) => bytes.extend(arbiter.viewer_input(&data, now)),
+                Some(InputEvent::LocalEof) => {
+                    // A pipe ended: end-of-file for the agent (^D at a line
+                    // start; a second one if a partial line is pending).
+                    if last_local != b'\n' {
+                        bytes.push(4);
+                    }
+                    bytes.push(4);
+                }
+                Some(InputEvent::Wake) | None => {}
+            }
+            bytes
+        };
+        if !bytes.is_empty()
+            && writer
+                .write_all(&bytes)
+                .and_then(|()| writer.flush())
+                .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Reads the keyboard (or stdin pipe) until it ends or `stop` becomes
+/// readable. Waiting in `poll` rather than in `read` means that keys typed
+/// once the agent has exited are not consumed: they stay queued for the
+/// shell that runs next.
+pub(super) fn read_stdin(input: &SyncSender<InputEvent>, stop: &OwnedFd) {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut stdin = std::io::stdin();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let stdin_fd = std::io::stdin();
+        let mut fds = [
+            PollFd::new(&stdin_fd, PollFlags::IN),
+            PollFd::new(stop, PollFlags::IN),
+        ];
+        match poll(&mut fds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return,
+        }
+        if !fds[1].revents().is_empty() {
+            return;
+        }
+        match stdin.read(&mut buf) {
+            Ok(0) => {
+                if !terminal::stdin_is_tty() {
+                    let _ = input.send(InputEvent::LocalEof);
+                }
+                return;
+            }
+            Ok(n) => {
+                if input.send(InputEvent::Local(buf[..n].to_vec())).is_err() {
+                    return;
+                }
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        }
+    }
+}
