@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 /// `tether-relay`: streams terminal sessions from `tether` to browsers.
@@ -105,15 +106,18 @@ impl Config {
         }
     }
 
-    /// The data directory in force.
-    pub fn data_dir(&self) -> PathBuf {
-        self.data_dir
-            .clone()
-            .unwrap_or_else(crate::home::tether_home)
+    /// The data directory in force: `--data-dir`, else Tether's home
+    /// (`$TETHER_HOME`, `~/.tether`); an error when neither can be found.
+    pub(crate) fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => protocol::config::tether_home()
+                .context("no data directory: pass --data-dir (TETHER_RELAY_DATA_DIR)"),
+        }
     }
 
     /// The static directory in force, if any exists.
-    pub fn static_dir(&self) -> Option<PathBuf> {
+    pub(crate) fn static_dir(&self) -> Option<PathBuf> {
         match &self.static_dir {
             Some(dir) => Some(dir.clone()),
             None => [
@@ -126,12 +130,12 @@ impl Config {
     }
 
     /// The ping interval.
-    pub fn ping_every(&self) -> Duration {
+    pub(crate) fn ping_every(&self) -> Duration {
         Duration::from_secs(self.ping_secs.max(1))
     }
 
     /// Retention as a duration.
-    pub fn retention(&self) -> Duration {
+    pub(crate) fn retention(&self) -> Duration {
         Duration::from_secs(self.retention)
     }
 }

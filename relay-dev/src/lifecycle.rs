@@ -3,19 +3,17 @@
 //! by both the REST API and the agent transport, so neither depends on the
 //! other.
 
-use std::sync::Arc;
-
 use protocol::Metadata;
 use uuid::Uuid;
 
-use crate::session::Session;
+use crate::server::Shared;
+use crate::session::{Liveness, Session};
 use crate::store::{SessionRecord, StoreError};
 use crate::time::unix_now;
-use crate::Shared;
 
 /// Why a session could not be opened.
 #[derive(Debug, thiserror::Error)]
-pub enum OpenError {
+pub(crate) enum OpenError {
     /// The id belongs to another user.
     #[error("session belongs to another user")]
     OtherUser,
@@ -29,23 +27,32 @@ pub enum OpenError {
 
 /// What a registration says about the session (the agent link says nothing).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Registration<'a> {
+pub(crate) struct Registration<'a> {
     /// `claude`, `codex`, … (`unknown` for a new session without one).
-    pub agent_type: Option<&'a str>,
+    pub(crate) agent_type: Option<&'a str>,
     /// Display name.
-    pub name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
 }
 
 /// Opens session `id` for `user`: creates it if unknown (within the user's
 /// limit), reopens it if ended; refuses another user's.
-pub fn open(
+pub(crate) async fn open(
     state: &Shared,
     id: Uuid,
     user: &str,
     registration: Registration<'_>,
 ) -> Result<SessionRecord, OpenError> {
     let now = unix_now();
-    let record = match state.store.session(id)? {
+    let owner = user.to_string();
+    // The record, and for a new session the user's others (to count them).
+    let (existing, others) = state
+        .store
+        .call(move |s| match s.session(id)? {
+            Some(record) => Ok((Some(record), Vec::new())),
+            None => Ok((None, s.sessions_of(&owner)?)),
+        })
+        .await?;
+    let record = match existing {
         Some(record) if record.user != user => return Err(OpenError::OtherUser),
         Some(mut record) => {
             record.ended_at = None;
@@ -60,12 +67,7 @@ pub fn open(
             record
         }
         None => {
-            let open = state
-                .store
-                .sessions_of(user)?
-                .iter()
-                .filter(|s| is_open(state, s, now))
-                .count();
+            let open = others.iter().filter(|s| is_open(state, s, now)).count();
             if open >= state.config.max_sessions {
                 return Err(OpenError::TooManySessions);
             }
@@ -81,12 +83,9 @@ pub fn open(
             }
         }
     };
-    state.store.put_session(&record)?;
+    state.store.put_session(record.clone()).await?;
     if let Some(session) = state.registry.get(id) {
-        let reopened = session.lock().ended.take().is_some();
-        if reopened {
-            session.notify();
-        }
+        session.reopen();
     }
     Ok(record)
 }
@@ -101,53 +100,72 @@ fn is_open(state: &Shared, record: &SessionRecord, now: u64) -> bool {
     let live = state
         .registry
         .get(record.id)
-        .is_some_and(|s| s.lock().liveness() == crate::session::Liveness::Live);
+        .is_some_and(|s| s.liveness() == Liveness::Live);
     live || now.saturating_sub(record.last_activity) < state.config.retention
 }
 
-/// Records activity on a session now (best effort).
-pub fn touch(state: &Shared, id: Uuid) {
-    if let Ok(Some(mut record)) = state.store.session(id) {
-        record.last_activity = unix_now();
-        if let Err(e) = state.store.put_session(&record) {
-            tracing::warn!("recording activity: {e}");
-        }
+/// Changes session `id`'s record in one store call (best effort: a failure
+/// is logged as `what`). `change` returns whether there is anything to save.
+async fn update_record(
+    state: &Shared,
+    id: Uuid,
+    what: &'static str,
+    change: impl FnOnce(&mut SessionRecord) -> bool + Send + 'static,
+) {
+    let saved = state
+        .store
+        .call(move |s| match s.session(id)? {
+            Some(mut record) => {
+                if change(&mut record) {
+                    s.put_session(&record)?;
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        })
+        .await;
+    if let Err(e) = saved {
+        tracing::warn!("{what}: {e}");
     }
+}
+
+/// Records activity on a session now (best effort).
+pub(crate) async fn touch(state: &Shared, id: Uuid) {
+    update_record(state, id, "recording activity", |record| {
+        record.last_activity = unix_now();
+        true
+    })
+    .await;
 }
 
 /// Fills in the stored agent type and name from the wrapper's metadata.
-pub fn apply_metadata(state: &Shared, id: Uuid, metadata: &Metadata) {
-    let Ok(Some(mut record)) = state.store.session(id) else {
-        return;
-    };
-    let mut changed = false;
-    if !metadata.agent.is_empty() && record.agent_type != metadata.agent {
-        record.agent_type = metadata.agent.clone();
-        changed = true;
-    }
-    if let Some(name) = &metadata.agent_display_name {
-        if record.name.as_ref() != Some(name) {
-            record.name = Some(name.clone());
+pub(crate) async fn apply_metadata(state: &Shared, id: Uuid, metadata: Metadata) {
+    update_record(state, id, "saving metadata", move |record| {
+        let mut changed = false;
+        if !metadata.agent.is_empty() && record.agent_type != metadata.agent {
+            record.agent_type = metadata.agent;
             changed = true;
         }
-    }
-    if changed {
-        if let Err(e) = state.store.put_session(&record) {
-            tracing::warn!("saving metadata: {e}");
+        if let Some(name) = metadata.agent_display_name {
+            if record.name.as_ref() != Some(&name) {
+                record.name = Some(name);
+                changed = true;
+            }
         }
-    }
+        changed
+    })
+    .await;
 }
 
 /// Ends a session: viewers are told, the store records it.
-pub fn end(state: &Shared, session: &Arc<Session>, exit_status: Option<i32>) {
+pub(crate) async fn end(state: &Shared, session: &Session, exit_status: Option<i32>) {
     session.end(exit_status);
-    if let Ok(Some(mut record)) = state.store.session(session.id) {
+    update_record(state, session.id, "ending session", move |record| {
         let now = unix_now();
         record.ended_at = Some(now);
         record.last_activity = now;
         record.exit_status = exit_status;
-        if let Err(e) = state.store.put_session(&record) {
-            tracing::warn!("ending session: {e}");
-        }
-    }
+        true
+    })
+    .await;
 }

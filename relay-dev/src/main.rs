@@ -5,8 +5,7 @@ use std::io::{IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use relay_dev::config::{Cli, Command, Config, KeysCommand};
-use relay_dev::store::Store as _;
+use relay_dev::config::{Cli, Command, Config};
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -19,7 +18,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Keys(command)) => keys(&cli.config, command),
+        Some(Command::Keys(command)) => relay_dev::run_keys_command(&cli.config, command),
         None => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
@@ -27,42 +26,12 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
-    let (store, signer) = relay_dev::open_data_dir(&config.data_dir())?;
-    match command {
-        KeysCommand::Create { user } => {
-            let (key, record) = signer.mint_api_key(&user)?;
-            store.insert_key(&record)?;
-            println!("created key {} for user {user}", record.id);
-            println!("{key}");
-        }
-        KeysCommand::List => {
-            for key in store.keys()? {
-                let state = if key.revoked { "revoked" } else { "active" };
-                println!(
-                    "{}\t{}\t{}\t{state}",
-                    key.id,
-                    key.user,
-                    relay_dev::time::rfc3339(key.created_at)
-                );
-            }
-        }
-        KeysCommand::Revoke { id } => {
-            if !store.revoke_key(&id)? {
-                anyhow::bail!("no key with id {id}");
-            }
-            println!("revoked key {id}");
-        }
-    }
-    Ok(())
-}
-
 async fn serve(config: Config) -> anyhow::Result<()> {
     let local_key = !config.no_local_key;
     let server = relay_dev::Server::bind(config).await?;
     let addr = server.local_addr();
     let saved = if local_key {
-        relay_dev::ensure_local_key(server.state(), &relay_dev::home::config_path(), addr)?
+        server.ensure_local_key().await?
     } else {
         None
     };
@@ -80,11 +49,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "created a local user and API key, saved to {}",
             path.display()
         )?;
-        writeln!(
-            stdout,
-            "dashboard: http://{}/",
-            relay_dev::browsable_addr(addr)
-        )?;
+        writeln!(stdout, "dashboard: {}", server.dashboard_url())?;
     }
     stdout.flush().context("writing to stdout")?;
     drop(stdout);

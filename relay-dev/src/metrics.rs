@@ -5,34 +5,34 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The relay's counters and gauges.
 #[derive(Debug, Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// Agent links open now.
-    pub agents: AtomicU64,
+    pub(crate) agents: AtomicU64,
     /// Viewer links open now.
-    pub viewers: AtomicU64,
+    pub(crate) viewers: AtomicU64,
     /// OUTPUT bytes received from agents.
-    pub bytes_in: AtomicU64,
+    pub(crate) bytes_in: AtomicU64,
     /// OUTPUT bytes sent to viewers.
-    pub bytes_out: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
     /// Frames dropped: unknown types, refused input, duplicates, rate limits.
-    pub frames_dropped: AtomicU64,
+    pub(crate) frames_dropped: AtomicU64,
     /// Refused credentials.
-    pub auth_failures: AtomicU64,
+    pub(crate) auth_failures: AtomicU64,
 }
 
 /// Adds `n` to a counter.
-pub fn add(counter: &AtomicU64, n: u64) {
+pub(crate) fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
 }
 
 /// Subtracts one from a gauge.
-pub fn dec(gauge: &AtomicU64) {
+pub(crate) fn dec(gauge: &AtomicU64) {
     let _ = gauge.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
 }
 
 impl Metrics {
     /// The Prometheus text exposition, with `sessions` held in memory.
-    pub fn render(&self, sessions: usize) -> String {
+    pub(crate) fn render(&self, sessions: usize) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(out, "# HELP tether_relay_{name} {help}");

@@ -1,88 +1,119 @@
-//! The built browser viewer: static files at `/`, and `index.html` for the
-//! dashboard routes (`/`, `/s/{session_id}`), with the right MIME types.
+//! The built browser viewer (trunk's `dist/`, or `--static-dir`): its files
+//! at `/`, and `index.html` for the dashboard's own routes (`/`,
+//! `/s/{session_id}`), served by `tower-http`. Text files are labelled UTF-8.
+//! Other paths that name no file are 404.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
 
-use crate::AppState;
-
-/// The MIME type for a file name.
-pub fn mime_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "wasm" => "application/wasm",
-        "json" | "map" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "txt" => "text/plain; charset=utf-8",
-        "woff2" => "font/woff2",
-        _ => "application/octet-stream",
-    }
+/// The viewer's routes: everything the API and the links do not claim.
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(static_dir: Option<PathBuf>) -> Router<S> {
+    let Some(root) = static_dir else {
+        return Router::new().fallback(not_built);
+    };
+    let index = ServeFile::new(root.join("index.html"));
+    Router::new()
+        .route_service("/s/", index.clone())
+        .route_service("/s/{*session}", index)
+        .fallback_service(ServeDir::new(root))
+        .layer(map_response(utf8_text))
 }
 
-/// A request path as a file under `root`, refusing `..` and absolute parts.
-fn file_under(root: &Path, request_path: &str) -> Option<PathBuf> {
-    let relative = Path::new(request_path.trim_start_matches('/'));
-    let mut path = root.to_path_buf();
-    for component in relative.components() {
-        match component {
-            Component::Normal(part) => path.push(part),
-            Component::CurDir => {}
-            _ => return None,
-        }
-    }
-    Some(path)
+async fn not_built() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        "tether-relay: the viewer is not built (run trunk build, or pass --static-dir)\n",
+    )
+        .into_response()
 }
 
-/// Serves the viewer's files; unknown non-asset paths fall back to `index.html`.
-pub async fn serve(State(state): State<AppState>, request: Request) -> Response {
-    let Some(root) = state.static_dir.as_deref() else {
-        return (
-            StatusCode::NOT_FOUND,
-            "tether-relay: the viewer is not built (run trunk build, or pass --static-dir)\n",
-        )
-            .into_response();
-    };
-    let request_path = request.uri().path();
-    let dashboard_route = request_path == "/" || request_path.starts_with("/s/");
-    let path = if dashboard_route {
-        Some(root.join("index.html"))
-    } else {
-        file_under(root, request_path)
-    };
-    let Some(path) = path else {
-        return (StatusCode::BAD_REQUEST, "bad path\n").into_response();
-    };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => ([(header::CONTENT_TYPE, mime_type(&path))], bytes).into_response(),
-        Err(_) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+/// Labels text as UTF-8 (`text/html; charset=utf-8`), and JavaScript as
+/// `text/javascript` (RFC 9239) rather than the obsolete
+/// `application/javascript`.
+async fn utf8_text(mut response: Response) -> Response {
+    let labelled = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| t.replacen("application/javascript", "text/javascript", 1))
+        .filter(|t| t.starts_with("text/") && !t.contains("charset"))
+        .and_then(|t| HeaderValue::from_str(&format!("{t}; charset=utf-8")).ok());
+    if let Some(value) = labelled {
+        response.headers_mut().insert(CONTENT_TYPE, value);
     }
+    response
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt as _;
+
     use super::*;
 
-    #[test]
-    fn maps_viewer_file_types() {
-        assert_eq!(mime_type(Path::new("a/viewer_bg.wasm")), "application/wasm");
-        assert!(mime_type(Path::new("xterm.mjs")).starts_with("text/javascript"));
-        assert!(mime_type(Path::new("xterm.css")).starts_with("text/css"));
+    async fn get(router: &Router<()>, path: &str) -> (StatusCode, Option<String>, Vec<u8>) {
+        let response = router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string());
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, content_type, body.to_vec())
     }
 
-    #[test]
-    fn refuses_paths_leaving_the_root() {
-        let root = Path::new("/srv/dist");
+    #[tokio::test]
+    async fn serves_files_and_the_index_for_dashboard_routes() {
+        let dist = tempfile::tempdir().unwrap();
+        std::fs::write(dist.path().join("index.html"), "<html>viewer</html>").unwrap();
+        std::fs::write(dist.path().join("viewer_bg.wasm"), b"\0asm").unwrap();
+        std::fs::write(dist.path().join("xterm.mjs"), "export {}").unwrap();
+        std::fs::write(dist.path().join("style.css"), "body {}").unwrap();
+        let router = routes(Some(dist.path().to_path_buf()));
+        for path in ["/", "/s/", "/s/00000000-0000-4000-8000-000000000000"] {
+            let (status, content_type, body) = get(&router, path).await;
+            assert_eq!(
+                (status, body.as_slice()),
+                (StatusCode::OK, &b"<html>viewer</html>"[..]),
+                "{path}"
+            );
+            assert_eq!(
+                content_type.as_deref(),
+                Some("text/html; charset=utf-8"),
+                "{path}"
+            );
+        }
+        let (_, wasm, _) = get(&router, "/viewer_bg.wasm").await;
+        assert_eq!(wasm.as_deref(), Some("application/wasm"));
+        let (_, mjs, _) = get(&router, "/xterm.mjs").await;
+        assert_eq!(mjs.as_deref(), Some("text/javascript; charset=utf-8"));
+        let (_, css, _) = get(&router, "/style.css").await;
+        assert_eq!(css.as_deref(), Some("text/css; charset=utf-8"));
+        assert_eq!(get(&router, "/missing.js").await.0, StatusCode::NOT_FOUND);
         assert_eq!(
-            file_under(root, "/a/b.js"),
-            Some(PathBuf::from("/srv/dist/a/b.js"))
+            get(&router, "/../etc/passwd").await.0,
+            StatusCode::NOT_FOUND
         );
-        assert_eq!(file_under(root, "/../etc/passwd"), None);
+    }
+
+    #[tokio::test]
+    async fn says_when_the_viewer_is_not_built() {
+        let router = routes(None);
+        let (status, _, body) = get(&router, "/").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(String::from_utf8(body).unwrap().contains("not built"));
     }
 }

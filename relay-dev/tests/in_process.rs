@@ -1,5 +1,5 @@
 //! The same server started in-process (as `main.rs` does), for tests that
-//! want the state at hand: here, a key minted directly in the store.
+//! want it at hand: here, a key created through the server itself.
 
 use relay_dev::{Config, Server};
 use tests::relay::{http, AgentClient, ViewerClient};
@@ -10,8 +10,7 @@ async fn an_in_process_server_relays_and_shuts_down() {
     let server = Server::bind(Config::for_tests(dir.path().into()))
         .await
         .unwrap();
-    let (key, record) = server.state().signer.mint_api_key("ann").unwrap();
-    server.state().store.insert_key(&record).unwrap();
+    let key = server.create_api_key("ann").await.unwrap();
     let addr = server.local_addr();
     let stop = server.shutdown_handle();
     let running = tokio::spawn(server.run());

@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 /// `capacity` bytes, `start()..end()`. Viewers read it through their own
 /// [`ViewerCursor`]s, so history is never copied per viewer.
 #[derive(Debug)]
-pub struct StreamLog {
+pub(crate) struct StreamLog {
     bytes: VecDeque<u8>,
     start: u64,
     capacity: usize,
@@ -17,7 +17,7 @@ pub struct StreamLog {
 
 /// What a cursor found when it read the log.
 #[derive(Debug, PartialEq, Eq)]
-pub enum CursorRead {
+pub(crate) enum CursorRead {
     /// The cursor is at the end of the log: nothing new.
     UpToDate,
     /// Bytes `from..to` left the ring before the cursor read them; the cursor
@@ -39,7 +39,7 @@ pub enum CursorRead {
 
 impl StreamLog {
     /// An empty log keeping at most `capacity` bytes (at least 1).
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             bytes: VecDeque::new(),
             start: 0,
@@ -48,17 +48,17 @@ impl StreamLog {
     }
 
     /// Offset of the oldest byte kept.
-    pub fn start(&self) -> u64 {
+    pub(crate) fn start(&self) -> u64 {
         self.start
     }
 
     /// Offset just past the newest byte: the total number of bytes ever appended.
-    pub fn end(&self) -> u64 {
+    pub(crate) fn end(&self) -> u64 {
         self.start + self.bytes.len() as u64
     }
 
     /// Appends bytes at the end, dropping the oldest ones beyond capacity.
-    pub fn append(&mut self, data: &[u8]) {
+    pub(crate) fn append(&mut self, data: &[u8]) {
         let data = if data.len() > self.capacity {
             let cut = data.len() - self.capacity;
             self.start += (self.bytes.len() + cut) as u64;
@@ -78,7 +78,7 @@ impl StreamLog {
     /// Appends `data` whose first byte has absolute offset `at`: bytes the log
     /// already holds (below `end()`) are dropped as duplicates, and if `at` is
     /// beyond `end()` the log jumps forward (the bytes in between are lost).
-    pub fn append_at(&mut self, at: u64, data: &[u8]) -> Appended {
+    pub(crate) fn append_at(&mut self, at: u64, data: &[u8]) -> Appended {
         let mut result = Appended::default();
         let end = self.end();
         if at > end {
@@ -112,35 +112,35 @@ impl StreamLog {
 
 /// The outcome of [`StreamLog::append_at`].
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Appended {
+pub(crate) struct Appended {
     /// Bytes newly stored.
-    pub stored: usize,
+    pub(crate) stored: usize,
     /// Bytes dropped because the log already held them.
-    pub duplicate: usize,
+    pub(crate) duplicate: usize,
     /// `Some((from, to))` when the log jumped forward over bytes it never got.
-    pub gap: Option<(u64, u64)>,
+    pub(crate) gap: Option<(u64, u64)>,
 }
 
 /// One reader's position in a [`StreamLog`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ViewerCursor {
+pub(crate) struct ViewerCursor {
     next: u64,
 }
 
 impl ViewerCursor {
     /// A cursor that reads from `offset`.
-    pub fn at(offset: u64) -> Self {
+    pub(crate) fn at(offset: u64) -> Self {
         Self { next: offset }
     }
 
     /// The offset of the next byte this cursor reads.
-    pub fn position(&self) -> u64 {
+    pub(crate) fn position(&self) -> u64 {
         self.next
     }
 
     /// Reads up to `max` bytes, but never past `limit`, reporting a gap first
     /// if the cursor's bytes have left the ring.
-    pub fn read(&mut self, log: &StreamLog, max: usize, limit: u64) -> CursorRead {
+    pub(crate) fn read(&mut self, log: &StreamLog, max: usize, limit: u64) -> CursorRead {
         let mut data = Vec::new();
         match self.read_into(log, max, limit, &mut data) {
             CursorRead::Bytes { offset, .. } => CursorRead::Bytes { offset, data },
@@ -151,7 +151,7 @@ impl ViewerCursor {
     /// Like [`read`](Self::read), but appends the bytes to `out` (e.g. right
     /// after a frame header, saving a copy); the returned `Bytes` has an
     /// empty `data` and the count is what `out` grew by.
-    pub fn read_into(
+    pub(crate) fn read_into(
         &mut self,
         log: &StreamLog,
         max: usize,

@@ -1,44 +1,55 @@
 //! Sessions: the shared output log, the session's state (metadata, size, agent
-//! link, viewers) and the registry of sessions held in memory.
+//! link, viewers), what one viewer is sent next ([`ViewerFeed`]) and the
+//! registry of sessions held in memory.
 //!
-//! Nothing here knows about WebSockets: transports append output, read it
-//! through cursors and are woken through a [`watch`] channel when anything
-//! changes.
+//! Nothing here knows about WebSockets: the agent's transport hands a
+//! message's frames to [`Session::upload`], a viewer's transport sends what
+//! its [`ViewerFeed`] yields. The state is private: every change goes
+//! through a [`Session`] method, which wakes the viewers.
 
+mod feed;
 mod log;
+#[cfg(test)]
+mod properties;
+mod registry;
 mod strip;
+mod upload;
 
-pub use log::{Appended, CursorRead, StreamLog, ViewerCursor};
-pub use strip::EraseInDisplayFilter;
+pub(crate) use feed::{FeedOptions, ViewerFeed};
+pub(crate) use registry::Registry;
+pub(crate) use upload::{Upload, UploadError};
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use protocol::Metadata;
+use protocol::{Metadata, Size};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
+use log::StreamLog;
+
 /// What a viewer (through the relay) asks of the agent's link.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentCommand {
+pub(crate) enum AgentCommand {
     /// Bytes to type into the agent.
     Input(Vec<u8>),
     /// A request to resize the PTY.
-    Resize {
-        /// Rows.
-        rows: u16,
-        /// Columns.
-        cols: u16,
-    },
-    /// Close the link with this WebSocket close code and reason.
-    Close(u16, String),
+    Resize(Size),
+    /// The session no longer wants this link.
+    Close(CloseCause),
+}
+
+/// Why the session closes an agent link (the transport picks the close code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseCause {
+    /// A newer link for the same session took over.
+    Replaced,
 }
 
 /// Whether a session's agent is connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Liveness {
+pub(crate) enum Liveness {
     /// An agent link is attached.
     Live,
     /// No agent link; the session may come back.
@@ -49,13 +60,32 @@ pub enum Liveness {
 
 impl Liveness {
     /// The word the API uses: `live`, `offline` or `ended`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Liveness::Live => "live",
             Liveness::Offline => "offline",
             Liveness::Ended => "ended",
         }
     }
+}
+
+/// Why a viewer could not join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum JoinError {
+    /// The session already has the maximum number of viewers.
+    #[error("the session has too many viewers")]
+    TooManyViewers,
+}
+
+/// Why a command could not be handed to the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SendError {
+    /// No agent link is attached.
+    #[error("agent offline: input not delivered")]
+    Offline,
+    /// The agent is not reading fast enough; the command was dropped.
+    #[error("agent busy: input dropped")]
+    Busy,
 }
 
 /// The attached agent link, as the session sees it.
@@ -65,34 +95,36 @@ struct AgentHandle {
     commands: mpsc::Sender<AgentCommand>,
 }
 
-/// The mutable part of a session, behind its lock.
+/// The mutable part of a session, behind its lock. Read by the children of
+/// this module (the feed, the upload, the registry); changed only through
+/// [`Session`].
 #[derive(Debug)]
-pub struct SessionState {
+struct SessionState {
     /// The output stream's ring.
-    pub log: StreamLog,
+    log: StreamLog,
     /// The latest metadata from the agent.
-    pub metadata: Option<Metadata>,
+    metadata: Option<Metadata>,
     /// Bumped on every metadata change, so viewers know to resend it.
-    pub metadata_version: u64,
-    /// The PTY size the agent last reported, rows then cols.
-    pub size: Option<(u16, u16)>,
+    metadata_version: u64,
+    /// The PTY size the agent last reported.
+    size: Option<Size>,
     /// Stream offset at which `size` took effect: viewers behind it get the
     /// new size only after the output before it.
-    pub size_offset: u64,
+    size_offset: u64,
     /// `Some(exit_status)` once the session ended.
-    pub ended: Option<Option<i32>>,
+    ended: Option<Option<i32>>,
     /// Stream offset at which the session ended: viewers are told after the
     /// output before it.
-    pub ended_offset: u64,
+    ended_offset: u64,
     /// Viewers currently attached.
-    pub viewers: usize,
+    viewers: usize,
     agent: Option<AgentHandle>,
+    /// Since when neither an agent nor a viewer is attached.
     idle_since: Option<Instant>,
 }
 
 impl SessionState {
-    /// Live, offline or ended.
-    pub fn liveness(&self) -> Liveness {
+    fn liveness(&self) -> Liveness {
         if self.ended.is_some() {
             Liveness::Ended
         } else if self.agent.is_some() {
@@ -101,45 +133,35 @@ impl SessionState {
             Liveness::Offline
         }
     }
+
+    fn end(&mut self, exit_status: Option<i32>) {
+        self.ended = Some(exit_status);
+        self.ended_offset = self.log.end();
+    }
+
+    fn mark_idle_if_unused(&mut self) {
+        if self.viewers == 0 && self.agent.is_none() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
 }
 
 /// One terminal session held in memory.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     /// The session's id.
-    pub id: Uuid,
-    /// The user who owns it.
-    pub user: String,
+    pub(crate) id: Uuid,
     state: Mutex<SessionState>,
     changed: watch::Sender<u64>,
-}
-
-/// Why a viewer could not join.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum JoinError {
-    /// The session already has the maximum number of viewers.
-    #[error("the session has too many viewers")]
-    TooManyViewers,
-}
-
-/// Why a command could not be handed to the agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// No agent link is attached.
-    #[error("the agent is offline")]
-    Offline,
-    /// The agent is not reading fast enough; the command was dropped.
-    #[error("the agent is not keeping up; input dropped")]
-    Busy,
 }
 
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Session {
-    fn new(id: Uuid, user: String, history_bytes: usize) -> Self {
+    /// An empty, offline session keeping `history_bytes` of output.
+    pub(crate) fn new(id: Uuid, history_bytes: usize) -> Self {
         Self {
             id,
-            user,
             state: Mutex::new(SessionState {
                 log: StreamLog::new(history_bytes),
                 metadata: None,
@@ -156,66 +178,70 @@ impl Session {
         }
     }
 
-    /// Locks the state for reading or a change; call [`notify`](Self::notify)
-    /// after changing it.
-    pub fn lock(&self) -> MutexGuard<'_, SessionState> {
+    /// The state, for reading (or for a change that viewers need not hear of).
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
         // A panic while holding this lock cannot leave the state torn in a
         // way that matters more than losing the session; keep serving.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Wakes every viewer of this session.
-    pub fn notify(&self) {
+    /// Applies a change to the state, then wakes every viewer.
+    fn change<T>(&self, f: impl FnOnce(&mut SessionState) -> T) -> T {
+        let result = f(&mut self.lock());
+        self.notify();
+        result
+    }
+
+    /// Applies a change that may find nothing to do (`f` returns whether it
+    /// changed anything); wakes the viewers only if it did.
+    fn change_if(&self, f: impl FnOnce(&mut SessionState) -> bool) {
+        let changed = f(&mut self.lock());
+        if changed {
+            self.notify();
+        }
+    }
+
+    fn notify(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// A receiver woken whenever the session changes.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.changed.subscribe()
+    /// Live, offline or ended.
+    pub(crate) fn liveness(&self) -> Liveness {
+        self.lock().liveness()
+    }
+
+    /// Viewers attached now.
+    pub(crate) fn viewer_count(&self) -> usize {
+        self.lock().viewers
     }
 
     /// Attaches a new agent link, replacing (and closing) any previous one.
-    /// Returns the link's id and the end of the log (what the relay holds).
-    pub fn attach_agent(&self, commands: mpsc::Sender<AgentCommand>) -> (u64, u64) {
+    /// The link stays attached until the returned guard is dropped.
+    pub(crate) fn attach_agent(
+        self: &Arc<Self>,
+        commands: mpsc::Sender<AgentCommand>,
+    ) -> AgentGuard {
         let link_id = NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed);
-        let end = {
-            let mut state = self.lock();
+        let held = self.change(|state| {
             if let Some(old) = state.agent.take() {
-                let _ = old.commands.try_send(AgentCommand::Close(
-                    1000,
-                    "replaced by a newer agent link".into(),
-                ));
+                let _ = old
+                    .commands
+                    .try_send(AgentCommand::Close(CloseCause::Replaced));
             }
             state.agent = Some(AgentHandle { link_id, commands });
             state.ended = None;
             state.idle_since = None;
             state.log.end()
-        };
-        self.notify();
-        (link_id, end)
-    }
-
-    /// Detaches the agent link `link_id` if it is still the attached one.
-    pub fn detach_agent(&self, link_id: u64) {
-        let detached = {
-            let mut state = self.lock();
-            if state.agent.as_ref().is_some_and(|a| a.link_id == link_id) {
-                state.agent = None;
-                if state.viewers == 0 {
-                    state.idle_since = Some(Instant::now());
-                }
-                true
-            } else {
-                false
-            }
-        };
-        if detached {
-            self.notify();
+        });
+        AgentGuard {
+            session: self.clone(),
+            link_id,
+            held,
         }
     }
 
     /// Hands a command to the attached agent without waiting.
-    pub fn send_to_agent(&self, command: AgentCommand) -> Result<(), SendError> {
+    pub(crate) fn send_to_agent(&self, command: AgentCommand) -> Result<(), SendError> {
         let state = self.lock();
         let agent = state.agent.as_ref().ok_or(SendError::Offline)?;
         if state.ended.is_some() {
@@ -227,112 +253,162 @@ impl Session {
         })
     }
 
-    /// Marks the session ended and tells viewers.
-    pub fn end(&self, exit_status: Option<i32>) {
-        {
-            let mut state = self.lock();
-            state.ended = Some(exit_status);
-            state.ended_offset = state.log.end();
-        }
-        self.notify();
+    /// Marks the session ended at the current end of the stream: viewers
+    /// are told once they have the output before it.
+    pub(crate) fn end(&self, exit_status: Option<i32>) {
+        self.change(|state| state.end(exit_status));
     }
 
-    /// Records the PTY size the agent reported, effective from the current
-    /// end of the stream.
-    pub fn set_size(state: &mut SessionState, rows: u16, cols: u16) {
-        state.size = Some((rows, cols));
-        state.size_offset = state.log.end();
+    /// Marks the session ended if no agent is attached and it is not ended
+    /// already (the store says it ended before this relay knew it).
+    pub(crate) fn end_if_offline(&self, exit_status: Option<i32>) {
+        self.change_if(|state| {
+            let offline = state.liveness() == Liveness::Offline;
+            if offline {
+                state.end(exit_status);
+            }
+            offline
+        });
     }
 
-    /// Registers a viewer, refusing more than `max`.
-    pub fn join_viewer(&self, max: usize) -> Result<(), JoinError> {
+    /// Clears the end of a session registered again.
+    pub(crate) fn reopen(&self) {
+        self.change_if(|state| state.ended.take().is_some());
+    }
+
+    /// Registers a viewer, refusing more than `max`. The viewer counts until
+    /// the returned guard is dropped.
+    pub(crate) fn join_viewer(self: &Arc<Self>, max: usize) -> Result<ViewerGuard, JoinError> {
         let mut state = self.lock();
         if state.viewers >= max {
             return Err(JoinError::TooManyViewers);
         }
         state.viewers += 1;
         state.idle_since = None;
-        Ok(())
-    }
-
-    /// Unregisters a viewer.
-    pub fn leave_viewer(&self) {
-        let mut state = self.lock();
-        state.viewers = state.viewers.saturating_sub(1);
-        if state.viewers == 0 && state.agent.is_none() {
-            state.idle_since = Some(Instant::now());
-        }
-    }
-
-    /// Closes every link of the session's agent (e.g. its key was revoked).
-    pub fn close_agent(&self, code: u16, reason: &str) {
-        if let Some(agent) = self.lock().agent.as_ref() {
-            let _ = agent
-                .commands
-                .try_send(AgentCommand::Close(code, reason.to_string()));
-        }
+        Ok(ViewerGuard {
+            session: self.clone(),
+        })
     }
 }
 
-/// The sessions held in memory, by id.
+/// An attached agent link; detaches on drop (if no newer link replaced it).
 #[derive(Debug)]
-pub struct Registry {
-    sessions: Mutex<HashMap<Uuid, Arc<Session>>>,
-    history_bytes: usize,
+pub(crate) struct AgentGuard {
+    session: Arc<Session>,
+    link_id: u64,
+    held: u64,
 }
 
-impl Registry {
-    /// An empty registry whose sessions keep `history_bytes` of output each.
-    pub fn new(history_bytes: usize) -> Self {
-        Self {
-            sessions: Mutex::new(HashMap::new()),
-            history_bytes,
-        }
+impl AgentGuard {
+    /// The end of the log when the link attached: what the relay holds, from
+    /// which the wrapper resends.
+    pub(crate) fn held(&self) -> u64 {
+        self.held
     }
+}
 
-    fn map(&self) -> MutexGuard<'_, HashMap<Uuid, Arc<Session>>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The session `id` if it is in memory.
-    pub fn get(&self, id: Uuid) -> Option<Arc<Session>> {
-        self.map().get(&id).cloned()
-    }
-
-    /// The session `id`, created empty (offline, no history) if not in memory.
-    /// Its idle clock restarts, so [`sweep`](Self::sweep) leaves it to the
-    /// caller, who is about to attach an agent or a viewer.
-    pub fn get_or_create(&self, id: Uuid, user: &str) -> Arc<Session> {
-        let session = self
-            .map()
-            .entry(id)
-            .or_insert_with(|| Arc::new(Session::new(id, user.to_string(), self.history_bytes)))
-            .clone();
-        {
-            let mut state = session.lock();
-            if state.idle_since.is_some() {
-                state.idle_since = Some(Instant::now());
+impl Drop for AgentGuard {
+    fn drop(&mut self) {
+        self.session.change_if(|state| {
+            let attached = state
+                .agent
+                .as_ref()
+                .is_some_and(|a| a.link_id == self.link_id);
+            if attached {
+                state.agent = None;
+                state.mark_idle_if_unused();
             }
-        }
-        session
-    }
-
-    /// Every session in memory.
-    pub fn all(&self) -> Vec<Arc<Session>> {
-        self.map().values().cloned().collect()
-    }
-
-    /// Drops sessions that have had neither agent nor viewers for `retention`.
-    /// Returns how many were dropped.
-    pub fn sweep(&self, retention: Duration) -> usize {
-        let mut map = self.map();
-        let before = map.len();
-        map.retain(|_, session| {
-            let state = session.lock();
-            state
-                .idle_since
-                .is_none_or(|since| since.elapsed() < retention)
+            attached
         });
-        before - map.len()
+    }
+}
+
+/// A viewer counted in its session; leaves on drop.
+#[derive(Debug)]
+pub(crate) struct ViewerGuard {
+    session: Arc<Session>,
+}
+
+impl ViewerGuard {
+    /// The session joined.
+    pub(crate) fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+}
+
+impl Drop for ViewerGuard {
+    fn drop(&mut self) {
+        let mut state = self.session.lock();
+        state.viewers = state.viewers.saturating_sub(1);
+        state.mark_idle_if_unused();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Arc<Session> {
+        Arc::new(Session::new(Uuid::new_v4(), 64))
+    }
+
+    #[test]
+    fn a_newer_agent_link_replaces_the_old_one() {
+        let session = session();
+        let (old_tx, mut old_rx) = mpsc::channel(4);
+        let old = session.attach_agent(old_tx);
+        let (new_tx, mut new_rx) = mpsc::channel(4);
+        let new = session.attach_agent(new_tx);
+        assert_eq!(
+            old_rx.try_recv(),
+            Ok(AgentCommand::Close(CloseCause::Replaced))
+        );
+        drop(old);
+        assert_eq!(
+            session.liveness(),
+            Liveness::Live,
+            "the old guard leaves the new link"
+        );
+        session
+            .send_to_agent(AgentCommand::Input(b"x".to_vec()))
+            .unwrap();
+        assert_eq!(new_rx.try_recv(), Ok(AgentCommand::Input(b"x".to_vec())));
+        drop(new);
+        assert_eq!(session.liveness(), Liveness::Offline);
+        assert_eq!(
+            session.send_to_agent(AgentCommand::Input(vec![])),
+            Err(SendError::Offline)
+        );
+    }
+
+    #[test]
+    fn viewers_count_until_their_guard_drops() {
+        let session = session();
+        let first = session.join_viewer(2).unwrap();
+        let _second = session.join_viewer(2).unwrap();
+        assert_eq!(
+            session.join_viewer(2).unwrap_err(),
+            JoinError::TooManyViewers
+        );
+        assert_eq!(session.viewer_count(), 2);
+        drop(first);
+        assert_eq!(session.viewer_count(), 1);
+    }
+
+    #[test]
+    fn ending_and_reopening() {
+        let session = session();
+        session.end_if_offline(Some(3));
+        assert_eq!(session.liveness(), Liveness::Ended);
+        session.reopen();
+        assert_eq!(session.liveness(), Liveness::Offline);
+        let (tx, _rx) = mpsc::channel(1);
+        let _agent = session.attach_agent(tx);
+        session.end_if_offline(Some(3));
+        assert_eq!(
+            session.liveness(),
+            Liveness::Live,
+            "a live session is not ended"
+        );
     }
 }

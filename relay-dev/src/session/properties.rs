@@ -1,7 +1,9 @@
 //! Properties of the stream log and the history filter, against simple models.
 
 use proptest::prelude::*;
-use relay_dev::session::{CursorRead, EraseInDisplayFilter, StreamLog, ViewerCursor};
+
+use super::log::{CursorRead, StreamLog, ViewerCursor};
+use super::strip::EraseInDisplayFilter;
 
 /// One step applied to the log: plain append, or a resend at an offset
 /// relative to the current end (negative: overlap, positive: a gap).

@@ -7,19 +7,10 @@
 
 const ESC: u8 = 0x1b;
 
-/// A streaming filter that drops `ESC [ J` and `ESC [ 0J`–`ESC [ 3J`.
-///
-/// ```
-/// use relay_dev::session::EraseInDisplayFilter;
-/// let mut filter = EraseInDisplayFilter::default();
-/// let mut out = Vec::new();
-/// filter.push(b"a\x1b[", &mut out);
-/// filter.push(b"2Jb", &mut out);
-/// filter.finish(&mut out);
-/// assert_eq!(out, b"ab");
-/// ```
+/// A streaming filter that drops `ESC [ J` and `ESC [ 0J`–`ESC [ 3J`:
+/// `a ESC [` then `2J b` (then [`finish`](Self::finish)) gives `ab`.
 #[derive(Debug, Default)]
-pub struct EraseInDisplayFilter {
+pub(crate) struct EraseInDisplayFilter {
     /// A prefix of a possible sequence: `ESC`, `ESC [` or `ESC [ digit`.
     pending: Vec<u8>,
 }
@@ -27,7 +18,7 @@ pub struct EraseInDisplayFilter {
 impl EraseInDisplayFilter {
     /// Filters `input`, appending what is kept to `out`. Bytes that might start
     /// a sequence are held back until the next call or [`finish`](Self::finish).
-    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+    pub(crate) fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len());
         for &byte in input {
             self.step(byte, out);
@@ -35,7 +26,7 @@ impl EraseInDisplayFilter {
     }
 
     /// Emits any held-back bytes (an incomplete sequence is not an erase).
-    pub fn finish(&mut self, out: &mut Vec<u8>) {
+    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
         out.append(&mut self.pending);
     }
 

@@ -2,9 +2,11 @@
 //! the [`Store`] trait, so that another database can replace SQLite. Terminal
 //! bytes are never stored.
 
+mod async_store;
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub(crate) use async_store::AsyncStore;
+pub(crate) use sqlite::SqliteStore;
 
 use std::collections::HashSet;
 
@@ -13,66 +15,66 @@ use uuid::Uuid;
 /// A failure of the storage backend.
 #[derive(Debug, thiserror::Error)]
 #[error("store: {0}")]
-pub struct StoreError(pub String);
+pub(crate) struct StoreError(pub(crate) String);
 
 /// Result of a store operation.
-pub type StoreResult<T> = Result<T, StoreError>;
+pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
 /// An API key as stored: never the key itself, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyRecord {
+pub(crate) struct KeyRecord {
     /// The key's public id (also embedded in the key).
-    pub id: String,
+    pub(crate) id: String,
     /// The user the key belongs to.
-    pub user: String,
+    pub(crate) user: String,
     /// SHA-256 of the whole key, hex.
-    pub hash: String,
+    pub(crate) hash: String,
     /// Unix seconds.
-    pub created_at: u64,
+    pub(crate) created_at: u64,
     /// Whether the key was revoked.
-    pub revoked: bool,
+    pub(crate) revoked: bool,
 }
 
 /// A session as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRecord {
+pub(crate) struct SessionRecord {
     /// The session id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// The owner.
-    pub user: String,
+    pub(crate) user: String,
     /// `claude`, `codex`, … as registered.
-    pub agent_type: String,
+    pub(crate) agent_type: String,
     /// Display name, if any.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Unix seconds.
-    pub created_at: u64,
+    pub(crate) created_at: u64,
     /// Unix seconds of the last registration, link or message.
-    pub last_activity: u64,
+    pub(crate) last_activity: u64,
     /// Unix seconds at which it ended, if it did.
-    pub ended_at: Option<u64>,
+    pub(crate) ended_at: Option<u64>,
     /// The agent's exit status, if known.
-    pub exit_status: Option<i32>,
+    pub(crate) exit_status: Option<i32>,
 }
 
 /// One entry of a session's message log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageRecord {
+pub(crate) struct MessageRecord {
     /// Message id.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// Session it belongs to.
-    pub session_id: Uuid,
+    pub(crate) session_id: Uuid,
     /// The text.
-    pub content: String,
+    pub(crate) content: String,
     /// Who wrote it: `agent` or `user`.
-    pub sender: String,
+    pub(crate) sender: String,
     /// Whether the agent waits for an answer.
-    pub requires_user_input: bool,
+    pub(crate) requires_user_input: bool,
     /// Unix seconds.
-    pub created_at: u64,
+    pub(crate) created_at: u64,
 }
 
 /// Where the relay keeps keys, sessions and messages.
-pub trait Store: Send + Sync {
+pub(crate) trait Store: Send + Sync {
     /// Saves a new key.
     fn insert_key(&self, key: &KeyRecord) -> StoreResult<()>;
     /// The key with this id.

@@ -44,7 +44,7 @@ const MIGRATIONS: &[&str] = &["
 
 /// A [`Store`] in one SQLite file.
 #[derive(Debug)]
-pub struct SqliteStore {
+pub(crate) struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
@@ -54,12 +54,13 @@ fn err(e: rusqlite::Error) -> StoreError {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
-    pub fn open(path: &Path) -> StoreResult<Self> {
+    pub(crate) fn open(path: &Path) -> StoreResult<Self> {
         Self::init(Connection::open(path).map_err(err)?)
     }
 
     /// A private in-memory database, for tests.
-    pub fn in_memory() -> StoreResult<Self> {
+    #[cfg(test)]
+    pub(crate) fn in_memory() -> StoreResult<Self> {
         Self::init(Connection::open_in_memory().map_err(err)?)
     }
 

@@ -1,8 +1,9 @@
 //! The agent's link: `GET /agent?session_id=UUID[&protocol=tether.v1]`.
 //!
-//! The wrapper streams OUTPUT (with offsets, for Tether peers) into the
-//! session's log; the relay acknowledges what it stored and forwards viewers'
-//! INPUT and RESIZE. A new link for the same session replaces the old one.
+//! The wrapper streams OUTPUT (with offsets, for Tether peers) into its
+//! session ([`Session::upload`]); the relay acknowledges what the log holds
+//! and forwards viewers' INPUT and RESIZE. A new link for the same session
+//! replaces the old one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,23 +16,21 @@ use protocol::{Control, Frame};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{decode_frames, prepare_upgrade, CloseReason, Dialect, Link, LinkRequest, Peer};
-use super::{CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY};
+use super::close_watch::CloseWatch;
+use super::link::Link;
+use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer};
+use super::{decode_frames, CloseReason, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR};
 use crate::auth::{authenticate, Principal};
 use crate::lifecycle::{self, OpenError, Registration};
 use crate::metrics::{add, dec};
-use crate::session::{AgentCommand, Session};
-use crate::AppState;
-
-/// Largest stream offset accepted (2^62 bytes: never reached by a real
-/// stream, and far from overflowing the offset arithmetic).
-const MAX_OFFSET: u64 = 1 << 62;
+use crate::server::AppState;
+use crate::session::{AgentCommand, CloseCause, Session, Upload, UploadError};
 
 /// Commands queued for one agent before viewers' input is refused as "busy".
 const AGENT_QUEUE: usize = 256;
 
 /// Upgrades `/agent` and runs the link.
-pub async fn upgrade(
+pub(super) async fn upgrade(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -44,60 +43,61 @@ pub async fn upgrade(
     upgrade.on_upgrade(move |ws| run(state, ws, session_id, request))
 }
 
-async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request: LinkRequest) {
-    let link = Link::new(ws, request.dialect);
-    let (user, key_id) = match authenticate(&state.signer, &*state.store, request.token.as_deref())
-    {
+/// What the link streams into: the session, opened for the key's user, and
+/// the key (the link closes when it is revoked).
+async fn authorize(
+    state: &AppState,
+    session_id: Option<&str>,
+    token: Option<&str>,
+) -> Result<(Uuid, String), CloseReason> {
+    let (user, key_id) = match authenticate(&state.signer, &state.store, token).await {
         Ok(Principal::User { user, key_id }) => (user, key_id),
         Ok(Principal::Share(_)) => {
             add(&state.metrics.auth_failures, 1);
-            return link
-                .close(CloseReason::new(
-                    CLOSE_POLICY,
-                    "a share token cannot stream a session",
-                ))
-                .await;
+            return Err(CloseReason::policy("a share token cannot stream a session"));
         }
         Err(e) => {
             add(&state.metrics.auth_failures, 1);
             tracing::info!("agent link refused: {e}");
-            return link
-                .close(CloseReason::new(CLOSE_POLICY, e.to_string()))
-                .await;
+            return Err(CloseReason::policy(e.to_string()));
         }
     };
-    let Some(id) = session_id.as_deref().and_then(|s| Uuid::parse_str(s).ok()) else {
-        return link
-            .close(CloseReason::new(
-                CLOSE_POLICY,
-                "missing or malformed session_id",
-            ))
-            .await;
+    let Some(id) = session_id.and_then(|s| Uuid::parse_str(s).ok()) else {
+        return Err(CloseReason::policy("missing or malformed session_id"));
     };
-    if let Err(e) = lifecycle::open(&state, id, &user, Registration::default()) {
+    if let Err(e) = lifecycle::open(state, id, &user, Registration::default()).await {
         if let OpenError::Store(e) = &e {
             tracing::error!("opening session {id}: {e}");
         }
-        return link
-            .close(CloseReason::new(CLOSE_POLICY, e.to_string()))
-            .await;
+        return Err(CloseReason::policy(e.to_string()));
     }
-    let session = state.registry.get_or_create(id, &user);
+    Ok((id, key_id))
+}
+
+async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request: LinkRequest) {
+    let link = Link::new(ws, request.dialect);
+    let (id, key_id) =
+        match authorize(&state, session_id.as_deref(), request.token.as_deref()).await {
+            Ok(authorized) => authorized,
+            Err(why) => return link.close(why).await,
+        };
+    let session = state.registry.get_or_create(id);
     let (commands_tx, commands) = mpsc::channel(AGENT_QUEUE);
-    let (link_id, held) = session.attach_agent(commands_tx);
+    let attached = session.attach_agent(commands_tx);
+    let held = attached.held();
     add(&state.metrics.agents, 1);
     tracing::info!(session = %id, dialect = ?link.dialect(), peer = ?request.peer, held, "agent connected");
     let mut agent = AgentLink {
+        watch: CloseWatch::new(&state, Some(key_id), None),
         state: state.clone(),
-        session: session.clone(),
-        key_id,
-        next_offset: None,
+        session,
+        upload: Upload::default(),
         link,
     };
     let why = agent.serve(held, commands).await;
-    session.detach_agent(link_id);
+    drop(attached);
     dec(&state.metrics.agents);
-    lifecycle::touch(&state, id);
+    lifecycle::touch(&state, id).await;
     tracing::info!(session = %id, reason = ?why.as_ref().map(|w| &w.reason), "agent disconnected");
     if let Some(why) = why {
         agent.link.close(why).await;
@@ -107,11 +107,16 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
 struct AgentLink {
     state: AppState,
     session: Arc<Session>,
-    key_id: String,
-    /// Absolute offset of the next OUTPUT byte, once the wrapper said it
-    /// (STREAM_OFFSET); `None` appends at the log's end (legacy clients).
-    next_offset: Option<u64>,
+    watch: CloseWatch,
+    upload: Upload,
     link: Link,
+}
+
+/// The close for what the session asks of the link.
+fn close_for(cause: CloseCause) -> CloseReason {
+    match cause {
+        CloseCause::Replaced => CloseReason::new(CLOSE_NORMAL, "replaced by a newer agent link"),
+    }
 }
 
 impl AgentLink {
@@ -130,10 +135,8 @@ impl AgentLink {
             Dialect::Legacy => self.link.send_text(r#"{"type":"ready"}"#).await,
         };
         greeted.ok()?;
-        let mut revoked = self.state.revoked.subscribe();
-        let mut shutdown = self.state.shutdown.subscribe();
-        if *shutdown.borrow_and_update() {
-            return Some(CloseReason::new(CLOSE_GOING_AWAY, "relay shutting down"));
+        if let Some(why) = self.watch.now() {
+            return Some(why);
         }
         let mut ping = tokio::time::interval(self.state.config.ping_every());
         ping.tick().await;
@@ -152,8 +155,8 @@ impl AgentLink {
                 command = commands.recv() => {
                     let frame = match command {
                         Some(AgentCommand::Input(data)) => Frame::Input(data),
-                        Some(AgentCommand::Resize { rows, cols }) => Frame::Resize(protocol::Size { rows, cols }),
-                        Some(AgentCommand::Close(code, reason)) => return Some(CloseReason::new(code, reason)),
+                        Some(AgentCommand::Resize(size)) => Frame::Resize(size),
+                        Some(AgentCommand::Close(cause)) => return Some(close_for(cause)),
                         None => return Some(CloseReason::new(CLOSE_NORMAL, "session closed")),
                     };
                     self.link.send_frames(&[frame]).await.ok()?;
@@ -163,78 +166,36 @@ impl AgentLink {
                         return None;
                     }
                 }
-                Ok(()) = revoked.changed() => {
-                    if revoked.borrow_and_update().contains(&self.key_id) {
-                        return Some(CloseReason::new(CLOSE_POLICY, "API key revoked"));
-                    }
-                }
-                _ = shutdown.changed() => {
-                    return Some(CloseReason::new(CLOSE_GOING_AWAY, "relay shutting down"));
-                }
+                why = self.watch.wait() => return Some(why),
             }
         }
     }
 
-    /// Applies one message's frames to the session; acknowledges stored output.
+    /// Hands one message's frames to the session; acknowledges stored output.
     async fn on_message(&mut self, bytes: &[u8]) -> Result<(), CloseReason> {
-        let mut skipped = 0;
-        let frames = decode_frames(bytes, self.state.config.max_frame, &mut skipped);
-        add(&self.state.metrics.frames_dropped, skipped);
-        let mut stored_output = false;
-        let mut exited = None;
-        let mut new_metadata = None;
-        let result = {
-            let mut state = self.session.lock();
-            let frames = frames?;
-            for frame in frames {
-                match frame {
-                    Frame::Output(data) => {
-                        let at = self.next_offset.unwrap_or_else(|| state.log.end());
-                        let appended = state.log.append_at(at, &data);
-                        if let Some((from, to)) = appended.gap {
-                            tracing::warn!(session = %self.session.id, from, to, "output gap: bytes never received");
-                        }
-                        if self.next_offset.is_some() {
-                            self.next_offset = Some(at + data.len() as u64);
-                        }
-                        add(&self.state.metrics.bytes_in, appended.stored as u64);
-                        stored_output = true;
-                    }
-                    Frame::StreamOffset(offset) if offset > MAX_OFFSET => {
-                        return Err(CloseReason::new(
-                            super::CLOSE_PROTOCOL_ERROR,
-                            format!("stream offset {offset} out of range"),
-                        ));
-                    }
-                    Frame::StreamOffset(offset) => self.next_offset = Some(offset),
-                    Frame::Metadata(metadata) => {
-                        new_metadata = Some(metadata.clone());
-                        state.metadata = Some(metadata);
-                        state.metadata_version += 1;
-                    }
-                    Frame::Resize(protocol::Size { rows, cols }) => {
-                        Session::set_size(&mut state, rows, cols)
-                    }
-                    Frame::Control(Control::AgentExited { exit_status }) => {
-                        exited = Some(exit_status)
-                    }
-                    Frame::Input(_) => add(&self.state.metrics.frames_dropped, 1),
-                    Frame::Ack(_) | Frame::Control(_) => {}
+        let frames = decode_frames(bytes, &self.state)?;
+        let uploaded = self
+            .session
+            .upload(&mut self.upload, frames)
+            .map_err(|e| match e {
+                UploadError::OffsetOutOfRange(_) => {
+                    CloseReason::new(CLOSE_PROTOCOL_ERROR, e.to_string())
                 }
-            }
-            Ok::<u64, CloseReason>(state.log.end())
-        };
-        self.session.notify();
-        if let Some(metadata) = new_metadata {
-            lifecycle::apply_metadata(&self.state, self.session.id, &metadata);
+            })?;
+        for (from, to) in &uploaded.gaps {
+            tracing::warn!(session = %self.session.id, from, to, "output gap: bytes never received");
         }
-        if let Some(exit_status) = exited {
-            lifecycle::end(&self.state, &self.session, exit_status);
+        add(&self.state.metrics.bytes_in, uploaded.stored);
+        add(&self.state.metrics.frames_dropped, uploaded.refused);
+        if let Some(metadata) = uploaded.metadata {
+            lifecycle::apply_metadata(&self.state, self.session.id, metadata).await;
         }
-        let end = result?;
-        if stored_output && self.link.dialect() == Dialect::Tether {
+        if let Some(exit_status) = uploaded.exited {
+            lifecycle::end(&self.state, &self.session, exit_status).await;
+        }
+        if uploaded.output && self.link.dialect() == Dialect::Tether {
             self.link
-                .send_frames(&[Frame::Ack(end)])
+                .send_frames(&[Frame::Ack(uploaded.end)])
                 .await
                 .map_err(|_| CloseReason::new(CLOSE_NORMAL, "agent gone"))?;
         }

@@ -1,0 +1,39 @@
+//! `tether-relay keys create|list|revoke`: API keys, managed in the data
+//! directory's store directly (no server needed; a running relay picks up a
+//! revocation within a second).
+
+use crate::config::{Config, KeysCommand};
+use crate::server::open_data_dir;
+use crate::store::Store as _;
+use crate::time::rfc3339;
+
+/// Runs one `keys` command, printing its result on stdout.
+pub fn run_keys_command(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    let (store, signer) = open_data_dir(&config.data_dir()?)?;
+    match command {
+        KeysCommand::Create { user } => {
+            let (key, record) = signer.mint_api_key(&user)?;
+            store.insert_key(&record)?;
+            println!("created key {} for user {user}", record.id);
+            println!("{key}");
+        }
+        KeysCommand::List => {
+            for key in store.keys()? {
+                let state = if key.revoked { "revoked" } else { "active" };
+                println!(
+                    "{}\t{}\t{}\t{state}",
+                    key.id,
+                    key.user,
+                    rfc3339(key.created_at)
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            if !store.revoke_key(&id)? {
+                anyhow::bail!("no key with id {id}");
+            }
+            println!("revoked key {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,205 @@
+//! [`Server`]: the relay bound to its listener — the state every handler
+//! shares, the routes, housekeeping, and a graceful shutdown.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::Signer;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::session::Registry;
+use crate::store::{AsyncStore, SqliteStore};
+use crate::{api, local_key, transport, web};
+
+/// Everything the handlers share.
+pub(crate) struct Shared {
+    /// Settings.
+    pub(crate) config: Config,
+    /// Keys, sessions, messages.
+    pub(crate) store: AsyncStore,
+    /// Signs and verifies keys and share tokens.
+    pub(crate) signer: Signer,
+    /// Sessions in memory.
+    pub(crate) registry: Registry,
+    /// Counters for `/metrics`.
+    pub(crate) metrics: Metrics,
+    /// Ids of revoked keys; links holding one close when it changes.
+    pub(crate) revoked: watch::Sender<Arc<HashSet<String>>>,
+    /// Becomes `true` when the relay shuts down.
+    pub(crate) shutdown: watch::Sender<bool>,
+}
+
+/// The handlers' state.
+pub(crate) type AppState = Arc<Shared>;
+
+/// The store and signer in a data directory (created if needed).
+pub(crate) fn open_data_dir(data_dir: &Path) -> anyhow::Result<(SqliteStore, Signer)> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let store = SqliteStore::open(&data_dir.join("relay.db")).context("opening relay.db")?;
+    let signer =
+        Signer::load_or_create(&data_dir.join("relay.secret")).context("reading relay.secret")?;
+    Ok((store, signer))
+}
+
+/// A relay bound to its listener, ready to [`run`](Server::run).
+///
+/// ```no_run
+/// # async fn demo() -> anyhow::Result<()> {
+/// let server = relay_dev::Server::bind(relay_dev::Config::for_tests("/tmp/relay".into())).await?;
+/// println!("listening on {}", server.local_addr());
+/// let stop = server.shutdown_handle();
+/// tokio::spawn(server.run());
+/// stop.shutdown();
+/// # Ok(()) }
+/// ```
+pub struct Server {
+    state: AppState,
+    listener: TcpListener,
+}
+
+/// Stops a running [`Server`] gracefully (viewers and agents get close 1001).
+#[derive(Clone)]
+pub struct ShutdownHandle(AppState);
+
+impl ShutdownHandle {
+    /// Asks the server to stop.
+    pub fn shutdown(&self) {
+        self.0.shutdown.send_replace(true);
+    }
+}
+
+impl Server {
+    /// Opens the store in the data directory and binds the listener.
+    pub async fn bind(config: Config) -> anyhow::Result<Self> {
+        let data_dir = config.data_dir()?;
+        let (store, signer) = tokio::task::spawn_blocking(move || open_data_dir(&data_dir))
+            .await
+            .context("opening the data directory")??;
+        let store = AsyncStore::new(Arc::new(store));
+        let revoked = store.revoked_key_ids().await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let state = Arc::new(Shared {
+            registry: Registry::new(config.history_bytes),
+            config,
+            store,
+            signer,
+            metrics: Metrics::default(),
+            revoked: watch::Sender::new(Arc::new(revoked)),
+            shutdown: watch::Sender::new(false),
+        });
+        Ok(Self { state, listener })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.state.config.listen)
+    }
+
+    /// The dashboard's address for a browser on this machine (loopback for
+    /// a wildcard bind).
+    pub fn dashboard_url(&self) -> String {
+        format!("{}/", local_key::browsable_base(self.local_addr()))
+    }
+
+    /// A handle that stops the server.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.state.clone())
+    }
+
+    /// Creates an API key for `user` (as `tether-relay keys create` does)
+    /// and returns it.
+    pub async fn create_api_key(&self, user: &str) -> anyhow::Result<String> {
+        let (key, record) = self.state.signer.mint_api_key(user)?;
+        self.state.store.insert_key(record).await?;
+        Ok(key)
+    }
+
+    /// The local-dev first start: when the store holds no key at all,
+    /// creates the user `local` and a key, and saves it in Tether's home
+    /// (`config.json`) with this relay's URLs. Returns the file written, if
+    /// a key was created.
+    pub async fn ensure_local_key(&self) -> anyhow::Result<Option<PathBuf>> {
+        local_key::ensure(&self.state, self.local_addr()).await
+    }
+
+    /// The HTTP routes.
+    fn router(state: AppState) -> Router {
+        let static_dir = state.config.static_dir();
+        Router::new()
+            .merge(transport::routes())
+            .merge(api::routes())
+            .merge(web::routes(static_dir))
+            .with_state(state)
+    }
+
+    /// Serves until [`ShutdownHandle::shutdown`]; then tells every link,
+    /// waits (briefly) for them to close, and returns.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let state = self.state;
+        let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let mut stop = state.shutdown.subscribe();
+        let stopped = async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        };
+        // Terminal traffic is many small writes (keystrokes, echoes): Nagle's
+        // algorithm would hold each one back until the previous is acked.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let app = Self::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+            .context("serving")?;
+        housekeeping.abort();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while state.metrics.agents.load(Ordering::Relaxed)
+            + state.metrics.viewers.load(Ordering::Relaxed)
+            > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+}
+
+/// Once a second: pick up key revocations (also made by `keys revoke` in
+/// another process) and drop sessions idle past the retention time.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        match state.store.revoked_key_ids().await {
+            Ok(revoked) => {
+                state.revoked.send_if_modified(|current| {
+                    let changed = **current != revoked;
+                    if changed {
+                        *current = Arc::new(revoked);
+                    }
+                    changed
+                });
+            }
+            Err(e) => tracing::error!("reading revoked keys: {e}"),
+        }
+        let dropped = state.registry.sweep(state.config.retention());
+        if dropped > 0 {
+            tracing::info!(dropped, "dropped idle sessions from memory");
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! [`Link`]: one upgraded WebSocket with its peer's dialect — sending
+//! frames (leaving out what a legacy peer does not know), receiving binary
+//! messages, pings, and a clean close.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use protocol::Frame;
+
+use super::upgrade::Dialect;
+use super::{CloseReason, CLOSE_TOO_BIG};
+
+/// A WebSocket with its peer's dialect.
+pub(super) struct Link {
+    ws: WebSocket,
+    dialect: Dialect,
+    /// When the peer last sent anything (a pong counts).
+    last_heard: Instant,
+}
+
+impl Link {
+    /// Wraps an upgraded socket.
+    pub(super) fn new(ws: WebSocket, dialect: Dialect) -> Self {
+        Self {
+            ws,
+            dialect,
+            last_heard: Instant::now(),
+        }
+    }
+
+    /// The peer's dialect.
+    pub(super) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Sends frames as one message, leaving out the types a legacy peer does
+    /// not know. Sends nothing when nothing is left.
+    pub(super) async fn send_frames(&mut self, frames: &[Frame]) -> Result<(), axum::Error> {
+        let mut bytes = Vec::new();
+        for frame in frames {
+            if self.dialect == Dialect::Tether || frame.frame_type().is_legacy() {
+                frame.encode(&mut bytes);
+            }
+        }
+        self.send_encoded(bytes).await
+    }
+
+    /// Sends already-encoded frames as one binary message (none if empty).
+    pub(super) async fn send_encoded(&mut self, bytes: Vec<u8>) -> Result<(), axum::Error> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.ws.send(Message::Binary(Bytes::from(bytes))).await
+    }
+
+    /// Sends a text message (only the legacy `ready`).
+    pub(super) async fn send_text(&mut self, text: &str) -> Result<(), axum::Error> {
+        self.ws.send(Message::Text(text.into())).await
+    }
+
+    /// Pings a Tether peer (never a legacy one) every `interval`; `false`
+    /// when the peer has been silent for three intervals or the send failed.
+    pub(super) async fn keepalive(&mut self, interval: Duration) -> bool {
+        if self.dialect == Dialect::Legacy {
+            return true;
+        }
+        if self.last_heard.elapsed() > interval * 3 {
+            return false;
+        }
+        self.ws.send(Message::Ping(Bytes::new())).await.is_ok()
+    }
+
+    /// The next message from the peer.
+    async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
+        let message = self.ws.recv().await;
+        self.last_heard = Instant::now();
+        message
+    }
+
+    /// The next binary message from the peer; other messages (pings, pongs,
+    /// text) are skipped. `Err` when the link has ended: with the close to
+    /// send (1009 for a message over the limit), or `None` when the peer
+    /// closed or the connection is gone. Cancel-safe, like [`recv`](Self::recv).
+    pub(super) async fn recv_binary(&mut self) -> Result<Bytes, Option<CloseReason>> {
+        loop {
+            match self.recv().await {
+                Some(Ok(Message::Binary(bytes))) => return Ok(bytes),
+                Some(Err(e)) => return Err(close_for_read_error(e)),
+                Some(Ok(Message::Close(_))) | None => return Err(None),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// Sends a close frame and waits (briefly) for the peer's close.
+    pub(super) async fn close(mut self, why: CloseReason) {
+        let frame = CloseFrame {
+            code: why.code,
+            reason: truncate_reason(&why.reason).into(),
+        };
+        // A peer that stopped reading gets two seconds, then the socket is dropped.
+        let close = async {
+            if self.ws.send(Message::Close(Some(frame))).await.is_ok() {
+                while let Some(Ok(_)) = self.ws.recv().await {}
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
+    }
+}
+
+/// Close reasons must fit a control frame (123 bytes).
+fn truncate_reason(reason: &str) -> String {
+    let mut end = reason.len().min(120);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_string()
+}
+
+/// The close for a failed read: 1009 when the message was over the size
+/// limit, else `None` (the connection is gone; nothing to send).
+fn close_for_read_error(error: axum::Error) -> Option<CloseReason> {
+    let inner = error.into_inner();
+    match inner.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+        Some(tokio_tungstenite::tungstenite::Error::Capacity(e)) => Some(CloseReason::new(
+            CLOSE_TOO_BIG,
+            format!("message too big: {e}"),
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,92 @@
+//! The WebSocket upgrade: the credential a request carries, the peer's
+//! dialect, message limits, and the echo of the accepted subprotocol.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ConnectInfo;
+use axum::http::HeaderMap;
+use axum::Extension;
+
+use crate::auth::{credential_header, credential_subprotocol};
+
+/// Which protocol a peer speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    /// Announced `protocol=tether.v1`: extension frames, control, pings.
+    Tether,
+    /// A legacy Omnara client: text `ready`, then frames 0–3 only, no pings.
+    Legacy,
+}
+
+impl Dialect {
+    /// The dialect a request's query (or offered subprotocols) announces.
+    fn from_request(query: &HashMap<String, String>, headers: &HeaderMap) -> Self {
+        let in_query = query.get("protocol").map(String::as_str) == Some(protocol::PROTOCOL_NAME);
+        let in_subprotocols = headers
+            .get_all("sec-websocket-protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|p| p.trim() == protocol::PROTOCOL_NAME);
+        if in_query || in_subprotocols {
+            Dialect::Tether
+        } else {
+            Dialect::Legacy
+        }
+    }
+}
+
+/// What an upgrade request carries: its credential and dialect.
+#[derive(Debug, Clone)]
+pub(super) struct LinkRequest {
+    /// API key or share token (never logged).
+    pub(super) token: Option<String>,
+    /// The peer's dialect.
+    pub(super) dialect: Dialect,
+    /// The peer's address, for the log (when the server records it).
+    pub(super) peer: Option<SocketAddr>,
+}
+
+/// The peer address axum records when served with connect info.
+pub(super) type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+/// Initial read buffer of each WebSocket link.
+const READ_BUFFER_BYTES: usize = 8 << 10;
+
+/// Reads the credential and dialect, and configures the upgrade: message
+/// limits, and the echo of the credential subprotocol the client offered.
+pub(super) fn prepare_upgrade(
+    upgrade: WebSocketUpgrade,
+    peer: Peer,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    max_frame: usize,
+) -> (WebSocketUpgrade, LinkRequest) {
+    let subprotocol = credential_subprotocol(headers);
+    let token = credential_header(headers).or_else(|| subprotocol.as_ref().map(|s| s.1.clone()));
+    let dialect = Dialect::from_request(query, headers);
+    // One message may hold several frames; allow a little more than one frame.
+    let max_message = max_frame.saturating_mul(2).saturating_add(64 << 10);
+    // tungstenite preallocates its read buffer (128 KiB by default) for every
+    // link; most links are idle, and bigger messages still grow it on demand.
+    let mut upgrade = upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(max_message)
+        .max_frame_size(max_message);
+    if let Some((offered, _)) = subprotocol {
+        upgrade = upgrade.protocols([offered]);
+    } else if dialect == Dialect::Tether {
+        upgrade = upgrade.protocols([protocol::PROTOCOL_NAME]);
+    }
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
+    (
+        upgrade,
+        LinkRequest {
+            token,
+            dialect,
+            peer,
+        },
+    )
+}
