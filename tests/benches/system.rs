@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use protocol::{Control, Frame};
-use tests::browser::{Browser, Screen, ViewerFixture};
+use tests::browser::{workspace_root, Browser, Screen, ViewerFixture};
 use tests::relay::{contains, Event, RelayProcess, SessionFixture};
 
 /// Lines of the throughput workload (`seq 1 N`, printed with `cat`).
@@ -664,13 +664,6 @@ fn micros(d: Duration) -> String {
 
 fn millis(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
 }
 
 /// The table, printed as it fills and written to `BENCHMARKS.md` at the end.

@@ -11,16 +11,15 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-/// How long a wait for a page condition lasts by default.
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(15);
+use crate::tools;
+use crate::wait::{poll, Ready, DEADLINE};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "chromedriver";
+pub use crate::viewer_fixture::ViewerFixture;
 
 /// The workspace root (where `dist/` and `test-artifacts/` live).
 pub fn workspace_root() -> PathBuf {
@@ -35,36 +34,20 @@ pub fn dist_dir() -> PathBuf {
     workspace_root().join("dist")
 }
 
-/// Whether browser tests can run here: Chromium, chromedriver and a built
-/// viewer. When something is missing the test is skipped with a message,
-/// unless `TETHER_REQUIRE_BROWSER` is set (as `scripts/test` does), in which
-/// case it fails.
+/// Whether browser tests can run here: Chromium and chromedriver in `PATH`
+/// and a built viewer in `dist/`. When something is missing the test is
+/// skipped with a note, or fails under `TETHER_REQUIRE_TOOLS=1` (see
+/// [`tools::require`]).
 pub fn available() -> bool {
-    let mut missing = Vec::new();
-    if !Path::new(CHROMIUM).exists() {
-        missing.push(CHROMIUM.to_owned());
-    }
-    if Command::new(CHROMEDRIVER)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        missing.push(CHROMEDRIVER.to_owned());
-    }
+    let mut missing: Vec<String> = ["chromium", "chromedriver"]
+        .into_iter()
+        .filter(|tool| tools::find_tool(tool).is_none())
+        .map(|tool| format!("{tool} (scripts/setup installs it)"))
+        .collect();
     if !dist_dir().join("index.html").exists() {
-        missing.push("dist/ (run `trunk build --release`)".to_owned());
+        missing.push("dist/ (run `trunk build --release`, as scripts/test does)".to_owned());
     }
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!("browser test needs {}", missing.join(", "));
-    if std::env::var_os("TETHER_REQUIRE_BROWSER").is_some() {
-        panic!("{message}");
-    }
-    eprintln!("SKIPPED: {message}");
-    false
+    tools::require(&missing)
 }
 
 /// The browser window to open.
@@ -122,7 +105,9 @@ impl Browser {
     pub async fn start(screen: Screen) -> Browser {
         let profile = tempfile::tempdir().expect("temp dir for the Chromium profile");
         let port = free_port();
-        let child = Command::new(CHROMEDRIVER)
+        let chromedriver = tools::find_tool("chromedriver").expect("chromedriver in PATH");
+        let chromium = tools::find_tool("chromium").expect("chromium in PATH");
+        let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
@@ -143,7 +128,7 @@ impl Browser {
             "--disable-dev-shm-usage".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
-        let mut options = json!({ "binary": CHROMIUM });
+        let mut options = json!({ "binary": chromium });
         match screen {
             Screen::Desktop { width, height } => {
                 args.push(format!("--window-size={width},{height}"))
@@ -160,22 +145,20 @@ impl Browser {
         capabilities.insert("browserName".into(), json!("chrome"));
         capabilities.insert("goog:chromeOptions".into(), options);
 
+        // chromedriver may not listen yet: try again until the deadline.
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let client = loop {
-            match ClientBuilder::new(hyper_connector())
+        let mut last_error = String::new();
+        let client = poll(DEADLINE, async || {
+            let connecting = ClientBuilder::new(hyper_connector())
                 .capabilities(capabilities.clone())
                 .connect(&url)
-                .await
-            {
-                Ok(client) => break client,
-                // chromedriver may not listen yet: try again until the deadline.
-                Err(_) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(err) => panic!("cannot start headless Chromium through chromedriver: {err}"),
-            }
-        };
+                .await;
+            connecting.map_err(|e| last_error = e.to_string()).ok()
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!("cannot start headless Chromium through chromedriver: {last_error}")
+        });
         Browser {
             client,
             _driver: driver,
@@ -239,46 +222,47 @@ impl Browser {
         self.terminal_lines().await.join("\n")
     }
 
-    /// Waits until `script` (a function body) returns a truthy value, and
-    /// returns it; panics with `what` and the terminal text at the deadline.
-    pub async fn wait_for_js(&self, what: &str, script: &str, timeout: Duration) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let value = self.eval(script, vec![]).await;
-            if is_truthy(&value) {
-                return value;
-            }
-            if Instant::now() >= deadline {
-                let text = self.terminal_text().await;
-                let hook = self.hook().await;
-                self.screenshot(&format!("timeout-{}", slug(what))).await;
-                panic!("timed out after {timeout:?} waiting for {what}\nhook: {hook}\nterminal:\n{text}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+    /// Waits until `check` (which reads the page) is ready and returns its
+    /// value; at the deadline saves `test-artifacts/timeout-….png` and
+    /// panics with `what`, the viewer's hook and the terminal's text.
+    pub async fn eventually<R: Ready>(
+        &self,
+        what: &str,
+        within: Duration,
+        check: impl AsyncFnMut() -> R,
+    ) -> R::Value {
+        if let Some(value) = poll(within, check).await {
+            return value;
         }
+        let text = self.terminal_text().await;
+        let hook = self.hook().await;
+        self.screenshot(&format!("timeout-{}", slug(what))).await;
+        panic!("not within {within:?}: {what}\nhook: {hook}\nterminal:\n{text}");
     }
 
-    /// Waits until the terminal's text contains `needle`.
+    /// Waits until `script` (a function body) returns a truthy value, and
+    /// returns it (see [`eventually`](Self::eventually)).
+    pub async fn wait_for_js(&self, what: &str, script: &str, within: Duration) -> Value {
+        self.eventually(what, within, async || {
+            let value = self.eval(script, vec![]).await;
+            is_truthy(&value).then_some(value)
+        })
+        .await
+    }
+
+    /// Waits until the terminal's text contains `needle`; returns the text.
     pub async fn wait_for_text(&self, needle: &str) -> String {
-        let deadline = Instant::now() + DEFAULT_WAIT;
-        loop {
-            let text = self.terminal_text().await;
-            if text.contains(needle) {
-                return text;
-            }
-            if Instant::now() >= deadline {
-                let hook = self.hook().await;
-                self.screenshot(&format!("timeout-{}", slug(needle))).await;
-                panic!("timed out waiting for {needle:?} in the terminal\nhook: {hook}\nterminal:\n{text}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("{needle:?} in the terminal");
+        self.eventually(&what, DEADLINE, async || {
+            Some(self.terminal_text().await).filter(|text| text.contains(needle))
+        })
+        .await
     }
 
     /// Waits until the viewer's connection state is `state` (`live`, …).
     pub async fn wait_for_state(&self, state: &str) {
         let script = format!("return window.__tether && window.__tether.state === {state:?};");
-        self.wait_for_js(&format!("state {state}"), &script, DEFAULT_WAIT)
+        self.wait_for_js(&format!("state {state}"), &script, DEADLINE)
             .await;
     }
 
@@ -359,184 +343,4 @@ fn slug(text: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .take(40)
         .collect()
-}
-
-/// A relay serving the built viewer, one registered session and a connected
-/// agent link (a protocol client standing in for `tether`) that remembers
-/// everything it printed, so that it can resend after a relay restart as
-/// the wrapper does.
-pub struct ViewerFixture {
-    /// The relay process.
-    pub relay: crate::relay::RelayProcess,
-    /// The local-dev API key.
-    pub key: String,
-    /// The session id.
-    pub session: String,
-    /// The agent link.
-    pub agent: crate::relay::AgentClient,
-    /// Every OUTPUT byte the agent sent, from offset 0.
-    pub printed: Vec<u8>,
-}
-
-impl ViewerFixture {
-    /// Starts the relay and an agent of a `cols`×`rows` session called `name`.
-    pub async fn start(name: &str, cols: u16, rows: u16) -> Self {
-        Self::start_with(name, cols, rows, &[]).await
-    }
-
-    /// Like [`start`](Self::start), with extra relay flags.
-    pub async fn start_with(name: &str, cols: u16, rows: u16, relay_args: &[&str]) -> Self {
-        let dist = dist_dir();
-        let mut args = vec!["--static-dir", dist.to_str().expect("utf-8 path")];
-        args.extend_from_slice(relay_args);
-        let relay = crate::relay::RelayProcess::start_with(&args);
-        let key = relay.api_key();
-        let session = relay.register_session(&key, "claude");
-        let agent = crate::relay::AgentClient::connect(&relay.ws_url(), &session, &key)
-            .await
-            .expect("agent link");
-        let mut fixture = Self {
-            relay,
-            key,
-            session,
-            agent,
-            printed: Vec::new(),
-        };
-        fixture.announce(name, cols, rows).await;
-        fixture
-    }
-
-    async fn announce(&mut self, name: &str, cols: u16, rows: u16) {
-        let metadata = protocol::Metadata {
-            agent: "claude".into(),
-            agent_display_name: Some(name.into()),
-            ..Default::default()
-        };
-        self.agent
-            .send(&[
-                protocol::Frame::Metadata(metadata),
-                protocol::Frame::Resize(protocol::Size { rows, cols }),
-            ])
-            .await;
-    }
-
-    /// The agent prints `bytes`; returns once the relay stored them.
-    pub async fn print(&mut self, bytes: &[u8]) {
-        self.printed.extend_from_slice(bytes);
-        self.agent.send_output(bytes).await;
-        self.agent.wait_ack(self.printed.len() as u64).await;
-    }
-
-    /// The agent prints `bytes` without waiting for the relay to store them.
-    pub async fn print_fast(&mut self, bytes: &[u8]) {
-        self.printed.extend_from_slice(bytes);
-        self.agent.send_output(bytes).await;
-    }
-
-    /// The agent prints while the relay is down: the bytes are only kept,
-    /// to be resent by [`restart_relay`](Self::restart_relay).
-    pub fn print_while_relay_is_down(&mut self, bytes: &[u8]) {
-        self.printed.extend_from_slice(bytes);
-    }
-
-    /// The agent sets the session's size.
-    pub async fn resize(&mut self, cols: u16, rows: u16) {
-        self.agent
-            .send(&[protocol::Frame::Resize(protocol::Size { rows, cols })])
-            .await;
-    }
-
-    /// The terminal page's address, signed in with the API key.
-    pub fn terminal_url(&self) -> String {
-        format!(
-            "{}/s/{}#key={}",
-            self.relay.http_url(),
-            self.session,
-            self.key
-        )
-    }
-
-    /// Kills the relay (its memory is lost), starts it again on the same
-    /// port, and reconnects the agent, which resends what the relay lacks.
-    pub async fn restart_relay(&mut self, name: &str, cols: u16, rows: u16) {
-        self.relay.restart();
-        let ws_url = self.relay.ws_url();
-        self.agent = crate::relay::AgentClient::connect(&ws_url, &self.session, &self.key)
-            .await
-            .expect("agent link after the restart");
-        self.announce(name, cols, rows).await;
-        let held = usize::try_from(self.agent.held)
-            .unwrap_or(usize::MAX)
-            .min(self.printed.len());
-        let resend = self.printed[held..].to_vec();
-        self.agent
-            .send(&[
-                protocol::Frame::StreamOffset(held as u64),
-                protocol::Frame::Output(resend),
-            ])
-            .await;
-        self.agent.wait_ack(self.printed.len() as u64).await;
-    }
-
-    /// Collects INPUT bytes reaching the agent until there are as many as
-    /// `want` has, and checks they are equal. RESIZE requests are ignored.
-    pub async fn agent_receives(&mut self, want: &[u8]) {
-        let mut typed = Vec::new();
-        while typed.len() < want.len() {
-            if let protocol::Frame::Input(bytes) = self.agent.next_command().await {
-                typed.extend_from_slice(&bytes);
-            }
-        }
-        assert_eq!(
-            String::from_utf8_lossy(&typed),
-            String::from_utf8_lossy(want),
-            "input that reached the agent"
-        );
-    }
-
-    /// INPUT bytes reaching the agent within `wait` (for checking that
-    /// nothing arrives).
-    pub async fn agent_input_within(&mut self, wait: Duration) -> Vec<u8> {
-        let deadline = Instant::now() + wait;
-        let mut typed = Vec::new();
-        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.agent.socket.next_event_within(left).await {
-                Some(crate::relay::Event::Frame(protocol::Frame::Input(bytes))) => {
-                    typed.extend_from_slice(&bytes)
-                }
-                Some(crate::relay::Event::Frame(_)) => {}
-                Some(other) => panic!("agent link ended: {other:?}"),
-                None => break,
-            }
-        }
-        typed
-    }
-
-    /// A share link for the session with `role` (`read-only`/`read-write`).
-    pub async fn share_url(&self, role: &str) -> String {
-        let url = format!(
-            "{}/api/v1/agent-instances/{}/share",
-            self.relay.http_url(),
-            self.session
-        );
-        let body = json!({ "role": role, "ttl_secs": 600 });
-        let (status, reply) = crate::relay::http("POST", &url, Some(&self.key), Some(&body)).await;
-        assert!(
-            status == 200 || status == 201,
-            "share failed: {status} {reply}"
-        );
-        let token = reply["token"].as_str().expect("token in the share reply");
-        format!("{}/s/{}#token={token}", self.relay.http_url(), self.session)
-    }
-
-    /// The next RESIZE request reaching the agent, as (cols, rows).
-    pub async fn agent_resize_request(&mut self) -> (u16, u16) {
-        loop {
-            if let protocol::Frame::Resize(protocol::Size { rows, cols }) =
-                self.agent.next_command().await
-            {
-                return (cols, rows);
-            }
-        }
-    }
 }

@@ -1,8 +1,23 @@
-//! Helpers for Tether's end-to-end tests: start the real binaries, talk to them.
+//! Helpers for Tether's end-to-end tests: start the real binaries, talk to
+//! them, and wait for what they do.
 //!
-//! Each module owns one piece: [`relay`] starts `tether-relay`, [`wrapper`]
-//! drives `tether` (in a PTY or tmux), [`browser`] drives headless Chromium.
+//! Each module owns one piece: [`relay`] starts `tether-relay` and speaks
+//! its REST API and WebSockets, [`wrapper`] drives `tether` through pipes,
+//! [`tmux`] gives it a real terminal, [`browser`] drives headless Chromium,
+//! [`fake_relay`] stands in for relays that misbehave. Every wait goes
+//! through [`wait`] (one deadline), and every test that needs a program
+//! from outside the workspace asks [`tools`] first: without it the test is
+//! skipped with a note, or fails under `TETHER_REQUIRE_TOOLS=1`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod browser;
+pub mod fake_relay;
 pub mod relay;
+pub mod tmux;
+pub mod tools;
+pub mod wait;
 pub mod wrapper;
+
+mod viewer_fixture;

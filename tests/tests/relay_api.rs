@@ -1,11 +1,10 @@
 //! The REST API, the local-dev first start, persistence across restarts,
 //! static files, metrics, retention and graceful shutdown.
 
-use std::time::Duration;
-
 use protocol::{Control, Frame};
 use serde_json::json;
-use tests::relay::{eventually, http, http_raw, RelayProcess, SessionFixture};
+use tests::relay::{fetch, http, RelayProcess, SessionFixture};
+use tests::wait::{eventually, DEADLINE};
 
 #[tokio::test]
 async fn sessions_are_registered_listed_shown_with_messages_and_ended() {
@@ -199,9 +198,9 @@ async fn health_metrics_and_static_files() {
 
     let (status, health) = http("GET", &format!("{base}/health"), None, None).await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
-    let (status, metrics) = http_raw("GET", &format!("{base}/metrics"), None, None).await;
-    let metrics = String::from_utf8(metrics).unwrap();
-    assert_eq!(status, 200);
+    let metrics = fetch("GET", &format!("{base}/metrics"), None, None).await;
+    assert_eq!(metrics.status, 200);
+    let metrics = metrics.text();
     for name in [
         "sessions",
         "viewers",
@@ -223,48 +222,21 @@ async fn health_metrics_and_static_files() {
             "<html>viewer</html>",
         ),
     ] {
-        let (status, got) = http_raw("GET", &format!("{base}{path}"), None, None).await;
-        assert_eq!(
-            (status, String::from_utf8(got).unwrap().as_str()),
-            (200, body)
-        );
+        let page = fetch("GET", &format!("{base}{path}"), None, None).await;
+        assert_eq!((page.status, page.text().as_str()), (200, body));
     }
-    let content_type = |path: &'static str| {
-        let base = base.clone();
-        async move { raw_header(&format!("{base}{path}"), "content-type").await }
+    let content_type = async |path: &str| {
+        let reply = fetch("GET", &format!("{base}{path}"), None, None).await;
+        reply.header("content-type").map(str::to_owned)
     };
     assert_eq!(
         content_type("/viewer_bg.wasm").await.as_deref(),
         Some("application/wasm")
     );
-    assert!(content_type("/xterm.mjs")
-        .await
-        .unwrap()
-        .starts_with("text/javascript"));
-    assert_eq!(
-        http_raw("GET", &format!("{base}/missing.js"), None, None)
-            .await
-            .0,
-        404
-    );
-}
-
-/// One response header, read with a raw request.
-async fn raw_header(url: &str, name: &str) -> Option<String> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest.split_once('/')?;
-    let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.ok()?;
-    let text = String::from_utf8_lossy(&response);
-    text.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.eq_ignore_ascii_case(name)
-            .then(|| value.trim().to_string())
-    })
+    let module = content_type("/xterm.mjs").await.unwrap_or_default();
+    assert!(module.starts_with("text/javascript"), "{module}");
+    let missing = fetch("GET", &format!("{base}/missing.js"), None, None).await;
+    assert_eq!(missing.status, 404);
 }
 
 #[tokio::test]
@@ -294,7 +266,7 @@ async fn offline_sessions_leave_memory_after_the_retention_time() {
     agent.wait_ack(5).await;
     assert_eq!(fx.relay.metric("tether_relay_sessions").await, 1);
     drop(agent);
-    eventually(Duration::from_secs(5), "session left memory", async || {
+    eventually("the session to leave memory", DEADLINE, async || {
         fx.relay.metric("tether_relay_sessions").await == 0
     })
     .await;

@@ -23,17 +23,12 @@ fn tether(subprotocol_key: Option<&str>) -> Connect {
     }
 }
 
-async fn share(relay: &RelayProcess, key: &str, session: &str, role: &str, ttl: u64) -> String {
-    let body = json!({"role": role, "ttl_secs": ttl});
-    let path = format!("agent-instances/{session}/share");
-    let (status, body) = relay.api("POST", &path, key, Some(&body)).await;
-    assert_eq!(status, 200, "{body}");
-    let token = body["token"].as_str().unwrap().to_string();
-    assert_eq!(
-        body["url"].as_str().unwrap(),
-        format!("{}/s/{session}#token={token}", relay.http_url())
-    );
-    token
+async fn share(relay: &RelayProcess, key: &str, session: &str, role: Role, ttl: u64) -> String {
+    let share = relay.share(key, session, role, ttl).await;
+    let expected = format!("{}/s/{session}#token={}", relay.http_url(), share.token);
+    assert_eq!(share.url, expected);
+    assert_eq!(share.role, role);
+    share.token
 }
 
 #[tokio::test]
@@ -131,7 +126,7 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
     agent.send_output(b"shared screen").await;
     agent.wait_ack(13).await;
 
-    let read_only = share(&fx.relay, &fx.key, &fx.session, "read-only", 600).await;
+    let read_only = share(&fx.relay, &fx.key, &fx.session, Role::ReadOnly, 600).await;
     let mut watcher = fx.relay.connect_viewer(&fx.session, &read_only, None).await;
     assert_eq!(watcher.echoed, Some(format!("omnara-key.{read_only}")));
     let join = watcher.read_history().await;
@@ -152,7 +147,7 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
         .await;
     watcher.wait_error().await;
 
-    let read_write = share(&fx.relay, &fx.key, &fx.session, "read-write", 600).await;
+    let read_write = share(&fx.relay, &fx.key, &fx.session, Role::ReadWrite, 600).await;
     let mut helper = fx
         .relay
         .connect_viewer(&fx.session, &read_write, None)
@@ -181,7 +176,7 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
 #[tokio::test]
 async fn an_expired_share_token_is_refused_and_closes_its_viewer() {
     let fx = SessionFixture::start(&[]);
-    let token = share(&fx.relay, &fx.key, &fx.session, "read-only", 1).await;
+    let token = share(&fx.relay, &fx.key, &fx.session, Role::ReadOnly, 1).await;
     let mut viewer = ViewerClient::connect(&fx.relay.ws_url(), &fx.session, &token, None).await;
     // Within its second the token works; then the open link is closed.
     if let Ok(viewer) = viewer.as_mut() {

@@ -5,9 +5,9 @@ use std::time::Duration;
 use protocol::{Control, Frame, Metadata};
 use serde_json::json;
 use tests::relay::{
-    eventually, http, ws_connect, Connect, Event, FrameSocket, RelayProcess, SessionFixture,
-    ViewerClient,
+    http, ws_connect, Connect, Event, FrameSocket, RelayProcess, SessionFixture, ViewerClient,
 };
+use tests::wait::{eventually, DEADLINE};
 
 #[tokio::test]
 async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames_and_no_pings() {
@@ -229,11 +229,9 @@ async fn a_tether_peer_that_stops_answering_pings_is_dropped() {
     let _silent = fx.joined_viewer().await;
     // The client never reads again, so it never answers a ping.
     assert_eq!(fx.relay.metric("tether_relay_viewers").await, 1);
-    eventually(
-        Duration::from_secs(8),
-        "silent viewer detached",
-        async || fx.relay.metric("tether_relay_viewers").await == 0,
-    )
+    eventually("the silent viewer to be detached", DEADLINE, async || {
+        fx.relay.metric("tether_relay_viewers").await == 0
+    })
     .await;
 }
 
@@ -335,16 +333,8 @@ async fn an_abandoned_session_stops_counting_against_the_limit() {
     let body = json!({"agent_type": "claude"});
     assert_eq!(http("POST", &url, Some(&key), Some(&body)).await.0, 429);
     // Never ended, never connected: after the retention time it is not open.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let (status, _) = http("POST", &url, Some(&key), Some(&body)).await;
-        if status == 201 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still refused: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually("a new session to be accepted", DEADLINE, async || {
+        http("POST", &url, Some(&key), Some(&body)).await.0 == 201
+    })
+    .await;
 }

@@ -10,13 +10,13 @@
 //! script's other half, checked by running it by hand.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tests::browser::{self, Browser, Screen};
 use tests::relay::workspace_binary;
-use tests::wrapper::Tmux;
-
-const WAIT: Duration = Duration::from_secs(30);
+use tests::tmux::Tmux;
+use tests::tools::require_tool;
+use tests::wait::{eventually, SYSTEM_DEADLINE};
 
 /// The first address on `screen` that contains `part`.
 fn url_containing(screen: &str, part: &str) -> Option<String> {
@@ -28,16 +28,7 @@ fn url_containing(screen: &str, part: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_brings_up_a_session_that_opens_in_the_browser_and_stops_cleanly() {
-    if !browser::available() {
-        return;
-    }
-    if !Tmux::available() {
-        let message = "the demo test needs tmux (scripts/setup installs it)";
-        assert!(
-            std::env::var_os("TETHER_REQUIRE_BROWSER").is_none(),
-            "{message}"
-        );
-        eprintln!("SKIPPED: {message}");
+    if !browser::available() || !require_tool("tmux") {
         return;
     }
     let home = tempfile::tempdir().expect("temp TETHER_HOME");
@@ -56,7 +47,7 @@ async fn the_demo_brings_up_a_session_that_opens_in_the_browser_and_stops_cleanl
         browser::workspace_root().display(),
     ));
     // tether's line with the whole session id (a UUID: 36 characters).
-    let screen = tmux.wait_for_screen("tether's session address", WAIT, |screen| {
+    let screen = tmux.wait_for_screen("tether's session address", SYSTEM_DEADLINE, |screen| {
         url_containing(screen, "/s/")
             .is_some_and(|url| url.rsplit("/s/").next().is_some_and(|id| id.len() == 36))
     });
@@ -93,7 +84,11 @@ async fn the_demo_brings_up_a_session_that_opens_in_the_browser_and_stops_cleanl
         "const row = document.querySelector(\"{row}\"); return row && row.textContent.includes('live');"
     );
     browser
-        .wait_for_js("the demo's session, live, in the list", &live, WAIT)
+        .wait_for_js(
+            "the demo's session, live, in the list",
+            &live,
+            SYSTEM_DEADLINE,
+        )
         .await;
     browser.screenshot("system-demo-list").await;
 
@@ -105,22 +100,19 @@ async fn the_demo_brings_up_a_session_that_opens_in_the_browser_and_stops_cleanl
         .type_keys("echo from-the-browser-$((6 * 7)) in $PWD\u{E007}")
         .await;
     let answer = format!("from-the-browser-42 in {home_path}");
-    tmux.wait_for_text(&answer, WAIT);
+    tmux.wait_for_text(&answer, SYSTEM_DEADLINE);
     browser.wait_for_text(&answer).await;
     browser.screenshot("system-demo-session").await;
 
     // Exiting the shell ends the demo and stops the relay.
     tmux.type_line("exit");
-    tmux.wait_for_text("stopped tether-relay", WAIT);
-    tmux.wait_until_idle(WAIT);
-    let deadline = Instant::now() + WAIT;
-    while TcpStream::connect_timeout(&relay_addr, Duration::from_secs(1)).is_ok() {
-        assert!(
-            Instant::now() < deadline,
-            "the relay still listens on {relay_addr} after the demo ended"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    tmux.wait_for_text("stopped tether-relay", SYSTEM_DEADLINE);
+    tmux.wait_until_idle(SYSTEM_DEADLINE);
+    let what = format!("the relay on {relay_addr} to stop listening after the demo");
+    eventually(&what, SYSTEM_DEADLINE, async || {
+        TcpStream::connect_timeout(&relay_addr, Duration::from_secs(1)).is_err()
+    })
+    .await;
     browser.wait_for_state("ended").await;
     browser.close().await;
     drop(taken);

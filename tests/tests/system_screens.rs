@@ -11,15 +11,13 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use tests::browser::{self, Browser, Screen};
-use tests::relay::{http, RelayProcess};
-use tests::wrapper::{tether_bin, Tmux};
-
-/// Deadline of each wait; generous for a loaded 2-core machine. The relay
-/// restart needs the most: the wrapper retries every 5 s.
-const WAIT: Duration = Duration::from_secs(30);
+use tests::relay::RelayProcess;
+use tests::tmux::Tmux;
+use tests::tools::{require_tool, require_vim};
+use tests::wait::{eventually, poll, SYSTEM_DEADLINE};
+use tests::wrapper::tether_bin;
 
 /// What a terminal shows: size, cursor, and each visible row with trailing
 /// spaces removed.
@@ -104,53 +102,25 @@ async fn browser_screen(browser: &Browser) -> Option<ScreenState> {
 /// Waits until the terminal shows `needle` and the browser shows exactly
 /// the same screen; saves a screenshot as `system-{step}.png`.
 async fn screens_match(tmux: &Tmux, browser: &Browser, step: &str, needle: &str) -> ScreenState {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let matched = poll(SYSTEM_DEADLINE, async || {
         let local = local_screen(tmux);
         let remote = browser_screen(browser).await;
-        if local.text().contains(needle) && remote.as_ref() == Some(&local) {
-            browser.screenshot(&format!("system-{step}")).await;
-            return local;
-        }
-        if Instant::now() >= deadline {
-            browser.screenshot(&format!("system-{step}-mismatch")).await;
-            let hook = browser.hook().await;
-            let remote = remote.map_or_else(|| "no terminal yet".to_owned(), |s| s.to_string());
-            panic!(
-                "{step}: after {WAIT:?} the screens still differ (waiting for {needle:?})\n\
-                 viewer hook: {hook}\n--- terminal (tmux) ---\n{local}--- browser (xterm) ---\n{remote}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        (local.text().contains(needle) && remote.as_ref() == Some(&local)).then_some(local)
+    })
+    .await;
+    if let Some(local) = matched {
+        browser.screenshot(&format!("system-{step}")).await;
+        return local;
     }
-}
-
-/// Whether a missing tool fails the test (`scripts/test` installs them all)
-/// rather than skipping it.
-fn required() -> bool {
-    std::env::var_os("TETHER_REQUIRE_BROWSER").is_some()
-}
-
-/// Vim as `vi` (Debian's vim-tiny, which `scripts/setup` installs, or any
-/// other build); the test uses its `-u NONE` flag, which nvi lacks.
-fn find_vi() -> Option<PathBuf> {
-    let is_vim = |path: &Path| {
-        std::process::Command::new(path)
-            .arg("--version")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("VIM"))
-    };
-    [
-        "/usr/bin/vi",
-        "/bin/vi",
-        "/usr/bin/vim.tiny",
-        "/usr/bin/vim.basic",
-        "/usr/bin/vim",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|path| path.exists() && is_vim(path))
+    browser.screenshot(&format!("system-{step}-mismatch")).await;
+    let hook = browser.hook().await;
+    let local = local_screen(tmux);
+    let remote = browser_screen(browser).await;
+    let remote = remote.map_or_else(|| "no terminal yet".to_owned(), |s| s.to_string());
+    panic!(
+        "{step}: after {SYSTEM_DEADLINE:?} the screens still differ (waiting for {needle:?})\n\
+         viewer hook: {hook}\n--- terminal (tmux) ---\n{local}--- browser (xterm) ---\n{remote}"
+    );
 }
 
 /// A file whose lines differ, some wider than the terminal so that vi wraps them.
@@ -172,43 +142,22 @@ fn write_notes(dir: &Path) -> PathBuf {
 
 /// The id of the one session the key's user has, once it is live.
 async fn live_session(relay: &RelayProcess, key: &str) -> String {
-    let url = format!("{}/api/v1/agent-instances", relay.http_url());
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (status, list) = http("GET", &url, Some(key), None).await;
-        let live = list.as_array().and_then(|sessions| {
-            sessions
-                .iter()
-                .find(|s| s["status"] == "live")
-                .and_then(|s| s["id"].as_str())
-                .map(str::to_owned)
-        });
-        if let Some(id) = live {
-            return id;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no live session after {WAIT:?}: {status} {list}\nrelay log:\n{}",
-            relay.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("a live session", SYSTEM_DEADLINE, async || {
+        let sessions = relay.sessions(key).await;
+        let live = sessions.into_iter().find(|s| s.status == "live");
+        live.map(|s| s.id)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_browser_shows_exactly_the_local_terminal() {
-    if !browser::available() {
+    if !browser::available() || !require_tool("tmux") {
         return;
     }
-    let vi = find_vi();
-    if vi.is_none() || !Tmux::available() {
-        let message =
-            "the whole-system test needs vim as vi, and tmux (scripts/setup installs them)";
-        assert!(!required(), "{message}");
-        eprintln!("SKIPPED: {message}");
+    let Some(vi) = require_vim() else {
         return;
-    }
-    let vi = vi.expect("checked above");
+    };
 
     let dist = browser::dist_dir();
     let mut relay = RelayProcess::start_with(&["--static-dir", dist.to_str().expect("utf-8 path")]);
@@ -236,8 +185,8 @@ async fn the_browser_shows_exactly_the_local_terminal() {
         notes.display()
     ));
     let vi_name = vi.file_name().and_then(|n| n.to_str()).unwrap_or("vi");
-    tmux.wait_for_process(vi_name, WAIT);
-    tmux.wait_for_text("line 01", WAIT);
+    tmux.wait_for_process(vi_name, SYSTEM_DEADLINE);
+    tmux.wait_for_text("line 01", SYSTEM_DEADLINE);
     let session = live_session(&relay, &key).await;
     let browser = Browser::start(Screen::DESKTOP).await;
     browser
@@ -252,14 +201,14 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     tmux.send_keys(&[
         "C-e", "C-e", "C-e", "C-e", "C-e", "C-e", "C-e", "C-y", "C-y",
     ]);
-    tmux.wait_for_screen("vi to scroll", WAIT, |screen| {
+    tmux.wait_for_screen("vi to scroll", SYSTEM_DEADLINE, |screen| {
         screen.starts_with("line 06:")
     });
     screens_match(&tmux, &browser, "1-scrolled", "line 06").await;
 
     // 2. The local terminal shrinks: vi redraws, the session takes the new size.
     tmux.resize(80, 24);
-    tmux.wait_for_screen("the 80x24 redraw", WAIT, |screen| {
+    tmux.wait_for_screen("the 80x24 redraw", SYSTEM_DEADLINE, |screen| {
         screen.lines().count() == 24
     });
     let resized = screens_match(&tmux, &browser, "2-resized", "line 10").await;
@@ -290,7 +239,7 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     relay.kill();
     tmux.send_literal("ggOtyped while the relay was down");
     tmux.send_keys(&["Escape"]);
-    tmux.wait_for_text("typed while the relay was down", WAIT);
+    tmux.wait_for_text("typed while the relay was down", SYSTEM_DEADLINE);
     relay.restart();
     screens_match(
         &tmux,
@@ -313,7 +262,7 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     // vi saves what both sides typed; tether ends and the viewer says so.
     tmux.send_literal(":wq");
     tmux.send_keys(&["Enter"]);
-    tmux.wait_until_idle(WAIT);
+    tmux.wait_until_idle(SYSTEM_DEADLINE);
     browser.wait_for_state("ended").await;
     let saved = std::fs::read_to_string(&notes).expect("vi saved the file");
     let lines: Vec<&str> = saved.lines().collect();

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
+use protocol::Role;
+use serde_json::json;
 use tests::browser::{self, Browser, Screen, ViewerFixture};
+use tests::wait::DEADLINE;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_scales_a_wide_session_and_its_key_bar_types() {
@@ -65,11 +68,7 @@ async fn phone_scales_a_wide_session_and_its_key_bar_types() {
          document.querySelector('.term-host').scrollWidth <= document.querySelector('.term-host').clientWidth;"
     );
     browser
-        .wait_for_js(
-            "the phone-sized session at full font",
-            &fits,
-            browser::DEFAULT_WAIT,
-        )
+        .wait_for_js("the phone-sized session at full font", &fits, DEADLINE)
         .await;
     browser.screenshot("viewer-phone-fitted").await;
     browser.close().await;
@@ -82,7 +81,7 @@ async fn a_read_only_share_link_watches_but_cannot_type() {
     }
     let mut fixture = ViewerFixture::start("e2e shared", 80, 24).await;
     fixture.print(b"shared screen\r\n").await;
-    let url = fixture.share_url("read-only").await;
+    let url = fixture.share_url(Role::ReadOnly).await;
     let browser = Browser::start(Screen::DESKTOP).await;
     browser.goto(&url).await;
     browser.wait_for_text("shared screen").await;
@@ -104,7 +103,7 @@ async fn a_read_only_share_link_watches_but_cannot_type() {
     browser.screenshot("viewer-read-only-share").await;
 
     // A read-write link to the same session may type.
-    let url = fixture.share_url("read-write").await;
+    let url = fixture.share_url(Role::ReadWrite).await;
     browser.goto(&url).await;
     browser.wait_for_text("still watching").await;
     browser.wait_for_state("live").await;
@@ -137,7 +136,7 @@ async fn fit_session_to_this_screen_requests_the_screen_size() {
     let script =
         format!("return window.__tether.cols === {cols} && window.__tether.rows === {rows};");
     browser
-        .wait_for_js("the new session size", &script, browser::DEFAULT_WAIT)
+        .wait_for_js("the new session size", &script, DEADLINE)
         .await;
     browser.screenshot("viewer-fit-to-screen").await;
     browser.close().await;
@@ -163,7 +162,7 @@ async fn the_session_list_stays_current_and_opens_a_terminal() {
         "const row = document.querySelector(\"{row}\"); return row && row.textContent.includes('live');"
     );
     browser
-        .wait_for_js("the live session in the list", &live, browser::DEFAULT_WAIT)
+        .wait_for_js("the live session in the list", &live, DEADLINE)
         .await;
     // The key left the address bar and stays in this browser.
     let url = browser.eval("return location.href;", vec![]).await;
@@ -174,11 +173,7 @@ async fn the_session_list_stays_current_and_opens_a_terminal() {
     let appears =
         format!("return !!document.querySelector(\".session[data-session-id='{second}']\");");
     browser
-        .wait_for_js(
-            "the new session in the list",
-            &appears,
-            Duration::from_secs(10),
-        )
+        .wait_for_js("the new session in the list", &appears, DEADLINE)
         .await;
     browser.screenshot("viewer-session-list").await;
 
@@ -218,7 +213,7 @@ async fn a_refused_key_is_shown_and_can_be_replaced() {
         .wait_for_js(
             "the key form",
             "return !!document.querySelector('#api-key');",
-            browser::DEFAULT_WAIT,
+            DEADLINE,
         )
         .await;
     let field = browser
@@ -239,13 +234,15 @@ async fn the_message_log_shows_beside_the_terminal() {
     }
     let mut fixture = ViewerFixture::start("e2e messages", 80, 24).await;
     fixture.print(b"with messages\r\n").await;
-    let url = format!("{}/api/v1/messages/agent", fixture.relay.http_url());
-    let body = serde_json::json!({
+    let body = json!({
         "agent_instance_id": fixture.session,
         "content": "Which file should I fix first?",
         "requires_user_input": true,
     });
-    let (status, reply) = tests::relay::http("POST", &url, Some(&fixture.key), Some(&body)).await;
+    let (status, reply) = fixture
+        .relay
+        .api("POST", "messages/agent", &fixture.key, Some(&body))
+        .await;
     assert!(status == 200 || status == 201, "{status} {reply}");
 
     let browser = Browser::start(Screen::DESKTOP).await;
@@ -255,7 +252,7 @@ async fn the_message_log_shows_beside_the_terminal() {
     let shown = "const log = document.querySelector('.message-log'); \
                  return !!log && log.textContent.includes('Which file should I fix first?');";
     browser
-        .wait_for_js("the message in the log", shown, browser::DEFAULT_WAIT)
+        .wait_for_js("the message in the log", shown, DEADLINE)
         .await;
     assert!(browser.is_visible(".message.needs-input").await);
     // The terminal stays usable beside it.
@@ -279,7 +276,7 @@ async fn soft_keyboard_and_ime_text_reaches_the_agent() {
         .wait_for_js(
             "the end of the replay",
             "return window.__tether.replaying === false;",
-            browser::DEFAULT_WAIT,
+            DEADLINE,
         )
         .await;
 

@@ -5,9 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use tests::browser::{self, Browser, Screen, ViewerFixture, DEFAULT_WAIT};
+use serde_json::json;
+use tests::browser::{self, Browser, Screen, ViewerFixture};
+use tests::wait::DEADLINE;
 
 const NAME: &str = "e2e terminal";
+
+/// How long a debug-build page may take to render a 100 MiB flood.
+const FLOOD_RENDERED: Duration = Duration::from_secs(DEADLINE.as_secs() * 5);
 
 /// How often each of `needles` occurs in the terminal's lines.
 fn occurrences(lines: &[String], needle: &str) -> usize {
@@ -57,7 +62,7 @@ async fn history_then_live_output_then_typed_keys_reach_the_agent() {
         .wait_for_js(
             "bracketed paste mode in xterm",
             "return window.__tether.term.modes.bracketedPasteMode === true;",
-            DEFAULT_WAIT,
+            DEADLINE,
         )
         .await;
     browser
@@ -65,7 +70,7 @@ async fn history_then_live_output_then_typed_keys_reach_the_agent() {
             "const data = new DataTransfer(); data.setData('text/plain', arguments[0]); \
              document.querySelector('.xterm-helper-textarea').dispatchEvent( \
                new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));",
-            vec![serde_json::json!("pasted text")],
+            vec![json!("pasted text")],
         )
         .await;
     fixture
@@ -141,8 +146,9 @@ async fn a_flood_of_output_stays_bounded_and_the_page_responsive() {
     }
     fixture.print(b"flood done\r\n").await;
     // While xterm catches up the page keeps answering scripts (within 3 s
-    // even on a loaded machine; a frozen tab would not).
-    let deadline = Instant::now() + Duration::from_secs(90);
+    // even on a loaded machine; a frozen tab would not). A sample every
+    // 200 ms, each one timed: a measurement, so not the `eventually` poll.
+    let deadline = Instant::now() + FLOOD_RENDERED;
     loop {
         let probe = Instant::now();
         let hook = browser.hook().await;
@@ -204,14 +210,13 @@ async fn connection_state_follows_the_agent_until_the_session_ends() {
     browser.screenshot("viewer-agent-offline").await;
 
     // It comes back, then the agent exits with status 3.
-    fixture.agent =
-        tests::relay::AgentClient::connect(&fixture.relay.ws_url(), &fixture.session, &fixture.key)
-            .await
-            .expect("agent link again");
+    fixture.reconnect_agent().await;
     browser.wait_for_state("live").await;
-    let url = format!("{}/api/v1/sessions/end", fixture.relay.http_url());
-    let body = serde_json::json!({"agent_instance_id": fixture.session, "exit_status": 3});
-    let (status, reply) = tests::relay::http("POST", &url, Some(&fixture.key), Some(&body)).await;
+    let body = json!({"agent_instance_id": fixture.session, "exit_status": 3});
+    let (status, reply) = fixture
+        .relay
+        .api("POST", "sessions/end", &fixture.key, Some(&body))
+        .await;
     assert_eq!(status, 200, "{reply}");
     browser.wait_for_state("ended").await;
     let badge = browser
@@ -241,7 +246,7 @@ async fn queries_in_replayed_history_are_not_answered_but_live_ones_are() {
         .wait_for_js(
             "the end of the replay",
             "return window.__tether.replaying === false;",
-            browser::DEFAULT_WAIT,
+            DEADLINE,
         )
         .await;
     let answered = fixture.agent_input_within(Duration::from_millis(700)).await;
@@ -274,7 +279,7 @@ async fn retries_back_off_and_going_online_retries_at_once() {
     let try_five = "const b = document.querySelector('[data-state]'); \
                     return !!b && b.textContent === 'reconnecting (try 5)';";
     browser
-        .wait_for_js("the fifth failed try", try_five, Duration::from_secs(20))
+        .wait_for_js("the fifth failed try", try_five, DEADLINE)
         .await;
     fixture.restart_relay(NAME, 80, 24).await;
     let started = Instant::now();

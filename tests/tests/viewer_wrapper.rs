@@ -2,13 +2,10 @@
 //! real `tether-relay` streams it, and the viewer in headless Chromium shows
 //! it, types into it, and reports the agent's exit status.
 
-use std::time::Duration;
-
 use tests::browser::{self, Browser, Screen};
 use tests::relay::RelayProcess;
+use tests::wait::DEADLINE;
 use tests::wrapper::TetherCommand;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
@@ -24,7 +21,7 @@ async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
         .args(["--command", "sh", "--name", "real shell", "--", "-c"])
         .args(["echo ready-for-input; read line; echo \"got:$line\"; exit 3"])
         .spawn();
-    let id = tether.session_id(WAIT);
+    let id = tether.session_id(DEADLINE);
 
     let browser = Browser::start(Screen::DESKTOP).await;
     browser
@@ -44,7 +41,7 @@ async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
         .wait_for_js(
             "the session at the screen's size",
             "const h = window.__tether; return h.cols > 80 && h.rows > 24 && h.fontSize === 14;",
-            WAIT,
+            DEADLINE,
         )
         .await;
 
@@ -53,7 +50,7 @@ async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
     let text = browser.wait_for_text("got:hello from chromium").await;
     assert!(text.contains("hello from chromium"), "{text}");
 
-    assert_eq!(tether.wait(WAIT).code(), Some(3));
+    assert_eq!(tether.wait(DEADLINE).code(), Some(3));
     browser.wait_for_state("ended").await;
     let badge = browser
         .eval(

@@ -2,10 +2,11 @@
 //! inside a real terminal (tmux). No relay, and no socket at all.
 
 use std::net::TcpListener;
-use std::time::Duration;
-use tests::wrapper::{children, tether_bin, wait_until, TetherCommand, Tmux};
 
-const WAIT: Duration = Duration::from_secs(15);
+use tests::tmux::{children, Tmux};
+use tests::tools::{require_tool, require_vim};
+use tests::wait::{eventually_blocking, DEADLINE};
+use tests::wrapper::{tether_bin, TetherCommand};
 
 fn home() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp home")
@@ -19,8 +20,8 @@ fn pipes_work_and_exit_status_propagates() {
         .args(["read line; echo \"got:$line\"; exit 7"])
         .spawn();
     tether.write_stdin(b"hello\n");
-    tether.stdout.wait_for_text("got:hello", WAIT);
-    let status = tether.wait(WAIT);
+    tether.stdout.wait_for_text("got:hello", DEADLINE);
+    let status = tether.wait(DEADLINE);
     assert_eq!(status.code(), Some(7), "stderr: {}", tether.stderr.text());
     // After start nothing but the agent's output reaches the terminal.
     assert_eq!(tether.stderr.text(), "");
@@ -41,8 +42,8 @@ fn end_of_stdin_is_end_of_file_for_the_agent() {
         .spawn();
     tether.write_stdin(b"partial line without newline");
     tether.close_stdin();
-    tether.stdout.wait_for_text("cat-done", WAIT);
-    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    tether.stdout.wait_for_text("cat-done", DEADLINE);
+    assert_eq!(tether.wait(DEADLINE).code(), Some(0));
 }
 
 #[test]
@@ -74,14 +75,14 @@ fn agent_flags_pass_through_in_order() {
         .null_stdin()
         .spawn();
     assert_eq!(
-        tether.wait(WAIT).code(),
+        tether.wait(DEADLINE).code(),
         Some(0),
         "stderr: {}",
         tether.stderr.text()
     );
     tether.stdout.wait_for_text(
         "[--continue][--permission-mode][plan][--dangerously-skip-permissions][-p][--name][x][--][--no-relay]",
-        WAIT,
+        DEADLINE,
     );
 }
 
@@ -104,7 +105,7 @@ fn agent_environment_has_the_session_id() {
         ])
         .null_stdin()
         .spawn();
-    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    assert_eq!(tether.wait(DEADLINE).code(), Some(0));
     let out = tether.stdout.text();
     let id = out.trim().strip_prefix("id=").expect("id line");
     assert_eq!(id.len(), 36, "a UUID: {out:?}");
@@ -118,7 +119,7 @@ fn missing_agent_is_explained() {
         .env("PATH", "/nonexistent")
         .null_stdin()
         .spawn();
-    assert_eq!(tether.wait(WAIT).code(), Some(127));
+    assert_eq!(tether.wait(DEADLINE).code(), Some(127));
     let err = tether.stderr.text();
     assert!(err.contains("`codex` was not found in PATH"), "{err}");
     assert!(err.contains("npm install -g @openai/codex"), "{err}");
@@ -138,9 +139,13 @@ fn termination_signals_end_the_agent_and_tether() {
                 "echo started; sleep 30",
             ])
             .spawn();
-        tether.stdout.wait_for_text("started", WAIT);
+        tether.stdout.wait_for_text("started", DEADLINE);
         tether.signal(signal);
-        assert_eq!(tether.wait(WAIT).code(), Some(128 + number), "SIG{signal}");
+        assert_eq!(
+            tether.wait(DEADLINE).code(),
+            Some(128 + number),
+            "SIG{signal}"
+        );
     }
 }
 
@@ -165,15 +170,15 @@ fn no_relay_opens_no_socket() {
         .env("TETHER_API_URL", format!("http://{addr}"))
         .env("TETHER_API_KEY", "tk1.test.key")
         .spawn();
-    tether.stdout.wait_for_text("up", WAIT);
+    tether.stdout.wait_for_text("up", DEADLINE);
     let sockets = network_sockets(tether.pid());
     assert!(
         sockets.is_empty(),
         "tether holds network sockets: {sockets:?}"
     );
     tether.write_stdin(b"\n");
-    tether.stdout.wait_for_text("bye", WAIT);
-    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    tether.stdout.wait_for_text("bye", DEADLINE);
+    assert_eq!(tether.wait(DEADLINE).code(), Some(0));
     assert!(
         matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "something connected to the relay address"
@@ -211,9 +216,10 @@ fn network_sockets(pid: u32) -> Vec<String> {
     network
 }
 
+/// A 100×30 tmux terminal with a private home, or `None` (the test skips,
+/// or fails under `TETHER_REQUIRE_TOOLS=1`) without tmux.
 fn tmux_or_skip() -> Option<(Tmux, tempfile::TempDir)> {
-    if !Tmux::available() {
-        eprintln!("tmux is not installed: skipping (scripts/setup installs it)");
+    if !require_tool("tmux") {
         return None;
     }
     let home = home();
@@ -226,7 +232,7 @@ fn tmux_or_skip() -> Option<(Tmux, tempfile::TempDir)> {
 fn save_stty(tmux: &Tmux, file: &std::path::Path) -> String {
     let _ = std::fs::remove_file(file);
     tmux.type_line(&format!("stty -g > {}", file.display()));
-    wait_until("stty -g output", WAIT, || {
+    eventually_blocking("stty -g output", DEADLINE, || {
         std::fs::read_to_string(file)
             .ok()
             .filter(|s| s.ends_with('\n'))
@@ -246,12 +252,12 @@ fn in_a_real_terminal_size_keys_resize_and_restore_work() {
 
     tmux.type_line(&tether_cmd("--command sh"));
     // Two prompts of the outer shell so far, then the inner shell's.
-    tmux.wait_for_screen("the inner shell", WAIT, |s| {
+    tmux.wait_for_screen("the inner shell", DEADLINE, |s| {
         s.matches(Tmux::PROMPT).count() >= 3
     });
     // `size-""done` prints as `size-done`: only the output matches, not the typed line.
     tmux.type_line("stty size; echo size-\"\"done");
-    let screen = tmux.wait_for_text("size-done", WAIT);
+    let screen = tmux.wait_for_text("size-done", DEADLINE);
     assert!(
         screen.contains("30 100"),
         "PTY has the terminal's size:\n{screen}"
@@ -259,20 +265,20 @@ fn in_a_real_terminal_size_keys_resize_and_restore_work() {
 
     // Raw mode: Ctrl-C reaches the agent's line discipline, not tether.
     tmux.type_line("sleep 30");
-    tmux.wait_for_process("sleep", WAIT);
+    tmux.wait_for_process("sleep", DEADLINE);
     tmux.send_keys(&["C-c"]);
     tmux.type_line("echo still-\"\"here");
-    tmux.wait_for_text("still-here", WAIT);
+    tmux.wait_for_text("still-here", DEADLINE);
 
     // SIGWINCH reaches the PTY.
     tmux.resize(120, 40);
     tmux.type_line("clear; stty size");
-    tmux.wait_for_text("40 120", WAIT);
+    tmux.wait_for_text("40 120", DEADLINE);
 
     tmux.type_line("exit 5");
-    tmux.wait_until_idle(WAIT);
+    tmux.wait_until_idle(DEADLINE);
     tmux.type_line("echo rc=$?");
-    tmux.wait_for_text("rc=5", WAIT);
+    tmux.wait_for_text("rc=5", DEADLINE);
     let after = save_stty(&tmux, &home.path().join("after"));
     assert_eq!(before, after, "terminal settings restored");
 }
@@ -288,17 +294,17 @@ fn terminal_is_restored_when_the_agent_crashes_or_tether_is_killed() {
     tmux.type_line(&tether_cmd(
         "--command sh -- -c 'echo crashing; kill -KILL $$'",
     ));
-    tmux.wait_for_text("crashing", WAIT);
-    tmux.wait_until_idle(WAIT);
+    tmux.wait_for_text("crashing", DEADLINE);
+    tmux.wait_until_idle(DEADLINE);
     tmux.type_line("echo rc=$?");
-    tmux.wait_for_text("rc=137", WAIT);
+    tmux.wait_for_text("rc=137", DEADLINE);
     assert_eq!(save_stty(&tmux, &home.path().join("a")), before);
 
     // tether gets SIGTERM (e.g. from `kill`): the agent is ended, the terminal restored.
     tmux.type_line(&tether_cmd("--command sleep -- 30"));
     let shell = tmux.pane_pid();
     // tether is the shell's child; once its agent runs, raw mode is on.
-    let tether_pid = wait_until("tether and its agent to start", WAIT, || {
+    let tether_pid = eventually_blocking("tether and its agent to start", DEADLINE, || {
         children(shell)
             .into_iter()
             .find(|&pid| !children(pid).is_empty())
@@ -308,9 +314,9 @@ fn terminal_is_restored_when_the_agent_crashes_or_tether_is_killed() {
         .status()
         .unwrap();
     assert!(status.success());
-    tmux.wait_until_idle(WAIT);
+    tmux.wait_until_idle(DEADLINE);
     tmux.type_line("echo rc=$?");
-    tmux.wait_for_text("rc=143", WAIT);
+    tmux.wait_for_text("rc=143", DEADLINE);
     assert_eq!(save_stty(&tmux, &home.path().join("b")), before);
 }
 
@@ -325,10 +331,10 @@ fn terminal_is_restored_after_a_panic() {
         "TETHER_TEST_PANIC=1 {}",
         tether_cmd("--command sh -- -c 'echo hi; sleep 30'")
     ));
-    tmux.wait_for_text("TETHER_TEST_PANIC is set", WAIT);
-    tmux.wait_until_idle(WAIT);
+    tmux.wait_for_text("TETHER_TEST_PANIC is set", DEADLINE);
+    tmux.wait_until_idle(DEADLINE);
     tmux.type_line("echo rc=$?");
-    tmux.wait_for_text("rc=101", WAIT);
+    tmux.wait_for_text("rc=101", DEADLINE);
     assert_eq!(save_stty(&tmux, &home.path().join("after")), before);
 }
 
@@ -346,7 +352,7 @@ fn set_default_picks_the_agent_run_without_flags() {
         .args(["--set-default", "codex"])
         .null_stdin()
         .spawn();
-    assert_eq!(set.wait(WAIT).code(), Some(0), "{}", set.stderr.text());
+    assert_eq!(set.wait(DEADLINE).code(), Some(0), "{}", set.stderr.text());
     let config = std::fs::read_to_string(home.path().join("config.json")).unwrap();
     assert!(config.contains("\"default_agent\": \"codex\""), "{config}");
 
@@ -355,7 +361,7 @@ fn set_default_picks_the_agent_run_without_flags() {
         .args(["--no-relay", "--full-auto"])
         .null_stdin()
         .spawn();
-    assert_eq!(run.wait(WAIT).code(), Some(0), "{}", run.stderr.text());
+    assert_eq!(run.wait(DEADLINE).code(), Some(0), "{}", run.stderr.text());
     assert!(
         run.stdout.text().contains("fake codex --full-auto"),
         "{}",
@@ -367,11 +373,7 @@ fn set_default_picks_the_agent_run_without_flags() {
 /// takes keys including Escape, and writes the file.
 #[test]
 fn a_full_screen_editor_works_in_a_real_terminal() {
-    let Some(vi) = ["/usr/bin/vi", "/bin/vi"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-    else {
-        eprintln!("vi is not installed: skipping");
+    let Some(vi) = require_vim() else {
         return;
     };
     let Some((tmux, home)) = tmux_or_skip() else {
@@ -379,17 +381,18 @@ fn a_full_screen_editor_works_in_a_real_terminal() {
     };
     let file = home.path().join("note.txt");
     tmux.type_line(&tether_cmd(&format!(
-        "--command {vi} -- -u NONE {}",
+        "--command {} -- -u NONE {}",
+        vi.display(),
         file.display()
     )));
-    tmux.wait_for_process("vi", WAIT);
-    tmux.wait_for_text("~", WAIT);
+    tmux.wait_for_process("vi", DEADLINE);
+    tmux.wait_for_text("~", DEADLINE);
     tmux.send_literal("ihello from tether");
-    tmux.wait_for_text("hello from tether", WAIT);
+    tmux.wait_for_text("hello from tether", DEADLINE);
     tmux.send_keys(&["Escape"]);
     tmux.send_literal(":wq");
     tmux.send_keys(&["Enter"]);
-    tmux.wait_until_idle(WAIT);
+    tmux.wait_until_idle(DEADLINE);
     let text = std::fs::read_to_string(&file).expect("vi wrote the file");
     assert_eq!(text, "hello from tether\n");
 }
@@ -408,18 +411,20 @@ fn keys_typed_after_the_agent_exits_reach_the_shell() {
     tmux.type_line(&tether_cmd(
         "--command sh -- -c '(trap \"\" HUP; exec sleep 3) & echo agent-\"\"done; sleep 0.2'",
     ));
-    tmux.wait_for_text("agent-done", WAIT);
+    tmux.wait_for_text("agent-done", DEADLINE);
     let shell = tmux.pane_pid();
-    let tether_pid = wait_until("tether to run", WAIT, || children(shell).first().copied());
-    wait_until("the agent to be gone", WAIT, || {
-        children(tether_pid).is_empty().then_some(())
+    let tether_pid = eventually_blocking("tether to run", DEADLINE, || {
+        children(shell).first().copied()
+    });
+    eventually_blocking("the agent to be gone", DEADLINE, || {
+        children(tether_pid).is_empty()
     });
     // Typed while tether still runs (raw mode): no Enter yet, as a raw-mode
     // Enter would be a bare CR for the shell's cooked line.
     tmux.send_literal("echo typed-\"\"ahead");
-    tmux.wait_until_idle(WAIT);
+    tmux.wait_until_idle(DEADLINE);
     tmux.send_keys(&["Enter"]);
-    tmux.wait_for_text("typed-ahead", WAIT);
+    tmux.wait_for_text("typed-ahead", DEADLINE);
 }
 
 /// Ctrl-Z reaches the agent as a key; the kernel does not stop an agent that
@@ -432,11 +437,11 @@ fn ctrl_z_does_not_freeze_the_session() {
     tmux.type_line(&tether_cmd(
         "--command sh -- -c 'echo rea\"\"dy; read x; echo got-$x; exit 4'",
     ));
-    tmux.wait_for_text("ready", WAIT);
+    tmux.wait_for_text("ready", DEADLINE);
     tmux.send_keys(&["C-z"]);
     tmux.type_line("go");
-    tmux.wait_for_text("got-go", WAIT);
-    tmux.wait_until_idle(WAIT);
+    tmux.wait_for_text("got-go", DEADLINE);
+    tmux.wait_until_idle(DEADLINE);
     tmux.type_line("echo rc=$?");
-    tmux.wait_for_text("rc=4", WAIT);
+    tmux.wait_for_text("rc=4", DEADLINE);
 }

@@ -6,11 +6,9 @@
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
-use std::time::Duration;
-use tests::relay::{RelayProcess, ViewerClient};
+use tests::relay::RelayProcess;
+use tests::wait::DEADLINE;
 use tests::wrapper::TetherCommand;
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// A self-signed certificate for `localhost` / 127.0.0.1, made for this test
 /// only (`openssl req -x509 -newkey ec …`); it protects nothing.
@@ -80,7 +78,7 @@ async fn https_and_wss_work_with_the_explicit_opt_in() {
         .args(["--command", "true"])
         .null_stdin()
         .spawn();
-    assert_eq!(refused.wait(WAIT).code(), Some(2));
+    assert_eq!(refused.wait(DEADLINE).code(), Some(2));
     let err = refused.stderr.text();
     assert!(err.contains("--insecure-skip-tls-verify"), "{err}");
 
@@ -90,20 +88,16 @@ async fn https_and_wss_work_with_the_explicit_opt_in() {
         .args(["--insecure-skip-tls-verify", "--command", "sh", "--", "-c"])
         .args(["stty -echo; echo over-tls; read x"])
         .spawn();
-    let id = tether.session_id(WAIT);
+    let id = tether.session_id(DEADLINE);
     let text = tether.stderr.text();
     assert!(text.contains(&format!("{api_url}/s/{id}")), "{text}");
 
     // The viewer reads the relay directly: the bytes went through wss.
-    let mut viewer = ViewerClient::connect(&relay.ws_url(), &id, &key, None)
-        .await
-        .unwrap();
+    let mut viewer = relay.connect_viewer(&id, &key, None).await;
     let join = viewer.read_history().await;
-    if !tests::relay::contains(&join.output, b"over-tls") {
-        viewer.read_output_until(b"over-tls").await;
-    }
+    viewer.wait_for_output(&join, b"over-tls").await;
     tether.write_stdin(b"\n");
-    assert_eq!(tether.wait(WAIT).code(), Some(0));
+    assert_eq!(tether.wait(DEADLINE).code(), Some(0));
     let err = tether.stderr.text();
     assert!(!err.contains("relay link"), "the link stayed up: {err}");
 }

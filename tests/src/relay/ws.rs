@@ -1,0 +1,175 @@
+//! WebSocket links to the relay as raw frames: [`ws_connect`] opens one the
+//! way a given client would, [`FrameSocket`] yields what arrives as decoded
+//! [`Event`]s.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use protocol::Frame;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::wait::DEADLINE;
+
+/// A WebSocket client stream.
+pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How a WebSocket client presents itself.
+#[derive(Debug, Clone, Default)]
+pub struct Connect {
+    /// Credential sent as `X-API-Key`.
+    pub header_key: Option<String>,
+    /// Credential sent as subprotocol `omnara-key.{token}`.
+    pub subprotocol_key: Option<String>,
+    /// Append `protocol=tether.v1` (a Tether peer); `false` is a legacy client.
+    pub tether: bool,
+}
+
+/// Opens a WebSocket to `url` (path and query included). Returns the stream
+/// and the subprotocol the server echoed.
+pub async fn ws_connect(url: &str, how: &Connect) -> Result<(WsStream, Option<String>), String> {
+    let url = if how.tether {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}protocol={}", protocol::PROTOCOL_NAME)
+    } else {
+        url.to_string()
+    };
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    if let Some(key) = &how.header_key {
+        request.headers_mut().insert(
+            "x-api-key",
+            HeaderValue::from_str(key).map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(token) = &how.subprotocol_key {
+        let value =
+            HeaderValue::from_str(&format!("omnara-key.{token}")).map_err(|e| e.to_string())?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", value);
+    }
+    let (ws, response) = tokio::time::timeout(
+        DEADLINE,
+        tokio_tungstenite::connect_async_with_config(request, None, true),
+    )
+    .await
+    .map_err(|_| "WebSocket connect timed out".to_string())?
+    .map_err(|e| e.to_string())?;
+    let echoed = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok((ws, echoed))
+}
+
+/// What a WebSocket delivered next, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// One decoded frame (a message with several frames yields several events).
+    Frame(Frame),
+    /// A text message (only the legacy `ready`).
+    Text(String),
+    /// The server closed with this code and reason.
+    Closed(u16, String),
+    /// The connection ended without a close frame.
+    Gone,
+}
+
+/// A WebSocket that yields [`Event`]s, one frame at a time.
+pub struct FrameSocket {
+    ws: WsStream,
+    pending: VecDeque<Event>,
+    /// Pings received (legacy clients must get none).
+    pub pings: usize,
+}
+
+impl FrameSocket {
+    /// Wraps a connected stream.
+    pub fn new(ws: WsStream) -> Self {
+        Self {
+            ws,
+            pending: Default::default(),
+            pings: 0,
+        }
+    }
+
+    /// The next event, or `None` after `wait` without one.
+    pub async fn next_event_within(&mut self, wait: Duration) -> Option<Event> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(event);
+            }
+            let message = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()?;
+            match message {
+                None | Some(Err(_)) => return Some(Event::Gone),
+                Some(Ok(Message::Binary(bytes))) => {
+                    match protocol::decode_message(&bytes, usize::MAX >> 1) {
+                        Ok(frames) => self.pending.extend(frames.into_iter().map(Event::Frame)),
+                        Err(e) => panic!("relay sent an undecodable message: {e}"),
+                    }
+                }
+                Some(Ok(Message::Text(text))) => return Some(Event::Text(text.to_string())),
+                Some(Ok(Message::Close(frame))) => {
+                    return Some(match frame {
+                        Some(f) => Event::Closed(u16::from(f.code), f.reason.to_string()),
+                        None => Event::Closed(1005, String::new()),
+                    })
+                }
+                Some(Ok(Message::Ping(_))) => self.pings += 1,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The next event; panics after [`DEADLINE`].
+    pub async fn next_event(&mut self) -> Event {
+        self.next_event_within(DEADLINE)
+            .await
+            .expect("an event from the relay in time")
+    }
+
+    /// Sends frames as one binary message.
+    pub async fn send(&mut self, frames: &[Frame]) {
+        let mut bytes = Vec::new();
+        for frame in frames {
+            frame.encode(&mut bytes);
+        }
+        self.send_raw(bytes).await;
+    }
+
+    /// Sends raw bytes as one binary message (for malformed-input tests).
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
+        self.ws
+            .send(Message::Binary(bytes.into()))
+            .await
+            .expect("WebSocket send");
+    }
+
+    /// Waits for the server's close and returns its code and reason
+    /// (`None` if the connection ended without one). Frames are skipped.
+    pub async fn closed(&mut self) -> Option<(u16, String)> {
+        loop {
+            match self.next_event().await {
+                Event::Closed(code, reason) => return Some((code, reason)),
+                Event::Gone => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Closes from this side.
+    pub async fn close(&mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
