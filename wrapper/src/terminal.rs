@@ -84,7 +84,7 @@ impl Drop for RawMode {
     }
 }
 
-/// Puts the terminal settings saved by [`RawMode::enter`] back, once; does
+/// Puts back the terminal settings saved when raw mode was entered, once; does
 /// nothing when raw mode was never entered or is already restored.
 pub fn restore() {
     // `try_lock` rather than `lock`: a panic while the lock is held must not

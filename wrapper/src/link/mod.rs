@@ -15,7 +15,7 @@
 //! | `connection` | one established connection: the output pump, RESIZE, pings, the exit |
 //! | `incoming` | what the relay sends: `ready`, ACKs, INPUT, RESIZE |
 //! | `resend` | [`ResendBuffer`], the recent output with its offsets |
-//! | `error` | [`LinkError`], why a connection failed or dropped |
+//! | `error` | `LinkError`, why a connection failed or dropped |
 //! | `tls` | `wss://` connectors |
 
 mod connection;
@@ -25,8 +25,9 @@ mod reconnect;
 mod resend;
 mod tls;
 
-pub use error::LinkError;
-pub use resend::{ResendBuffer, DEFAULT_CAPACITY};
+use error::LinkError;
+use resend::ResendBuffer;
+pub use resend::DEFAULT_CAPACITY;
 
 use crate::api::ApiClient;
 use crate::inbox::AgentInbox;

@@ -162,7 +162,11 @@ mod tests {
         buf.push(b"abcdef");
         assert_eq!((buf.start(), buf.end()), (2, 6));
         assert_eq!(buf.read_from(3, 10), Ok(b"def".to_vec()));
-        assert_eq!(buf.read_from(0, 10), Err(2), "gone: the oldest kept byte is 2");
+        assert_eq!(
+            buf.read_from(0, 10),
+            Err(2),
+            "gone: the oldest kept byte is 2"
+        );
         assert!(buf.holds(2) && buf.holds(6));
         assert!(!buf.holds(1) && !buf.holds(7));
         buf.rebase(1000);
