@@ -1,6 +1,9 @@
 //! Persistent records — API keys (hashed), sessions, session messages — behind
 //! the [`Store`] trait, so that another database can replace SQLite. Terminal
-//! bytes are never stored.
+//! bytes are never stored. The [`Store`] is blocking: async code (handlers,
+//! links) calls it through [`AsyncStore`], which runs each call on tokio's
+//! blocking pool; only the `keys` command, outside any runtime, calls it
+//! directly.
 
 mod async_store;
 mod sqlite;
