@@ -76,6 +76,35 @@ impl Size {
     pub const fn is_empty(self) -> bool {
         self.rows == 0 || self.cols == 0
     }
+
+    /// The largest size a viewer may ask for: 1000 rows × 1000 columns.
+    /// The relay and the wrapper both cut larger requests down to it
+    /// ([`clamped`](Self::clamped)), so that no RESIZE can make the agent's
+    /// terminal (and every screen buffer behind it) absurdly large.
+    pub const MAX: Size = Size::new(1000, 1000);
+
+    /// This size with each side cut down to [`Size::MAX`]; a zero side stays
+    /// zero (callers refuse those, see [`is_empty`](Self::is_empty)).
+    ///
+    /// ```
+    /// use protocol::Size;
+    /// assert_eq!(Size::new(65535, 120).clamped(), Size::new(1000, 120));
+    /// assert_eq!(Size::new(24, 80).clamped(), Size::new(24, 80));
+    /// assert!(Size::new(0, 5000).clamped().is_empty());
+    /// ```
+    pub const fn clamped(self) -> Self {
+        let rows = if self.rows > Self::MAX.rows {
+            Self::MAX.rows
+        } else {
+            self.rows
+        };
+        let cols = if self.cols > Self::MAX.cols {
+            Self::MAX.cols
+        } else {
+            self.cols
+        };
+        Size::new(rows, cols)
+    }
 }
 
 impl std::fmt::Display for Size {
