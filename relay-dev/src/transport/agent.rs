@@ -96,12 +96,13 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
     };
     let why = agent.serve(held, commands).await;
     drop(attached);
-    dec(&state.metrics.agents);
-    lifecycle::touch(&state, id).await;
     tracing::info!(session = %id, reason = ?why.as_ref().map(|w| &w.reason), "agent disconnected");
     if let Some(why) = why {
         agent.link.close(why).await;
     }
+    lifecycle::touch(&state, id).await;
+    // Counted until closed: a relay shutting down waits for this.
+    dec(&state.metrics.agents);
 }
 
 struct AgentLink {

@@ -142,11 +142,12 @@ async fn run(
     let why = viewer.serve().await;
     let ViewerLink { feed, link, .. } = viewer;
     drop(feed);
-    dec(&state.metrics.viewers);
     tracing::info!(session = %id, "viewer left");
     if let Some(why) = why {
         link.close(why).await;
     }
+    // Counted until closed: a relay shutting down waits for this.
+    dec(&state.metrics.viewers);
 }
 
 struct ViewerLink {
