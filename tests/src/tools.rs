@@ -105,10 +105,10 @@ fn decide(missing: &[String], required: bool) -> Result<bool, String> {
     let needs = missing.join(", ");
     if required {
         return Err(format!(
-            "{test} needs {needs}, and {REQUIRE_TOOLS} is set: failing instead of skipping"
+            "{test} needs {needs}; {REQUIRE_TOOLS} is set, so this fails instead of skipping"
         ));
     }
-    let note = format!("SKIPPED: {test} needs {needs} (set {REQUIRE_TOOLS}=1 to fail instead)\n");
+    let note = format!("SKIPPED: {test} needs {needs}; {REQUIRE_TOOLS}=1 makes this a failure\n");
     // Straight to the process's stderr: `eprintln!` is captured by the test
     // harness and only shown for failures, and a skip must not go unseen.
     let _ = std::io::stderr().write_all(note.as_bytes());

@@ -14,17 +14,20 @@ use tests::tools::require_tool;
 use tests::wait::{eventually, eventually_blocking, DEADLINE};
 use tests::wrapper::{sha256_hex, tether_bin, wrapper_log, PrintOnPanic, TetherCommand};
 
+/// A key for the fake relays, which check none.
+const ANY_KEY: &str = "tk1.any.key";
+
 /// A `tether` run against `relay`, with a private home and the relay's key.
 fn tether_for(relay: &RelayProcess, home: &Path) -> TetherCommand {
-    tether_at(&relay.http_url(), home).env("TETHER_API_KEY", relay.api_key())
+    tether_at(&relay.http_url(), &relay.api_key(), home)
 }
 
-/// A `tether` run against the API at `api_url` (a fake relay, a proxy),
-/// with a private home and a key the fake relays take.
-fn tether_at(api_url: &str, home: &Path) -> TetherCommand {
+/// A `tether` run against the API at `api_url` (a relay, a fake one, a
+/// proxy) with `key`, and a private home.
+fn tether_at(api_url: &str, key: &str, home: &Path) -> TetherCommand {
     TetherCommand::new(home)
         .env("TETHER_API_URL", api_url)
-        .env("TETHER_API_KEY", "tk1.any.key")
+        .env("TETHER_API_KEY", key)
 }
 
 /// What `seq 1 n` prints.
@@ -189,8 +192,7 @@ async fn a_network_blip_resumes_from_the_relays_ack() {
     let key = relay.api_key();
     let script = "stty -echo; i=0; while [ $i -lt 200 ]; do echo \"line $i\"; i=$((i+1)); sleep 0.005; done; \
                   echo all-written; read x";
-    let mut tether = tether_at(&proxy.api_url(), home.path())
-        .env("TETHER_API_KEY", &key)
+    let mut tether = tether_at(&proxy.api_url(), &key, home.path())
         .args(["--command", "sh", "--", "-c", script])
         .spawn();
     let id = tether.session_id(DEADLINE);
@@ -225,7 +227,7 @@ async fn relay_down_at_start_keeps_the_agent_running_locally() {
         .local_addr()
         .unwrap()
         .port();
-    let mut tether = tether_at(&format!("http://127.0.0.1:{port}"), home.path())
+    let mut tether = tether_at(&format!("http://127.0.0.1:{port}"), ANY_KEY, home.path())
         .args(["--command", "sh", "--", "-c", "echo works-offline; exit 4"])
         .null_stdin()
         .spawn();
@@ -305,8 +307,7 @@ async fn resume_continues_the_stream() {
 async fn refused_key_and_unknown_resume_id_are_explained() {
     let relay = RelayProcess::start();
     let home = tempfile::tempdir().unwrap();
-    let mut tether = tether_at(&relay.http_url(), home.path())
-        .env("TETHER_API_KEY", "tk1.0000.not-a-real-key")
+    let mut tether = tether_at(&relay.http_url(), "tk1.0000.not-a-real-key", home.path())
         .args(["--command", "true"])
         .null_stdin()
         .spawn();
@@ -655,7 +656,7 @@ async fn a_stuck_relay_never_slows_the_agent() {
     let relay = FakeRelay::start(Behaviour::Stuck).await;
     let home = tempfile::tempdir().unwrap();
     const N: u64 = 3_000_000; // about 21 MB, far more than TCP buffers hold
-    let mut tether = tether_at(&relay.api_url(), home.path())
+    let mut tether = tether_at(&relay.api_url(), ANY_KEY, home.path())
         .args(["--command", "sh", "--", "-c"])
         .args([format!("stty -opost; seq 1 {N}; exit 6")])
         .null_stdin()
@@ -692,7 +693,7 @@ async fn a_stuck_relay_never_slows_the_agent() {
 async fn a_relay_that_forgot_the_session_gets_it_registered_again() {
     let relay = FakeRelay::start(Behaviour::Forgetful).await;
     let home = tempfile::tempdir().unwrap();
-    let mut tether = tether_at(&relay.api_url(), home.path())
+    let mut tether = tether_at(&relay.api_url(), ANY_KEY, home.path())
         .args(["--command", "sh", "--", "-c", "stty -echo; read x"])
         .spawn();
     eventually_blocking("a second agent link", DEADLINE, || {
@@ -733,7 +734,7 @@ async fn a_relay_that_forgot_the_session_gets_it_registered_again() {
 async fn a_legacy_relay_gets_only_legacy_frames() {
     let mut relay = FakeRelay::start(Behaviour::Legacy).await;
     let home = tempfile::tempdir().unwrap();
-    let mut tether = tether_at(&relay.api_url(), home.path())
+    let mut tether = tether_at(&relay.api_url(), ANY_KEY, home.path())
         .args(["--command", "sh", "--", "-c"])
         .args(["stty -echo; echo ready; read x; echo legacy-output; exit 2"])
         .spawn();
