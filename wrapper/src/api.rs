@@ -1,6 +1,10 @@
 //! The relay's REST API, as the wrapper uses it: register a session, end it,
 //! check a key. Blocking (`ureq`), with short timeouts.
+//!
+//! What the API answers is not trusted: the session id must be a UUID, and
+//! error texts are kept only as [`server_text`] (escaped, cut short).
 
+use crate::printable::server_text;
 use protocol::api::{EndRequest, ErrorBody, RegisterRequest};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -33,6 +37,14 @@ pub enum ApiError {
     /// The session does not exist (HTTP 404).
     #[error("unknown session {0}: check the id (`tether --resume ID`) or start a new session")]
     UnknownSession(String),
+    /// A registration was answered with a session id that is not a UUID.
+    #[error("the Tether API at {url} answered with a session id that is not a UUID ({id}); check --api-url")]
+    BadSessionId {
+        /// Base URL asked.
+        url: String,
+        /// What it sent instead, made printable.
+        id: String,
+    },
     /// Any other refusal.
     #[error("the Tether API refused the request (HTTP {status}): {reason}")]
     Refused {
@@ -47,9 +59,9 @@ pub enum ApiError {
 /// `tether-relay` answers with a whole [`protocol::api::SessionInfo`];
 /// Omnara-shaped relays may send no more than this field.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Registered {
+struct Registered {
     /// The session id (`agent_instance_id`).
-    pub agent_instance_id: String,
+    agent_instance_id: String,
 }
 
 /// A client of the API at one base URL with one key.
@@ -89,13 +101,14 @@ impl ApiClient {
     }
 
     /// `POST /api/v1/agent-instances`: registers a session, or re-attaches to
-    /// `agent_instance_id` when given.
+    /// `agent_instance_id` when given. Returns the session id, checked to be
+    /// a UUID (and written the canonical way: lowercase, hyphenated).
     pub fn register(
         &self,
         agent_type: &str,
         name: Option<&str>,
         agent_instance_id: Option<&str>,
-    ) -> Result<Registered, ApiError> {
+    ) -> Result<String, ApiError> {
         let body = RegisterRequest {
             agent_type: agent_type.to_string(),
             name: name.map(str::to_string),
@@ -103,9 +116,14 @@ impl ApiClient {
             transport: Some("ws".into()),
         };
         let answer = self.post("/api/v1/agent-instances", &body, agent_instance_id)?;
-        serde_json::from_str(&answer).map_err(|err| ApiError::Refused {
-            status: 200,
-            reason: format!("unexpected answer: {err}"),
+        let registered: Registered =
+            serde_json::from_str(&answer).map_err(|err| ApiError::Refused {
+                status: 200,
+                reason: server_text(&format!("unexpected answer: {err}")),
+            })?;
+        session_id(&registered.agent_instance_id).ok_or_else(|| ApiError::BadSessionId {
+            url: self.base.clone(),
+            id: format!("\"{}\"", server_text(&registered.agent_instance_id)),
         })
     }
 
@@ -180,7 +198,7 @@ impl ApiClient {
         session: Option<&str>,
     ) -> Result<String, ApiError> {
         let mut response = response.map_err(|err| {
-            let reason = err.to_string();
+            let reason = server_text(&err.to_string());
             if is_certificate_error(&err) {
                 ApiError::Certificate {
                     url: self.base.clone(),
@@ -204,10 +222,16 @@ impl ApiClient {
             _ => Err(ApiError::Refused {
                 status,
                 reason: serde_json::from_str::<ErrorBody>(&text)
-                    .map_or_else(|_| text.chars().take(200).collect(), |body| body.error),
+                    .map_or_else(|_| server_text(&text), |body| server_text(&body.error)),
             }),
         }
     }
+}
+
+/// `text` as a session id: a UUID, in its canonical form; `None` otherwise.
+pub fn session_id(text: &str) -> Option<String> {
+    let id = uuid::Uuid::try_parse(text).ok()?;
+    Some(id.hyphenated().to_string())
 }
 
 /// Whether a request failed on the server's certificate (rather than on
@@ -219,5 +243,19 @@ fn is_certificate_error(err: &ureq::Error) -> bool {
             .to_string()
             .to_ascii_lowercase()
             .contains("certificate"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_ids_must_be_uuids() {
+        let id = "5D2F7A10-3C4B-4E8F-9A61-2B7C8D9E0F12";
+        assert_eq!(session_id(id).as_deref(), Some(&*id.to_lowercase()));
+        assert_eq!(session_id("x\x1b]0;pwned\x07"), None);
+        assert_eq!(session_id("../../etc"), None);
+        assert_eq!(session_id(""), None);
     }
 }

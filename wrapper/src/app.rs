@@ -1,5 +1,9 @@
 //! What `tether` does with its flags: `--set-default`, `--auth`, or a wrapped
 //! run (register, print the dashboard URL, run the agent, report its exit).
+//!
+//! Everything printed here is made printable first (control characters
+//! escaped): parts of it (error texts, the reason a link dropped) come from
+//! the relay.
 
 mod auth;
 mod endpoints;
@@ -8,6 +12,7 @@ use crate::agent::{self, AgentProgram, DEFAULT_AGENT};
 use crate::api::{ApiClient, ApiError};
 use crate::cli::Cli;
 use crate::link::{Link, LinkConfig, LinkSummary, DEFAULT_CAPACITY};
+use crate::printable::{notice, printable};
 use crate::pty::Spawn;
 use crate::{logging, session, terminal};
 use endpoints::Endpoints;
@@ -23,32 +28,41 @@ pub const EXIT_NOT_FOUND: i32 = 127;
 /// An error that ends tether before the agent starts, with its exit code.
 #[derive(Debug)]
 pub struct Fatal {
-    /// Message for the person, already saying what to do.
+    /// Message for the person, already saying what to do, and safe to print
+    /// (control characters escaped).
     pub message: String,
     /// Exit code.
     pub code: i32,
 }
 
 impl Fatal {
-    fn setup(message: impl std::fmt::Display) -> Self {
+    fn new(message: impl std::fmt::Display, code: i32) -> Self {
         Self {
-            message: message.to_string(),
-            code: EXIT_SETUP,
+            message: printable(&message.to_string()).into_owned(),
+            code,
         }
+    }
+
+    fn setup(message: impl std::fmt::Display) -> Self {
+        Self::new(message, EXIT_SETUP)
     }
 }
 
 /// Runs tether for parsed flags and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32, Fatal> {
     let home = config::tether_home().map_err(Fatal::setup)?;
+    // Created 0700 when missing (an existing folder is the person's choice).
+    // Failing here is not fatal: what needs the folder says so itself.
+    let _ = logging::create_private_dir(&home);
     let mut config = Config::load(&home).map_err(Fatal::setup)?;
 
     if let Some(agent) = &cli.set_default {
         config.default_agent = Some(agent.clone());
         let path = config.save(&home).map_err(Fatal::setup)?;
+        let saved = format!("{}", path.display());
         println!(
             "tether: default agent is now {agent} (saved in {})",
-            path.display()
+            printable(&saved)
         );
         return Ok(0);
     }
@@ -72,10 +86,8 @@ fn wrapped_run(
         .clone()
         .or_else(|| config.default_agent.clone())
         .unwrap_or_else(|| DEFAULT_AGENT.to_string());
-    let program = agent::resolve(&agent_name, cli.command.as_deref()).map_err(|err| Fatal {
-        message: err.to_string(),
-        code: EXIT_NOT_FOUND,
-    })?;
+    let program = agent::resolve(&agent_name, cli.command.as_deref())
+        .map_err(|err| Fatal::new(err, EXIT_NOT_FOUND))?;
     let size = terminal::initial_size();
 
     let (session_id, relay) = if cli.no_relay {
@@ -97,7 +109,7 @@ fn wrapped_run(
 
     if relay.is_some() {
         let url = format!("{}/s/{session_id}", endpoints.api_url.trim_end_matches('/'));
-        eprintln!("tether: {url}");
+        notice(&url);
         if cli.qr {
             if let Some(code) = qr_code(&url) {
                 eprintln!("{code}");
@@ -122,7 +134,7 @@ fn wrapped_run(
     }
     if let Some(summary) = &outcome.link {
         if let Some(line) = exit_line(summary, log_path.as_deref()) {
-            eprintln!("{line}");
+            notice(&line);
         }
     }
     Ok(outcome.exit_code)
@@ -170,12 +182,12 @@ impl Relay {
             None => api.register(&program.kind, cli.name.as_deref(), None),
         };
         let (session_id, needs_registration) = match registered {
-            Ok(registered) => (registered.agent_instance_id, false),
+            Ok(session_id) => (session_id, false),
             Err(ApiError::Unreachable { url, reason }) => {
-                eprintln!(
-                    "tether: the relay at {url} is unreachable ({reason}); \
+                notice(&format!(
+                    "the relay at {url} is unreachable ({reason}); \
                      running locally and retrying every 5 s"
-                );
+                ));
                 (cli.resume.clone().unwrap_or_else(new_session_id), true)
             }
             Err(err) => return Err(Fatal::setup(err)),
@@ -208,7 +220,8 @@ impl Relay {
     }
 }
 
-/// The one line printed at exit when the relay link was lost meanwhile.
+/// The one line printed at exit (after `tether: `) when the relay link was
+/// lost meanwhile.
 fn exit_line(summary: &LinkSummary, log: Option<&std::path::Path>) -> Option<String> {
     if !summary.lost {
         return None;
@@ -227,8 +240,8 @@ fn exit_line(summary: &LinkSummary, log: Option<&std::path::Path>) -> Option<Str
         "the relay link was lost; the end of the output may not have reached the relay".into()
     };
     Some(match log {
-        Some(log) => format!("tether: {what} (log: {})", log.display()),
-        None => format!("tether: {what}"),
+        Some(log) => format!("{what} (log: {})", log.display()),
+        None => what,
     })
 }
 

@@ -62,7 +62,7 @@ pub struct Cli {
     pub api_key: Option<String>,
 
     /// Attach to an existing session instead of registering a new one
-    #[arg(long, value_name = "SESSION_ID")]
+    #[arg(long, value_name = "SESSION_ID", value_parser = parse_session_id)]
     pub resume: Option<String>,
 
     /// Relay agent endpoint [default: ws://localhost:8080/agent]
@@ -96,6 +96,12 @@ pub struct Cli {
     /// Arguments for the agent (filled by [`split_args`], not by clap).
     #[arg(skip)]
     pub agent_args: Vec<OsString>,
+}
+
+/// `--resume`'s value: a session id is a UUID (kept in its canonical form).
+fn parse_session_id(text: &str) -> Result<String, String> {
+    crate::api::session_id(text)
+        .ok_or_else(|| "a session id is a UUID, as in the dashboard URL (…/s/ID)".to_string())
 }
 
 /// Tether's flags: the name and whether it takes a value.
@@ -250,9 +256,11 @@ mod tests {
 
     #[test]
     fn inline_values_are_understood() {
-        let cli = parse_strs(&["--name=a b", "--resume=abc", "-p", "--no-relay"]);
+        let id = "5d2f7a10-3c4b-4e8f-9a61-2b7c8d9e0f12";
+        let resume = format!("--resume={id}");
+        let cli = parse_strs(&["--name=a b", &resume, "-p", "--no-relay"]);
         assert_eq!(cli.name.as_deref(), Some("a b"));
-        assert_eq!(cli.resume.as_deref(), Some("abc"));
+        assert_eq!(cli.resume.as_deref(), Some(id));
         assert!(cli.no_relay);
         assert_eq!(strs(&cli.agent_args), ["-p"]);
     }
@@ -270,6 +278,13 @@ mod tests {
         assert!(try_parse(argv).is_err());
         let argv = ["tether", "--agent", "vim"].map(OsString::from);
         assert!(try_parse(argv).is_err());
+    }
+
+    #[test]
+    fn resume_takes_only_a_session_id() {
+        let argv = ["tether", "--resume", "abc"].map(OsString::from);
+        let err = try_parse(argv).unwrap_err();
+        assert!(err.to_string().contains("a session id is a UUID"), "{err}");
     }
 
     #[test]

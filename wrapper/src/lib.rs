@@ -24,7 +24,8 @@
 //! | `link` | the relay connection: resend buffer, handshake, reconnect, ACKs |
 //! | `resize` | who decides the PTY's size and when (debounce, steps) |
 //! | `queries` | terminal queries: exactly one answer reaches the agent |
-//! | `logging` | the run's log file |
+//! | `logging` | the run's log file (0600, in 0700 folders), throttled lines |
+//! | `printable` | server text made safe for the person's terminal |
 #![warn(missing_docs)]
 // The crate itself needs no `unsafe`: the PTY and termios layers are
 // `portable-pty` and `rustix`.
@@ -38,10 +39,18 @@ mod api;
 mod inbox;
 mod link;
 mod logging;
+mod printable;
 mod pty;
 mod queries;
 mod resize;
 mod session;
 mod terminal;
+
+/// Entry points for the fuzz targets in `fuzz/` (cargo-fuzz sets `--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(all(test, not(fuzzing)))]
+mod fuzzing;
 
 pub use terminal::{install_panic_hook, restore as restore_terminal};

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use portable_pty::{native_pty_system, Child, ChildKiller, CommandBuilder, MasterPty, PtySize};
 use protocol::Size;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -20,6 +20,27 @@ pub struct Spawn {
     pub env: Vec<(String, String)>,
     /// Initial size.
     pub size: Size,
+}
+
+/// Tether's variables that hold a secret, never passed on to the agent
+/// (beside any `TETHER_…` variable whose name says it holds one, see
+/// [`is_secret_variable`]).
+const SECRET_VARIABLES: &[&str] = &["TETHER_API_KEY"];
+
+/// Whether the variable `name` holds one of Tether's secrets: the agent runs
+/// code of its own (and prints its environment when asked), so the key
+/// tether streams with is not its to see.
+pub fn is_secret_variable(name: &OsStr) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    let upper = name.to_ascii_uppercase();
+    SECRET_VARIABLES.contains(&upper.as_str())
+        || upper.strip_prefix("TETHER_").is_some_and(|rest| {
+            ["KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"]
+                .iter()
+                .any(|word| rest.contains(word))
+        })
 }
 
 /// A running agent in a PTY.
@@ -53,7 +74,8 @@ fn pty_size(size: Size) -> PtySize {
 
 impl AgentPty {
     /// Opens a PTY of `spawn.size` and starts the program in it, in the
-    /// current directory, with the current environment plus `spawn.env`.
+    /// current directory, with the current environment minus Tether's
+    /// secrets ([`is_secret_variable`]) plus `spawn.env`.
     pub fn spawn(spawn: &Spawn) -> anyhow::Result<Self> {
         let pair = native_pty_system()
             .openpty(pty_size(spawn.size))
@@ -62,6 +84,11 @@ impl AgentPty {
         cmd.args(&spawn.args);
         if let Ok(dir) = std::env::current_dir() {
             cmd.cwd(dir);
+        }
+        for (name, _) in std::env::vars_os() {
+            if is_secret_variable(&name) {
+                cmd.env_remove(&name);
+            }
         }
         for (key, value) in &spawn.env {
             cmd.env(key, value);
@@ -186,6 +213,16 @@ mod tests {
     fn death_by_signal_is_128_plus_signal() {
         let (_, code) = run("kill -TERM $$");
         assert_eq!(code, 143);
+    }
+
+    #[test]
+    fn tethers_secrets_are_known_by_name() {
+        let secret = |name: &str| is_secret_variable(OsStr::new(name));
+        assert!(secret("TETHER_API_KEY"));
+        assert!(secret("TETHER_SHARE_TOKEN"));
+        assert!(!secret("TETHER_SESSION_ID"));
+        assert!(!secret("TETHER_API_URL"));
+        assert!(!secret("API_KEY"), "only Tether's own");
     }
 
     #[test]

@@ -80,6 +80,11 @@ impl ResizeScheduler {
         self.controller
     }
 
+    /// Whether a viewer's size is being applied in steps and more are due.
+    pub fn stepping(&self) -> bool {
+        !self.steps.is_empty()
+    }
+
     /// The local terminal changed size: it takes control, any pending viewer
     /// request or stepping is dropped. Returns the size to apply now, if it
     /// differs from the current one.
@@ -204,6 +209,7 @@ mod tests {
             applied,
             [size(24, 90), size(24, 100), size(24, 110), size(24, 120)]
         );
+        assert!(!s.stepping());
         assert_eq!(now, t0 + policy.debounce + policy.step_interval * 3);
     }
 

@@ -16,7 +16,7 @@ mod output;
 mod resizing;
 mod signals;
 
-use crate::inbox::AgentInbox;
+use crate::inbox::{AgentInbox, RemoteSize};
 use crate::link::{Link, LinkSummary};
 use crate::pty::{AgentPty, Spawn};
 use crate::queries::QueryArbiter;
@@ -27,7 +27,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Pending input messages before viewer input is dropped (local input waits).
+/// Pending input messages before viewer input is dropped (local input waits);
+/// viewers' input is also bounded in bytes (`inbox::VIEWER_INPUT_BUDGET`).
 const INPUT_QUEUE: usize = 1024;
 /// How long to wait for the last output after the agent exited (a background
 /// child of the agent may keep the PTY open forever).
@@ -65,8 +66,16 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     let queries = Arc::new(Mutex::new(QueryArbiter::new(spawn.size, local_tty)));
     let (input_tx, input_rx) = mpsc::sync_channel(INPUT_QUEUE);
     let (resize_tx, resize_rx) = mpsc::channel();
+    let remote_size = Arc::new(RemoteSize::default());
 
-    let link = link.map(|link| link.start(AgentInbox::new(input_tx.clone(), resize_tx.clone())));
+    let link = link.map(|link| {
+        let inbox = AgentInbox::new(
+            input_tx.clone(),
+            resize_tx.clone(),
+            Arc::clone(&remote_size),
+        );
+        link.start(inbox)
+    });
 
     // Output: PTY → stdout and the link's buffer.
     let output_done = {
@@ -105,6 +114,7 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     let size_sink = link.as_ref().map(|l| l.size_sink());
     resizing::spawn(
         resize_rx,
+        remote_size,
         agent.resizer(),
         spawn.size,
         Arc::clone(&queries),

@@ -3,6 +3,7 @@
 use super::{Endpoints, Fatal};
 use crate::api::{ApiClient, ApiError};
 use crate::cli::Cli;
+use crate::printable::printable;
 use crate::terminal;
 use protocol::config::Config;
 use std::io::{BufRead, Write};
@@ -38,11 +39,12 @@ pub(super) fn authenticate(
         config.relay_url = Some(endpoints.relay_url.clone());
     }
     let path = config.save(home).map_err(Fatal::setup)?;
-    println!(
-        "tether: key accepted by {} and stored in {}",
+    let stored = format!(
+        "key accepted by {} and stored in {}",
         endpoints.api_url,
         path.display()
     );
+    println!("tether: {}", printable(&stored));
     Ok(0)
 }
 

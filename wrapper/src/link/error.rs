@@ -1,6 +1,7 @@
 //! Why a relay connection could not be made, or ended.
 
 use crate::api::ApiError;
+use crate::printable::server_text;
 use tokio_tungstenite::tungstenite;
 
 /// Why a connection to the relay failed or dropped, in words for the log
@@ -81,7 +82,7 @@ fn refusal(err: &tungstenite::Error) -> String {
             let body = response
                 .body()
                 .as_deref()
-                .map(String::from_utf8_lossy)
+                .map(|body| server_text(&String::from_utf8_lossy(body)))
                 .unwrap_or_default();
             match status.as_u16() {
                 401 => "the relay refused the API key (run `tether --auth`)".into(),

@@ -1,8 +1,14 @@
 //! What the relay sends on the agent link: the handshake (`ready`, then the
 //! ACK of what it holds), then ACKs, viewers' INPUT and RESIZE, errors.
+//!
+//! Viewers' input and sizes go to the [`AgentInbox`], which bounds them;
+//! the relay's texts (error and close reasons) are kept only as
+//! [`server_text`], and logged at most once a second.
 
 use super::{LinkError, Shared, Ws};
 use crate::inbox::AgentInbox;
+use crate::logging::Throttle;
+use crate::printable::server_text;
 use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
 use protocol::{Control, Decoder, Frame};
@@ -64,7 +70,7 @@ pub(super) async fn read_handshake(
                     match decoder.next_frame() {
                         Ok(Some(Frame::Ack(end))) => return Ok(Some(end)),
                         Ok(Some(Frame::Control(Control::Error { reason }))) => {
-                            return Err(LinkError::Relay(reason))
+                            return Err(LinkError::Relay(server_text(&reason)))
                         }
                         Ok(Some(Frame::Input(data))) => {
                             inbox.viewer_input(data);
@@ -136,6 +142,7 @@ async fn read_frames(
     ack_tx: &watch::Sender<u64>,
     heard: &Heard,
 ) -> LinkError {
+    let mut errors_logged = Throttle::PER_SECOND;
     loop {
         let message = match stream.next().await {
             None => return LinkError::Closed(None),
@@ -161,13 +168,19 @@ async fn read_frames(
                     let _ = ack_tx.send(acked);
                 }
                 Ok(Some(Frame::Input(data))) => {
-                    if !inbox.viewer_input(data) {
-                        tracing::warn!("viewer input dropped: the agent is not reading its input");
+                    // Dropped (and logged) by the inbox beyond its budget.
+                    inbox.viewer_input(data);
+                }
+                Ok(Some(Frame::Resize(size))) => {
+                    if !inbox.viewer_resize(size) {
+                        tracing::debug!(%size, "refused a viewer's empty size");
                     }
                 }
-                Ok(Some(Frame::Resize(size))) => inbox.viewer_resize(size),
                 Ok(Some(Frame::Control(Control::Error { reason }))) => {
-                    tracing::warn!(%reason, "relay reported an error")
+                    if let Some(held_back) = errors_logged.allow(Instant::now()) {
+                        let reason = server_text(&reason);
+                        tracing::warn!(%reason, more_before = held_back, "relay reported an error");
+                    }
                 }
                 Ok(Some(other)) => {
                     tracing::debug!(frame_type = ?other.frame_type(), "ignored a frame")
@@ -184,5 +197,5 @@ async fn read_frames(
 }
 
 fn closed(frame: Option<CloseFrame>) -> LinkError {
-    LinkError::Closed(frame.map(|f| f.reason.to_string()))
+    LinkError::Closed(frame.map(|f| server_text(&f.reason)))
 }

@@ -17,7 +17,8 @@
 
 mod cursor;
 mod kinds;
-mod sequence;
+// Crate-visible for the fuzz entry point (`crate::fuzzing`).
+pub(crate) mod sequence;
 
 use crate::terminal;
 use cursor::CursorTracker;

@@ -2,25 +2,25 @@
 //! sequences (and where they end) in output and input.
 
 /// Longest escape sequence carried over between output chunks.
-pub(super) const MAX_SEQUENCE: usize = 512;
+pub(crate) const MAX_SEQUENCE: usize = 512;
 
 /// A parsed escape sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Sequence {
+pub(crate) struct Sequence {
     /// `[` for CSI, `]` for OSC, `P` for DCS, or the byte after ESC.
-    pub(super) introducer: u8,
+    pub(crate) introducer: u8,
     /// CSI private marker (`?`, `>`, `<`, `=`).
-    pub(super) private: Option<u8>,
+    pub(crate) private: Option<u8>,
     /// CSI parameters (digits and `;`), or the OSC/DCS payload.
-    pub(super) params: Vec<u8>,
+    pub(crate) params: Vec<u8>,
     /// CSI intermediate bytes (e.g. `$`).
-    pub(super) intermediates: Vec<u8>,
+    pub(crate) intermediates: Vec<u8>,
     /// CSI final byte (0 for OSC/DCS).
-    pub(super) final_byte: u8,
+    pub(crate) final_byte: u8,
 }
 
 impl Sequence {
-    pub(super) fn numbers(&self) -> Vec<u16> {
+    pub(crate) fn numbers(&self) -> Vec<u16> {
         self.params
             .split(|&b| b == b';')
             .map(|p| {
@@ -32,12 +32,12 @@ impl Sequence {
             .collect()
     }
 
-    pub(super) fn first_number(&self) -> u16 {
+    pub(crate) fn first_number(&self) -> u16 {
         self.numbers().first().copied().unwrap_or(0)
     }
 }
 
-pub(super) enum Parsed {
+pub(crate) enum Parsed {
     /// A whole sequence of this many bytes.
     Complete(usize, Sequence),
     /// The bytes end inside a sequence.
@@ -47,7 +47,7 @@ pub(super) enum Parsed {
 }
 
 /// Parses the escape sequence at the start of `bytes` (which starts with ESC).
-pub(super) fn parse_sequence(bytes: &[u8]) -> Parsed {
+pub(crate) fn parse_sequence(bytes: &[u8]) -> Parsed {
     let Some(&introducer) = bytes.get(1) else {
         return Parsed::Incomplete;
     };

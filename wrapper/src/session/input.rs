@@ -29,14 +29,16 @@ pub(super) fn pump(
         let bytes = {
             let mut arbiter = lock(queries);
             let mut bytes = arbiter.poll(now);
-            match event {
+            match &event {
                 Some(InputEvent::Local(data)) => {
                     if let Some(&last) = data.last() {
                         last_local = last;
                     }
-                    bytes.extend(arbiter.local_input(&data, now));
+                    bytes.extend(arbiter.local_input(data, now));
                 }
-                Some(InputEvent::Viewer(data)) => bytes.extend(arbiter.viewer_input(&data, now)),
+                Some(InputEvent::Viewer(input)) => {
+                    bytes.extend(arbiter.viewer_input(input.bytes(), now));
+                }
                 Some(InputEvent::LocalEof) => {
                     // A pipe ended: end-of-file for the agent (^D at a line
                     // start; a second one if a partial line is pending).
@@ -49,12 +51,14 @@ pub(super) fn pump(
             }
             bytes
         };
-        if !bytes.is_empty()
-            && writer
+        let written = bytes.is_empty()
+            || writer
                 .write_all(&bytes)
                 .and_then(|()| writer.flush())
-                .is_err()
-        {
+                .is_ok();
+        // Viewer input counts against its budget until the agent took it.
+        drop(event);
+        if !written {
             return;
         }
     }

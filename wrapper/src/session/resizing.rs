@@ -1,11 +1,16 @@
 //! The resize thread: local and viewers' size requests, through the
 //! [`ResizeScheduler`], to the PTY, the query arbiter and the relay.
+//!
+//! Viewers can send RESIZE as often as they like: the lines logged about
+//! their requests, and about the sizes reached for them, are throttled to
+//! one a second each (with the count of those held back).
 
 use super::{lock, next_event};
-use crate::inbox::ResizeEvent;
+use crate::inbox::{RemoteSize, ResizeEvent};
+use crate::logging::Throttle;
 use crate::pty::PtyResizer;
 use crate::queries::QueryArbiter;
-use crate::resize::{ResizePolicy, ResizeScheduler};
+use crate::resize::{Controller, ResizePolicy, ResizeScheduler};
 use protocol::Size;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
@@ -16,6 +21,7 @@ use std::time::Instant;
 /// is also told to the query arbiter and, when there is a link, to the relay.
 pub(super) fn spawn(
     events: Receiver<ResizeEvent>,
+    remote: Arc<RemoteSize>,
     resizer: PtyResizer,
     initial: Size,
     queries: Arc<Mutex<QueryArbiter>>,
@@ -24,7 +30,7 @@ pub(super) fn spawn(
     thread::Builder::new()
         .name("resize".into())
         .spawn(move || {
-            drive(&events, &resizer, initial, |size| {
+            drive(&events, &remote, &resizer, initial, |size| {
                 lock(&queries).set_pty_size(size);
                 if let Some(sink) = &link_size {
                     sink(size);
@@ -37,11 +43,14 @@ pub(super) fn spawn(
 /// Applies the scheduler's decisions until every sender is gone.
 fn drive(
     events: &Receiver<ResizeEvent>,
+    remote: &RemoteSize,
     resizer: &PtyResizer,
     initial: Size,
     mut applied: impl FnMut(Size),
 ) {
     let mut scheduler = ResizeScheduler::new(ResizePolicy::default(), initial);
+    let mut requests_logged = Throttle::PER_SECOND;
+    let mut resizes_logged = Throttle::PER_SECOND;
     loop {
         let Some(event) = next_event(events, scheduler.next_deadline()) else {
             return;
@@ -56,13 +65,18 @@ fn drive(
                 );
                 scheduler.on_local(size)
             }
-            Some(ResizeEvent::Remote(size)) => {
-                tracing::info!(
-                    rows = size.rows,
-                    cols = size.cols,
-                    "viewer asks for a size (debounced)"
-                );
-                scheduler.on_remote(size, now);
+            Some(ResizeEvent::Remote) => {
+                if let Some(size) = remote.take() {
+                    if let Some(held_back) = requests_logged.allow(now) {
+                        tracing::info!(
+                            rows = size.rows,
+                            cols = size.cols,
+                            more_requests_before = held_back,
+                            "viewer asks for a size (debounced)"
+                        );
+                    }
+                    scheduler.on_remote(size, now);
+                }
                 None
             }
             None => None,
@@ -71,7 +85,23 @@ fn drive(
             apply = scheduler.poll(now);
         }
         if let Some(size) = apply {
-            tracing::info!(rows = size.rows, cols = size.cols, controller = ?scheduler.controller(), "PTY resized");
+            // A viewer's size is logged once it is reached (not each step),
+            // and at most once a second.
+            let controller = scheduler.controller();
+            let log = match controller {
+                Controller::Local => Some(0),
+                Controller::Viewer if scheduler.stepping() => None,
+                Controller::Viewer => resizes_logged.allow(now),
+            };
+            if let Some(held_back) = log {
+                tracing::info!(
+                    rows = size.rows,
+                    cols = size.cols,
+                    ?controller,
+                    more_resizes_before = held_back,
+                    "PTY resized"
+                );
+            }
             if let Err(err) = resizer.resize(size) {
                 tracing::warn!(%err, "PTY resize failed");
             }
