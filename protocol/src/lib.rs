@@ -40,6 +40,8 @@ pub mod api;
 pub mod config;
 mod control;
 mod decode;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod encode;
 mod frame;
 

@@ -4,6 +4,7 @@
 //! Each module owns one piece: [`relay`] starts `tether-relay` and speaks
 //! its REST API and WebSockets, [`wrapper`] drives `tether` through pipes,
 //! [`tmux`] gives it a real terminal, [`browser`] drives headless Chromium,
+//! [`workload`] makes agent-like output by the megabyte,
 //! [`fake_relay`] stands in for relays that misbehave. Every wait goes
 //! through [`wait`] (one deadline), and every test that needs a program
 //! from outside the workspace asks [`tools`] first: without it the test is
@@ -18,6 +19,7 @@ pub mod relay;
 pub mod tmux;
 pub mod tools;
 pub mod wait;
+pub mod workload;
 pub mod wrapper;
 
 mod viewer_fixture;
