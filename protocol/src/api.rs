@@ -186,14 +186,17 @@ pub struct EndResponse {
 pub struct ShareRequest {
     /// What the link's holder may do.
     pub role: Role,
-    /// Seconds until the link expires (default one hour).
+    /// Seconds until the link expires (default one day, at most
+    /// [`MAX_TTL_SECS`](Self::MAX_TTL_SECS): longer asks are shortened).
     #[serde(default = "ShareRequest::default_ttl")]
     pub ttl_secs: u64,
 }
 
 impl ShareRequest {
-    /// One hour: the lifetime of a link when none is asked for.
-    pub const DEFAULT_TTL_SECS: u64 = 3600;
+    /// One day: the lifetime of a link when none is asked for.
+    pub const DEFAULT_TTL_SECS: u64 = 86_400;
+    /// Seven days: the longest lifetime a link gets.
+    pub const MAX_TTL_SECS: u64 = 7 * 86_400;
 
     fn default_ttl() -> u64 {
         Self::DEFAULT_TTL_SECS
@@ -203,6 +206,10 @@ impl ShareRequest {
 /// The answer to [`ShareRequest`]: the link to hand out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShareResponse {
+    /// The link's id: what [`ShareInfo`] lists and
+    /// `DELETE /api/v1/shares/{id}` revokes (not a secret).
+    #[serde(default)]
+    pub id: String,
     /// The share token (a secret: whoever holds it can watch).
     pub token: String,
     /// The viewer's address with the token in its fragment.
@@ -211,6 +218,32 @@ pub struct ShareResponse {
     pub expires_at: String,
     /// What the link's holder may do.
     pub role: Role,
+}
+
+/// One active share link of a session, as `GET
+/// /api/v1/agent-instances/{id}/shares` lists them (never the token).
+/// `DELETE /api/v1/shares/{id}` revokes one: its open viewers are closed.
+///
+/// ```
+/// use protocol::api::ShareInfo;
+/// let json = r#"{"id":"5f1c","role":"read-only","created_at":"2026-01-01T00:00:00Z",
+///   "expires_at":"2026-01-02T00:00:00Z","viewer_count":1}"#;
+/// let share: ShareInfo = serde_json::from_str(json).unwrap();
+/// assert_eq!((share.id.as_str(), share.viewer_count), ("5f1c", 1));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareInfo {
+    /// The link's id.
+    pub id: String,
+    /// What the link's holder may do.
+    pub role: Role,
+    /// When it was made.
+    pub created_at: String,
+    /// When it stops working.
+    pub expires_at: String,
+    /// Viewers connected with it now.
+    #[serde(default)]
+    pub viewer_count: u64,
 }
 
 /// Any refusal: `{"error": "...", "detail": "..."}` with a fitting status.
@@ -240,10 +273,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn share_request_defaults_to_one_hour() {
+    fn share_request_defaults_to_one_day() {
         let request: ShareRequest = serde_json::from_str(r#"{"role":"read-only"}"#).unwrap();
         assert_eq!(request.ttl_secs, ShareRequest::DEFAULT_TTL_SECS);
         assert_eq!(request.role, Role::ReadOnly);
+    }
+
+    #[test]
+    fn share_answers_carry_the_link_id_and_older_ones_still_parse() {
+        let share = ShareResponse {
+            id: "5f1c".into(),
+            token: "t".into(),
+            url: "u".into(),
+            expires_at: "e".into(),
+            role: Role::ReadWrite,
+        };
+        assert_eq!(
+            serde_json::to_value(&share).unwrap(),
+            serde_json::json!({"id": "5f1c", "token": "t", "url": "u", "expires_at": "e", "role": "read-write"})
+        );
+        let older: ShareResponse =
+            serde_json::from_str(r#"{"token":"t","url":"u","expires_at":"e","role":"read-only"}"#)
+                .unwrap();
+        assert_eq!(older.id, "");
     }
 
     #[test]
