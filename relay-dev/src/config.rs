@@ -79,6 +79,12 @@ pub struct Config {
     /// proxy; used in share links (default: from the request's Host).
     #[arg(long, env = "TETHER_RELAY_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Another web origin (e.g. `https://dash.example.com`) whose pages may
+    /// open WebSocket links; repeatable. The relay's own origin (of
+    /// `--public-url`, else of the request's Host) always may, and clients
+    /// that send no Origin (not browsers) are not checked.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
     /// Seconds between WebSocket pings to Tether peers (legacy peers get none).
     #[arg(long, default_value_t = 20, hide = true)]
     pub ping_secs: u64,
@@ -102,6 +108,7 @@ impl Config {
             max_input_rate: 1 << 20,
             ping_secs: 20,
             public_url: None,
+            allowed_origins: Vec::new(),
             no_local_key: true,
         }
     }

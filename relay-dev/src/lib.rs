@@ -10,10 +10,11 @@
 //! pacing — and sends what the feed yields. INPUT and RESIZE go back the
 //! same way, through the session to the agent's link.
 //!
-//! Keys, sessions and messages live in the store (SQLite, called off the
-//! async runtime); terminal bytes stay in memory. The REST API (`api`) and
-//! the viewer's files (`web`) share the listener. [`Server`] is the whole
-//! relay: `main.rs` parses flags into a [`Config`] and runs it.
+//! Keys, share grants, sessions and messages live in the store (SQLite,
+//! called off the async runtime); terminal bytes stay in memory. The REST
+//! API (`api`) and the viewer's files (`web`) share the listener.
+//! [`Server`] is the whole relay: `main.rs` parses flags into a [`Config`]
+//! and runs it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -24,6 +25,7 @@ mod keys_command;
 mod lifecycle;
 mod local_key;
 mod metrics;
+mod private_files;
 mod server;
 mod session;
 mod store;
@@ -31,6 +33,14 @@ mod time;
 mod transport;
 mod web;
 
+/// What the cargo-fuzz targets call (built only with `--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::session::EraseInDisplayFilter;
+}
+
 pub use config::Config;
 pub use keys_command::run_keys_command;
+pub use local_key::LocalKey;
 pub use server::{Server, ShutdownHandle};

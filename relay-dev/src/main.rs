@@ -43,12 +43,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     });
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "tether-relay listening on http://{addr}")?;
-    if let Some(path) = saved {
-        writeln!(
-            stdout,
-            "created a local user and API key, saved to {}",
-            path.display()
-        )?;
+    if let Some(local_key) = saved {
+        writeln!(stdout, "{local_key}")?;
         writeln!(stdout, "dashboard: {}", server.dashboard_url())?;
     }
     stdout.flush().context("writing to stdout")?;

@@ -1,9 +1,8 @@
 //! [`Server`]: the relay bound to its listener — the state every handler
 //! shares, the routes, housekeeping, and a graceful shutdown.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::Signer;
+use crate::auth::{refresh_revocations, Revoked, ShareViewers, Signer};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::session::Registry;
@@ -33,8 +32,10 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// Counters for `/metrics`.
     pub(crate) metrics: Metrics,
-    /// Ids of revoked keys; links holding one close when it changes.
-    pub(crate) revoked: watch::Sender<Arc<HashSet<String>>>,
+    /// Revoked keys and share links; links holding one close when it changes.
+    pub(crate) revoked: watch::Sender<Arc<Revoked>>,
+    /// Viewers open now through each share link.
+    pub(crate) share_viewers: ShareViewers,
     /// Becomes `true` when the relay shuts down.
     pub(crate) shutdown: watch::Sender<bool>,
 }
@@ -42,9 +43,9 @@ pub(crate) struct Shared {
 /// The handlers' state.
 pub(crate) type AppState = Arc<Shared>;
 
-/// The store and signer in a data directory (created if needed).
+/// The store and signer in a data directory (created 0700 if needed).
 pub(crate) fn open_data_dir(data_dir: &Path) -> anyhow::Result<(SqliteStore, Signer)> {
-    std::fs::create_dir_all(data_dir)
+    crate::private_files::create_private_dir(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let store = SqliteStore::open(&data_dir.join("relay.db")).context("opening relay.db")?;
     let signer =
@@ -87,7 +88,7 @@ impl Server {
             .await
             .context("opening the data directory")??;
         let store = AsyncStore::new(Arc::new(store));
-        let revoked = store.revoked_key_ids().await?;
+        let revoked = Revoked::load(&store).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -98,6 +99,7 @@ impl Server {
             signer,
             metrics: Metrics::default(),
             revoked: watch::Sender::new(Arc::new(revoked)),
+            share_viewers: ShareViewers::default(),
             shutdown: watch::Sender::new(false),
         });
         Ok(Self { state, listener })
@@ -131,9 +133,10 @@ impl Server {
 
     /// The local-dev first start: when the store holds no key at all,
     /// creates the user `local` and a key, and saves it in Tether's home
-    /// (`config.json`) with this relay's URLs. Returns the file written, if
-    /// a key was created.
-    pub async fn ensure_local_key(&self) -> anyhow::Result<Option<PathBuf>> {
+    /// (`config.json`) with this relay's URLs — unless that file holds a key
+    /// already or names another relay, which is never replaced. Returns what
+    /// was done, if a key was created.
+    pub async fn ensure_local_key(&self) -> anyhow::Result<Option<local_key::LocalKey>> {
         local_key::ensure(&self.state, self.local_addr()).await
     }
 
@@ -141,7 +144,7 @@ impl Server {
     fn router(state: AppState) -> Router {
         let static_dir = state.config.static_dir();
         Router::new()
-            .merge(transport::routes())
+            .merge(transport::routes(&state))
             .merge(api::routes())
             .merge(web::routes(static_dir))
             .with_state(state)
@@ -179,24 +182,14 @@ impl Server {
     }
 }
 
-/// Once a second: pick up key revocations (also made by `keys revoke` in
-/// another process) and drop sessions idle past the retention time.
+/// Once a second: pick up revocations of keys and share links (also made by
+/// `keys revoke` in another process) and drop sessions idle past the
+/// retention time.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        match state.store.revoked_key_ids().await {
-            Ok(revoked) => {
-                state.revoked.send_if_modified(|current| {
-                    let changed = **current != revoked;
-                    if changed {
-                        *current = Arc::new(revoked);
-                    }
-                    changed
-                });
-            }
-            Err(e) => tracing::error!("reading revoked keys: {e}"),
-        }
+        refresh_revocations(&state).await;
         let dropped = state.registry.sweep(state.config.retention());
         if dropped > 0 {
             tracing::info!(dropped, "dropped idle sessions from memory");

@@ -1,13 +1,17 @@
 //! The built browser viewer (trunk's `dist/`, or `--static-dir`): its files
 //! at `/`, and `index.html` for the dashboard's own routes (`/`,
-//! `/s/{session_id}`), served by `tower-http`. Text files are labelled UTF-8.
-//! Other paths that name no file are 404.
+//! `/s/{session_id}`), served by `tower-http`. Text files are labelled UTF-8,
+//! and everything carries the security headers of [`headers`] (CSP, no
+//! framing, no sniffing, no referrer). Other paths that name no file are 404.
+
+mod headers;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::map_response;
+use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
@@ -17,12 +21,14 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(static_dir: Option<PathBu
     let Some(root) = static_dir else {
         return Router::new().fallback(not_built);
     };
+    let policy = Arc::new(headers::Policy::new(root.join("index.html")));
     let index = ServeFile::new(root.join("index.html"));
     Router::new()
         .route_service("/s/", index.clone())
         .route_service("/s/{*session}", index)
         .fallback_service(ServeDir::new(root))
         .layer(map_response(utf8_text))
+        .layer(from_fn_with_state(policy, headers::add_security_headers))
 }
 
 async fn not_built() -> Response {
@@ -103,6 +109,18 @@ mod tests {
         let (_, css, _) = get(&router, "/style.css").await;
         assert_eq!(css.as_deref(), Some("text/css; charset=utf-8"));
         assert_eq!(get(&router, "/missing.js").await.0, StatusCode::NOT_FOUND);
+        let response = router
+            .clone()
+            .oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap());
+        assert_eq!(header("x-frame-options"), Some("DENY"));
+        assert_eq!(header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(header("referrer-policy"), Some("no-referrer"));
+        assert!(
+            header("content-security-policy").is_some_and(|p| p.contains("frame-ancestors 'none'"))
+        );
         assert_eq!(
             get(&router, "/../etc/passwd").await.0,
             StatusCode::NOT_FOUND

@@ -1,6 +1,8 @@
 //! The REST API under `/api/v1`, shaped like Omnara's: register, list, show
 //! and end sessions ([`sessions`]), post and read messages ([`messages`]),
-//! mint share links ([`share`]); plus `/health` and `/metrics` ([`health`]).
+//! mint, list and revoke share links ([`share`]); plus `/health` and
+//! `/metrics` (with an API key) ([`health`]). Another user's session is
+//! answered exactly as an unknown one (404).
 //! Bodies and answers are [`protocol::api`]'s types. Handlers parse,
 //! authorize, call [`lifecycle`](crate::lifecycle), the store or the
 //! registry, and map errors to `{"error": "...", "detail": "..."}` with a
@@ -14,7 +16,7 @@ mod share;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -34,6 +36,8 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/api/v1/agent-instances/{id}", get(sessions::show))
         .route("/api/v1/agent-instances/{id}/share", post(share::share))
+        .route("/api/v1/agent-instances/{id}/shares", get(share::list))
+        .route("/api/v1/shares/{share_id}", delete(share::revoke))
         .route("/api/v1/messages/agent", post(messages::post_agent_message))
         .route("/api/v1/messages/user", post(messages::post_user_message))
         .route("/api/v1/messages/pending", get(messages::pending_messages))
@@ -47,9 +51,14 @@ type ApiResult = Result<axum::response::Response, ApiError>;
 
 /// The user behind a request's API key (share tokens are for viewers only).
 async fn user_of(state: &Shared, headers: &HeaderMap) -> Result<String, ApiError> {
+    Ok(caller(state, headers).await?.0)
+}
+
+/// The user and key id behind a request's API key.
+async fn caller(state: &Shared, headers: &HeaderMap) -> Result<(String, String), ApiError> {
     let token = credential_header(headers);
     match authenticate(&state.signer, &state.store, token.as_deref()).await {
-        Ok(Principal::User { user, .. }) => Ok(user),
+        Ok(Principal::User { user, key_id }) => Ok((user, key_id)),
         Ok(Principal::Share(_)) => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "share tokens cannot use the API",
@@ -73,14 +82,11 @@ fn parse_id(text: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "malformed session id"))
 }
 
-/// Session `id` if `user` owns it: 404 when unknown, 403 when another's.
+/// Session `id` if `user` owns it; 404 otherwise, the same for another
+/// user's session as for an unknown one (ids are not to be probed).
 async fn owned_session(state: &Shared, user: &str, id: Uuid) -> Result<SessionRecord, ApiError> {
     match state.store.session(id).await? {
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown session")),
-        Some(record) if record.user != user => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "session belongs to another user",
-        )),
-        Some(record) => Ok(record),
+        Some(record) if record.user == user => Ok(record),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown session")),
     }
 }

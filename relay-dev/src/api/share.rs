@@ -1,21 +1,26 @@
-//! `POST /api/v1/agent-instances/{id}/share`: a signed link to one session
-//! with one role, for a time.
+//! Share links: `POST /api/v1/agent-instances/{id}/share` mints a signed link
+//! to one session with one role, for a time (default one day, at most seven);
+//! `GET /api/v1/agent-instances/{id}/shares` lists the session's working links
+//! with the viewers each has open; `DELETE /api/v1/shares/{share_id}` revokes
+//! one, closing its viewers at once. Only the session's owner may do any of
+//! this.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use protocol::api::{ShareRequest, ShareResponse};
+use protocol::api::{ShareInfo, ShareRequest, ShareResponse};
 
 use super::error::ApiError;
-use super::{owned_session, parse_body, parse_id, user_of, ApiResult};
-use crate::auth::ShareGrant;
+use super::{caller, owned_session, parse_body, parse_id, user_of, ApiResult};
+use crate::auth::refresh_revocations;
 use crate::server::{AppState, Shared};
+use crate::store::ShareRecord;
 use crate::time::{rfc3339, unix_now};
 
-/// Longest lifetime of a share link: 30 days.
-const MAX_TTL_SECS: u64 = 30 * 86_400;
+/// Working share links one session may have at once.
+const MAX_ACTIVE_SHARES: usize = 64;
 
 /// `POST /api/v1/agent-instances/{id}/share`
 pub(super) async fn share(
@@ -24,26 +29,81 @@ pub(super) async fn share(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult {
-    let user = user_of(&state, &headers).await?;
+    let (user, key_id) = caller(&state, &headers).await?;
     let body: ShareRequest = parse_body(&body)?;
     let record = owned_session(&state, &user, parse_id(&id)?).await?;
-    let grant = ShareGrant {
-        session_id: record.id,
-        role: body.role,
-        expires_at: unix_now() + body.ttl_secs.clamp(1, MAX_TTL_SECS),
-    };
-    let token = state
+    let now = unix_now();
+    if state.store.active_shares(record.id, now).await?.len() >= MAX_ACTIVE_SHARES {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("this session has {MAX_ACTIVE_SHARES} working share links: revoke one first"),
+        ));
+    }
+    let ttl = body.ttl_secs.clamp(1, ShareRequest::MAX_TTL_SECS);
+    let (token, grant) = state
         .signer
-        .mint_share_token(&grant)
+        .mint_share(&key_id, record.id, body.role, now + ttl)
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "could not mint a token"))?;
-    let base = public_base(&state, &headers);
-    Ok(Json(ShareResponse {
-        url: format!("{base}/s/{}#token={token}", record.id),
+    let answer = ShareResponse {
+        id: grant.id.clone(),
+        url: format!(
+            "{}/s/{}#token={token}",
+            public_base(&state, &headers),
+            record.id
+        ),
         token,
         expires_at: rfc3339(grant.expires_at),
         role: grant.role,
-    })
-    .into_response())
+    };
+    state.store.insert_share(grant).await?;
+    Ok(Json(answer).into_response())
+}
+
+/// `GET /api/v1/agent-instances/{id}/shares`: the working links, oldest first.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let user = user_of(&state, &headers).await?;
+    let record = owned_session(&state, &user, parse_id(&id)?).await?;
+    let shares = state.store.active_shares(record.id, unix_now()).await?;
+    let list: Vec<ShareInfo> = shares.iter().map(|s| share_info(&state, s)).collect();
+    Ok(Json(list).into_response())
+}
+
+/// `DELETE /api/v1/shares/{share_id}`: 204, or 404 for a link that is
+/// unknown or on another user's session.
+pub(super) async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(share_id): Path<String>,
+) -> ApiResult {
+    let user = user_of(&state, &headers).await?;
+    let unknown = || ApiError::new(StatusCode::NOT_FOUND, "unknown share link");
+    let grant = state
+        .store
+        .share(share_id.clone())
+        .await?
+        .ok_or_else(unknown)?;
+    owned_session(&state, &user, grant.session_id)
+        .await
+        .map_err(|_| unknown())?;
+    state.store.revoke_share(share_id).await?;
+    // Close its viewers now rather than at the next housekeeping tick.
+    refresh_revocations(&state).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A stored grant as the API lists it.
+fn share_info(state: &Shared, share: &ShareRecord) -> ShareInfo {
+    ShareInfo {
+        id: share.id.clone(),
+        role: share.role,
+        created_at: rfc3339(share.created_at),
+        expires_at: rfc3339(share.expires_at),
+        viewer_count: state.share_viewers.count(&share.id) as u64,
+    }
 }
 
 /// The relay's public base URL: `--public-url` when set, else from the

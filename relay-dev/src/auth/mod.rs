@@ -3,18 +3,26 @@
 //! * API key: `tk1.{key_id}.{nonce}.{sig}`. The signature ([`tokens`]) is
 //!   checked first, then the store: the key's SHA-256 must match the stored
 //!   hash and the key must not be revoked. Keys themselves are never stored.
-//! * Share token: `ts1.{session_id}.{ro|rw}.{expires_unix}.{nonce}.{sig}`, a
-//!   signed grant of one role on one session until a time; nothing is stored.
+//! * Share token: `ts2.{share_id}.{session_id}.{ro|rw}.{expires_unix}.{sig}`,
+//!   naming a stored grant of one role on one session until a time. The
+//!   signature and expiry are checked first, then the store: the grant must
+//!   exist and be unrevoked, and so must the API key that minted it.
 //!
 //! Credentials come from headers or WebSocket subprotocols ([`credentials`]).
+//! Open links watch the revoked grants ([`revocation`]); the viewers each
+//! share link has open are counted ([`share_viewers`]).
 
 mod credentials;
+mod revocation;
+mod share_viewers;
 mod tokens;
 
 pub(crate) use credentials::{credential_header, credential_subprotocol};
-pub(crate) use tokens::{ShareGrant, Signer};
+pub(crate) use revocation::{refresh_revocations, Grant, Revoked};
+pub(crate) use share_viewers::ShareViewers;
+pub(crate) use tokens::Signer;
 
-use crate::store::{AsyncStore, StoreError};
+use crate::store::{AsyncStore, ShareRecord, StoreError};
 use crate::time::unix_now;
 
 /// Who a request acts for.
@@ -27,8 +35,8 @@ pub(crate) enum Principal {
         /// The key's id (for revocation).
         key_id: String,
     },
-    /// The holder of a share token.
-    Share(ShareGrant),
+    /// The holder of a share token: its stored grant.
+    Share(ShareRecord),
 }
 
 /// Why a credential was refused. The messages are safe to send to clients
@@ -47,6 +55,9 @@ pub(crate) enum AuthError {
     /// The share token's time is up.
     #[error("share token expired")]
     Expired,
+    /// The share link was revoked, or the key that minted it was.
+    #[error("share link revoked")]
+    ShareRevoked,
     /// The store failed.
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -72,9 +83,25 @@ pub(crate) async fn authenticate(
             key_id,
         });
     }
-    if let Some(grant) = signer.share_grant(token) {
-        if grant.expires_at <= unix_now() {
+    if let Some(claims) = signer.share_claims(token) {
+        if claims.expires_at <= unix_now() {
             return Err(AuthError::Expired);
+        }
+        let id = claims.id.clone();
+        let (grant, minted_by) = store
+            .call(move |s| {
+                let Some(grant) = s.share(&id)? else {
+                    return Ok((None, None));
+                };
+                let key = s.key(&grant.key_id)?;
+                Ok((Some(grant), key))
+            })
+            .await?;
+        let grant = grant
+            .filter(|g| g.session_id == claims.session_id && g.role == claims.role)
+            .ok_or(AuthError::Invalid)?;
+        if grant.revoked || minted_by.is_none_or(|key| key.revoked) {
+            return Err(AuthError::ShareRevoked);
         }
         return Ok(Principal::Share(grant));
     }
@@ -132,25 +159,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn share_tokens_carry_session_role_and_expiry() {
-        let signer = signer();
-        let store = AsyncStore::new(Arc::new(SqliteStore::in_memory().unwrap()));
-        let grant = ShareGrant {
-            session_id: Uuid::new_v4(),
-            role: Role::ReadOnly,
-            expires_at: unix_now() + 60,
+    async fn share_tokens_name_a_stored_grant_revoked_alone_or_with_its_key() {
+        let sqlite = Arc::new(SqliteStore::in_memory().unwrap());
+        let (signer, store) = (signer(), AsyncStore::new(sqlite.clone()));
+        let (_, key) = signer.mint_api_key("ann").unwrap();
+        sqlite.insert_key(&key).unwrap();
+        let session = Uuid::new_v4();
+        let mint = |role, expires_at| {
+            let (token, grant) = signer
+                .mint_share(&key.id, session, role, expires_at)
+                .unwrap();
+            sqlite.insert_share(&grant).unwrap();
+            (token, grant)
         };
-        let token = signer.mint_share_token(&grant).unwrap();
+        let (token, grant) = mint(Role::ReadOnly, unix_now() + 60);
         assert_eq!(
             authenticate(&signer, &store, Some(&token)).await.unwrap(),
-            Principal::Share(grant)
+            Principal::Share(grant.clone())
         );
-        let expired = signer
-            .mint_share_token(&ShareGrant {
-                expires_at: 1,
-                ..grant
-            })
-            .unwrap();
+        let (expired, _) = mint(Role::ReadOnly, 1);
         assert!(matches!(
             authenticate(&signer, &store, Some(&expired)).await,
             Err(AuthError::Expired)
@@ -159,6 +186,27 @@ mod tests {
         assert!(matches!(
             authenticate(&signer, &store, Some(&tampered)).await,
             Err(AuthError::Invalid)
+        ));
+        // Signed but never stored: refused.
+        let (unstored, _) = signer
+            .mint_share(&key.id, session, Role::ReadWrite, unix_now() + 60)
+            .unwrap();
+        assert!(matches!(
+            authenticate(&signer, &store, Some(&unstored)).await,
+            Err(AuthError::Invalid)
+        ));
+
+        sqlite.revoke_share(&grant.id).unwrap();
+        assert!(matches!(
+            authenticate(&signer, &store, Some(&token)).await,
+            Err(AuthError::ShareRevoked)
+        ));
+        let (other, _) = mint(Role::ReadWrite, unix_now() + 60);
+        assert!(authenticate(&signer, &store, Some(&other)).await.is_ok());
+        sqlite.revoke_key(&key.id).unwrap();
+        assert!(matches!(
+            authenticate(&signer, &store, Some(&other)).await,
+            Err(AuthError::ShareRevoked)
         ));
     }
 }

@@ -1,5 +1,5 @@
 //! The relay's signed credentials: API keys (`tk1.{key_id}.{nonce}.{sig}`)
-//! and share tokens (`ts1.{session_id}.{ro|rw}.{expires_unix}.{nonce}.{sig}`),
+//! and share tokens (`ts2.{share_id}.{session_id}.{ro|rw}.{expires_unix}.{sig}`),
 //! signed with HMAC-SHA256 under the relay's secret.
 
 use std::io::Write as _;
@@ -10,13 +10,14 @@ use protocol::Role;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::store::KeyRecord;
+use crate::store::{KeyRecord, ShareRecord};
 use crate::time::unix_now;
 
 type HmacSha256 = Hmac<Sha256>;
 
 const KEY_PREFIX: &str = "tk1";
-const SHARE_PREFIX: &str = "ts1";
+/// `ts1` tokens (before grants had ids) are no longer accepted.
+const SHARE_PREFIX: &str = "ts2";
 
 /// The relay's signing secret.
 pub(crate) struct Signer {
@@ -41,9 +42,13 @@ pub(crate) fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A share token's content: one role on one session until a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ShareGrant {
+/// What a share token says: grant `id` of one role on one session until a
+/// time. The grant itself (who minted it, whether it was revoked) is in the
+/// store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShareClaims {
+    /// The grant's id.
+    pub(crate) id: String,
     /// The session it opens.
     pub(crate) session_id: Uuid,
     /// What the holder may do.
@@ -135,32 +140,51 @@ impl Signer {
         Some(id.to_string())
     }
 
-    /// Mints a share token for `grant`.
-    pub(crate) fn mint_share_token(&self, grant: &ShareGrant) -> std::io::Result<String> {
-        let role = match grant.role {
+    /// Mints a share link to `session_id` with `role` until `expires_at`,
+    /// for the holder of key `key_id`: the token to hand out and the grant
+    /// to store.
+    pub(crate) fn mint_share(
+        &self,
+        key_id: &str,
+        session_id: Uuid,
+        role: Role,
+        expires_at: u64,
+    ) -> std::io::Result<(String, ShareRecord)> {
+        let id = random_hex(8)?;
+        let role_text = match role {
             Role::ReadOnly => "ro",
             Role::ReadWrite => "rw",
         };
         let body = format!(
-            "{SHARE_PREFIX}.{}.{role}.{}.{}",
-            grant.session_id.simple(),
-            grant.expires_at,
-            random_hex(8)?
+            "{SHARE_PREFIX}.{id}.{}.{role_text}.{expires_at}",
+            session_id.simple()
         );
-        Ok(format!("{body}.{}", self.sign(&body)))
+        let token = format!("{body}.{}", self.sign(&body));
+        let record = ShareRecord {
+            id,
+            session_id,
+            role,
+            key_id: key_id.to_string(),
+            created_at: unix_now(),
+            expires_at,
+            revoked: false,
+        };
+        Ok((token, record))
     }
 
-    /// The grant of a correctly signed share token (expired or not), `None` otherwise.
-    pub(crate) fn share_grant(&self, token: &str) -> Option<ShareGrant> {
+    /// What a correctly signed share token says (expired or not), `None`
+    /// otherwise.
+    pub(crate) fn share_claims(&self, token: &str) -> Option<ShareClaims> {
         let (body, sig) = token.rsplit_once('.')?;
         let parts: Vec<&str> = body.split('.').collect();
-        let [prefix, session, role, expires, _nonce] = parts[..] else {
+        let [prefix, id, session, role, expires] = parts[..] else {
             return None;
         };
         if prefix != SHARE_PREFIX || !self.verify(body, sig) {
             return None;
         }
-        Some(ShareGrant {
+        Some(ShareClaims {
+            id: id.to_string(),
             session_id: Uuid::parse_str(session).ok()?,
             role: match role {
                 "ro" => Role::ReadOnly,

@@ -17,6 +17,8 @@ mod upload;
 
 pub(crate) use feed::{FeedOptions, ViewerFeed};
 pub(crate) use registry::Registry;
+#[cfg(fuzzing)]
+pub use strip::EraseInDisplayFilter;
 pub(crate) use upload::{Upload, UploadError};
 
 use std::sync::atomic::{AtomicU64, Ordering};

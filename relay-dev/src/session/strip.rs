@@ -9,8 +9,10 @@ const ESC: u8 = 0x1b;
 
 /// A streaming filter that drops `ESC [ J` and `ESC [ 0J`–`ESC [ 3J`:
 /// `a ESC [` then `2J b` (then [`finish`](Self::finish)) gives `ab`.
+///
+/// (`pub` for `relay_dev::fuzzing` only; the module is private.)
 #[derive(Debug, Default)]
-pub(crate) struct EraseInDisplayFilter {
+pub struct EraseInDisplayFilter {
     /// A prefix of a possible sequence: `ESC`, `ESC [` or `ESC [ digit`.
     pending: Vec<u8>,
 }
@@ -18,7 +20,7 @@ pub(crate) struct EraseInDisplayFilter {
 impl EraseInDisplayFilter {
     /// Filters `input`, appending what is kept to `out`. Bytes that might start
     /// a sequence are held back until the next call or [`finish`](Self::finish).
-    pub(crate) fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+    pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
         out.reserve(input.len());
         for &byte in input {
             self.step(byte, out);
@@ -26,7 +28,7 @@ impl EraseInDisplayFilter {
     }
 
     /// Emits any held-back bytes (an incomplete sequence is not an erase).
-    pub(crate) fn finish(&mut self, out: &mut Vec<u8>) {
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
         out.append(&mut self.pending);
     }
 

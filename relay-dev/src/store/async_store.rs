@@ -2,12 +2,11 @@
 //! blocking pool, so a slow disk stalls only the request that waits for it,
 //! never the links sharing the runtime's threads.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{KeyRecord, MessageRecord, SessionRecord, Store, StoreError, StoreResult};
+use super::{KeyRecord, MessageRecord, SessionRecord, ShareRecord, Store, StoreError, StoreResult};
 
 /// A shared [`Store`] whose calls run off the async runtime.
 #[derive(Clone)]
@@ -52,11 +51,6 @@ impl AsyncStore {
         self.call(|s| s.keys()).await
     }
 
-    /// [`Store::revoked_key_ids`].
-    pub(crate) async fn revoked_key_ids(&self) -> StoreResult<HashSet<String>> {
-        self.call(|s| s.revoked_key_ids()).await
-    }
-
     /// [`Store::put_session`].
     pub(crate) async fn put_session(&self, session: SessionRecord) -> StoreResult<()> {
         self.call(move |s| s.put_session(&session)).await
@@ -84,6 +78,30 @@ impl AsyncStore {
         limit: usize,
     ) -> StoreResult<Vec<MessageRecord>> {
         self.call(move |s| s.messages(session_id, limit)).await
+    }
+
+    /// [`Store::insert_share`].
+    pub(crate) async fn insert_share(&self, share: ShareRecord) -> StoreResult<()> {
+        self.call(move |s| s.insert_share(&share)).await
+    }
+
+    /// [`Store::share`].
+    pub(crate) async fn share(&self, id: String) -> StoreResult<Option<ShareRecord>> {
+        self.call(move |s| s.share(&id)).await
+    }
+
+    /// [`Store::active_shares`].
+    pub(crate) async fn active_shares(
+        &self,
+        session_id: Uuid,
+        now: u64,
+    ) -> StoreResult<Vec<ShareRecord>> {
+        self.call(move |s| s.active_shares(session_id, now)).await
+    }
+
+    /// [`Store::revoke_share`].
+    pub(crate) async fn revoke_share(&self, id: String) -> StoreResult<bool> {
+        self.call(move |s| s.revoke_share(&id)).await
     }
 }
 

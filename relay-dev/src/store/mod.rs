@@ -1,9 +1,9 @@
-//! Persistent records — API keys (hashed), sessions, session messages — behind
-//! the [`Store`] trait, so that another database can replace SQLite. Terminal
-//! bytes are never stored. The [`Store`] is blocking: async code (handlers,
-//! links) calls it through [`AsyncStore`], which runs each call on tokio's
-//! blocking pool; only the `keys` command, outside any runtime, calls it
-//! directly.
+//! Persistent records — API keys (hashed), sessions, session messages, share
+//! grants — behind the [`Store`] trait, so that another database can replace
+//! SQLite. Terminal bytes are never stored. The [`Store`] is blocking: async
+//! code (handlers, links) calls it through [`AsyncStore`], which runs each
+//! call on tokio's blocking pool; only the `keys` command, outside any
+//! runtime, calls it directly.
 
 mod async_store;
 mod sqlite;
@@ -13,6 +13,7 @@ pub(crate) use sqlite::SqliteStore;
 
 use std::collections::HashSet;
 
+use protocol::Role;
 use uuid::Uuid;
 
 /// A failure of the storage backend.
@@ -76,7 +77,26 @@ pub(crate) struct MessageRecord {
     pub(crate) created_at: u64,
 }
 
-/// Where the relay keeps keys, sessions and messages.
+/// A share link as stored: the grant its token names (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShareRecord {
+    /// The link's public id (also in the token).
+    pub(crate) id: String,
+    /// The session it opens.
+    pub(crate) session_id: Uuid,
+    /// What its holder may do.
+    pub(crate) role: Role,
+    /// The API key that minted it: revoking the key revokes the link.
+    pub(crate) key_id: String,
+    /// Unix seconds.
+    pub(crate) created_at: u64,
+    /// Unix seconds after which it is refused.
+    pub(crate) expires_at: u64,
+    /// Whether it was revoked.
+    pub(crate) revoked: bool,
+}
+
+/// Where the relay keeps keys, sessions, messages and share grants.
 pub(crate) trait Store: Send + Sync {
     /// Saves a new key.
     fn insert_key(&self, key: &KeyRecord) -> StoreResult<()>;
@@ -100,4 +120,17 @@ pub(crate) trait Store: Send + Sync {
     fn add_message(&self, message: &MessageRecord) -> StoreResult<()>;
     /// The last `limit` messages of a session, oldest first.
     fn messages(&self, session_id: Uuid, limit: usize) -> StoreResult<Vec<MessageRecord>>;
+
+    /// Saves a new share grant (and may forget grants expired by then).
+    fn insert_share(&self, share: &ShareRecord) -> StoreResult<()>;
+    /// The share grant with this id.
+    fn share(&self, id: &str) -> StoreResult<Option<ShareRecord>>;
+    /// A session's grants that work at `now` (not expired, not revoked,
+    /// minting key not revoked), oldest first.
+    fn active_shares(&self, session_id: Uuid, now: u64) -> StoreResult<Vec<ShareRecord>>;
+    /// Revokes a share grant; `false` if there is no such grant.
+    fn revoke_share(&self, id: &str) -> StoreResult<bool>;
+    /// Ids of grants unexpired at `now` that no longer work: revoked, or
+    /// minted by a revoked key.
+    fn revoked_share_ids(&self, now: u64) -> StoreResult<HashSet<String>>;
 }

@@ -1,4 +1,7 @@
-//! The SQLite [`Store`]: one file, schema migrated on open.
+//! The SQLite [`Store`]: one file (owner-only, with its `-wal` and `-shm`),
+//! schema migrated on open. Share grants' queries live in [`shares`].
+
+mod shares;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -8,10 +11,12 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
-use super::{KeyRecord, MessageRecord, SessionRecord, Store, StoreError, StoreResult};
+use super::{KeyRecord, MessageRecord, SessionRecord, ShareRecord, Store, StoreError, StoreResult};
+use crate::private_files::{create_private_file, restrict_to_owner};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE api_keys (
         id TEXT PRIMARY KEY,
         user TEXT NOT NULL,
@@ -40,7 +45,9 @@ const MIGRATIONS: &[&str] = &["
         seq INTEGER NOT NULL
     );
     CREATE INDEX messages_by_session ON messages (session_id, seq);
-"];
+",
+    shares::SHARES_MIGRATION,
+];
 
 /// A [`Store`] in one SQLite file.
 #[derive(Debug)]
@@ -54,8 +61,18 @@ fn err(e: rusqlite::Error) -> StoreError {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
+    /// The file and its companions are made 0600 (SQLite creates `-wal` and
+    /// `-shm` with the database's mode).
     pub(crate) fn open(path: &Path) -> StoreResult<Self> {
-        Self::init(Connection::open(path).map_err(err)?)
+        let io = |e: std::io::Error| StoreError(format!("{}: {e}", path.display()));
+        create_private_file(path).map_err(io)?;
+        let store = Self::init(Connection::open(path).map_err(err)?)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = path.as_os_str().to_owned();
+            companion.push(suffix);
+            restrict_to_owner(Path::new(&companion)).map_err(io)?;
+        }
+        Ok(store)
     }
 
     /// A private in-memory database, for tests.
@@ -247,6 +264,26 @@ impl Store for SqliteStore {
             list.reverse();
             Ok(list)
         })
+    }
+
+    fn insert_share(&self, share: &ShareRecord) -> StoreResult<()> {
+        self.with(|c| shares::insert(c, share))
+    }
+
+    fn share(&self, id: &str) -> StoreResult<Option<ShareRecord>> {
+        self.with(|c| shares::get(c, id))
+    }
+
+    fn active_shares(&self, session_id: Uuid, now: u64) -> StoreResult<Vec<ShareRecord>> {
+        self.with(|c| shares::active(c, &session_id.to_string(), now))
+    }
+
+    fn revoke_share(&self, id: &str) -> StoreResult<bool> {
+        self.with(|c| shares::revoke(c, id))
+    }
+
+    fn revoked_share_ids(&self, now: u64) -> StoreResult<HashSet<String>> {
+        self.with(|c| shares::revoked_ids(c, now))
     }
 }
 

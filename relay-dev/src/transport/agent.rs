@@ -20,7 +20,7 @@ use super::close_watch::CloseWatch;
 use super::link::Link;
 use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer};
 use super::{decode_frames, CloseReason, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR};
-use crate::auth::{authenticate, Principal};
+use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle::{self, OpenError, Registration};
 use crate::metrics::{add, dec};
 use crate::server::AppState;
@@ -88,7 +88,7 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
     add(&state.metrics.agents, 1);
     tracing::info!(session = %id, dialect = ?link.dialect(), peer = ?request.peer, held, "agent connected");
     let mut agent = AgentLink {
-        watch: CloseWatch::new(&state, Some(key_id), None),
+        watch: CloseWatch::new(&state, Some(Grant::Key(key_id)), None),
         state: state.clone(),
         session,
         upload: Upload::default(),

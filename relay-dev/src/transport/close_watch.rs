@@ -1,8 +1,12 @@
 //! [`CloseWatch`]: what ends a running link besides its peer — the relay
-//! shutting down, the link's API key being revoked, its share token
-//! expiring.
+//! shutting down, the link's grant (its API key, or its share link or the key
+//! that minted it) being revoked, its share token expiring.
+//!
+//! A link is authorized before it subscribes to revocations: a revocation
+//! broadcast in between would never reach it as a change. So the watch checks
+//! the revoked set right after subscribing, and a link whose grant is already
+//! revoked closes at once.
 
-use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,53 +15,86 @@ use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
 
 use super::CloseReason;
+use crate::auth::{Grant, Revoked};
 use crate::server::Shared;
 use crate::time::unix_now;
 
 /// Watches one link's reasons to close.
 pub(super) struct CloseWatch {
     shutdown: watch::Receiver<bool>,
-    revoked: watch::Receiver<Arc<HashSet<String>>>,
-    /// The API key the link was opened with (a share token has none).
-    key_id: Option<String>,
+    revoked: watch::Receiver<Arc<Revoked>>,
+    /// What the link was opened with.
+    grant: Option<Grant>,
+    /// A revocation found when the watch began, not reported yet.
+    pending: Option<CloseReason>,
     /// When the link's share token expires.
     expiry: Option<Pin<Box<Sleep>>>,
 }
 
 impl CloseWatch {
-    /// Watches the relay's shutdown, the revocation of `key_id` and the
+    /// Watches the relay's shutdown, the revocation of `grant` and the
     /// expiry at `expires_at` (Unix seconds).
-    pub(super) fn new(state: &Shared, key_id: Option<String>, expires_at: Option<u64>) -> Self {
+    pub(super) fn new(state: &Shared, grant: Option<Grant>, expires_at: Option<u64>) -> Self {
+        Self::watching(
+            state.shutdown.subscribe(),
+            state.revoked.subscribe(),
+            grant,
+            expires_at,
+        )
+    }
+
+    fn watching(
+        shutdown: watch::Receiver<bool>,
+        revoked: watch::Receiver<Arc<Revoked>>,
+        grant: Option<Grant>,
+        expires_at: Option<u64>,
+    ) -> Self {
         let expiry = expires_at.map(|at| {
             let left = Duration::from_secs(at.saturating_sub(unix_now()));
             Box::pin(tokio::time::sleep_until(Instant::now() + left))
         });
-        Self {
-            shutdown: state.shutdown.subscribe(),
-            revoked: state.revoked.subscribe(),
-            key_id,
+        let mut watch = Self {
+            shutdown,
+            revoked,
+            grant,
+            pending: None,
             expiry,
-        }
+        };
+        // Subscribed: a revocation made while the link was authorized is
+        // in the set now, and later ones arrive as changes.
+        watch.pending = watch.revocation();
+        watch
     }
 
-    /// The close, if the relay is shutting down already.
+    /// Why the link's grant no longer works, if it does not (marks the
+    /// revoked set seen).
+    fn revocation(&mut self) -> Option<CloseReason> {
+        let grant = self.grant.as_ref()?;
+        let refusal = self.revoked.borrow_and_update().refusal(grant);
+        refusal.map(|e| CloseReason::policy(e.to_string()))
+    }
+
+    /// The close, if there is a reason already: the relay is shutting down,
+    /// or the grant was revoked.
     pub(super) fn now(&mut self) -> Option<CloseReason> {
-        let stopping = *self.shutdown.borrow_and_update();
-        stopping.then(CloseReason::going_away)
+        if *self.shutdown.borrow_and_update() {
+            return Some(CloseReason::going_away());
+        }
+        self.pending.clone()
     }
 
     /// Waits for a reason to close. Cancel-safe.
     pub(super) async fn wait(&mut self) -> CloseReason {
+        if let Some(why) = self.pending.clone() {
+            return why;
+        }
         loop {
             tokio::select! {
                 _ = self.shutdown.changed() => return CloseReason::going_away(),
                 Ok(()) = self.revoked.changed() => {
-                    let revoked = self
-                        .key_id
-                        .as_ref()
-                        .is_some_and(|k| self.revoked.borrow_and_update().contains(k));
-                    if revoked {
-                        return CloseReason::policy("API key revoked");
+                    if let Some(why) = self.revocation() {
+                        self.pending = Some(why.clone());
+                        return why;
                     }
                 }
                 () = async {
@@ -68,5 +105,51 @@ impl CloseWatch {
                 } => return CloseReason::policy("share token expired"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn revoked_key(id: &str) -> Arc<Revoked> {
+        Arc::new(Revoked {
+            keys: [id.to_string()].into(),
+            ..Revoked::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_revocation_made_before_subscribing_still_closes_the_link() {
+        let (_stop, shutdown) = watch::channel(false);
+        // Revoked while the link was being authorized: already broadcast.
+        let (_revoke, revoked) = watch::channel(revoked_key("k1"));
+        let mut watch =
+            CloseWatch::watching(shutdown, revoked, Some(Grant::Key("k1".into())), None);
+        let why = tokio::time::timeout(Duration::from_secs(1), watch.wait())
+            .await
+            .expect("closed at once, not left open");
+        assert_eq!(why, CloseReason::policy("API key revoked"));
+        assert_eq!(watch.now(), Some(why));
+    }
+
+    #[tokio::test]
+    async fn later_revocations_of_the_share_or_its_key_close_it() {
+        let (_stop, shutdown) = watch::channel(false);
+        let (revoke, revoked) = watch::channel(Arc::new(Revoked::default()));
+        let share = Grant::Share {
+            id: "s1".into(),
+            key_id: "k1".into(),
+        };
+        let mut watch = CloseWatch::watching(shutdown, revoked, Some(share), None);
+        assert_eq!(watch.now(), None);
+        revoke.send_replace(revoked_key("other"));
+        let waited = tokio::time::timeout(Duration::from_millis(50), watch.wait()).await;
+        assert!(waited.is_err(), "another key's revocation leaves it open");
+        revoke.send_replace(revoked_key("k1"));
+        assert_eq!(
+            watch.wait().await,
+            CloseReason::policy("share link revoked")
+        );
     }
 }

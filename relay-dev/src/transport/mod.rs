@@ -2,13 +2,15 @@
 //! link ([`agent`]) and viewers' links ([`viewer`]) authorize, pump frames
 //! between the socket and the session, keep the link alive and close it
 //! with the right code. What both share: the upgrade and the two dialects
-//! ([`upgrade`]), the socket ([`link`]), the reasons a running link must
-//! close ([`close_watch`]), frame decoding and the close codes (here).
+//! ([`upgrade`]) and its Origin check ([`origin`]), the socket ([`link`]),
+//! the reasons a running link must close ([`close_watch`]), frame decoding
+//! and the close codes (here).
 
 mod agent;
 mod close_watch;
 mod input_rate;
 mod link;
+mod origin;
 mod upgrade;
 mod viewer;
 
@@ -30,11 +32,16 @@ const CLOSE_POLICY: u16 = 1008;
 /// A frame over the payload limit.
 const CLOSE_TOO_BIG: u16 = 1009;
 
-/// The WebSocket routes: `/agent` and `/terminal/{id}`.
-pub(crate) fn routes() -> Router<AppState> {
+/// The WebSocket routes: `/agent` and `/terminal/{id}`, refused (403) to
+/// pages of foreign origins ([`origin`]).
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/agent", any(agent::upgrade))
         .route("/terminal/{id}", any(viewer::upgrade))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::check_origin,
+        ))
 }
 
 /// Why a link must close: a WebSocket close code and a reason for the peer.

@@ -1,5 +1,9 @@
 //! The WebSocket upgrade: the credential a request carries, the peer's
-//! dialect, message limits, and the echo of the accepted subprotocol.
+//! dialect, message limits, and the echo of the accepted subprotocol:
+//! `tether.v1` when the client offers it (the viewer offers it beside
+//! `omnara-key.{key}`, so the 101 answer, which proxies log, never carries
+//! the key); a legacy client that offers only `omnara-key.{key}` gets that
+//! echoed, as browsers require an offered subprotocol to be chosen.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,18 +28,22 @@ impl Dialect {
     /// The dialect a request's query (or offered subprotocols) announces.
     fn from_request(query: &HashMap<String, String>, headers: &HeaderMap) -> Self {
         let in_query = query.get("protocol").map(String::as_str) == Some(protocol::PROTOCOL_NAME);
-        let in_subprotocols = headers
-            .get_all("sec-websocket-protocol")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|p| p.trim() == protocol::PROTOCOL_NAME);
-        if in_query || in_subprotocols {
+        if in_query || offers_tether(headers) {
             Dialect::Tether
         } else {
             Dialect::Legacy
         }
     }
+}
+
+/// Whether the client offers the subprotocol `tether.v1`.
+fn offers_tether(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == protocol::PROTOCOL_NAME)
 }
 
 /// What an upgrade request carries: its credential and dialect.
@@ -75,10 +83,10 @@ pub(super) fn prepare_upgrade(
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(max_message)
         .max_frame_size(max_message);
-    if let Some((offered, _)) = subprotocol {
-        upgrade = upgrade.protocols([offered]);
-    } else if dialect == Dialect::Tether {
+    if offers_tether(headers) {
         upgrade = upgrade.protocols([protocol::PROTOCOL_NAME]);
+    } else if let Some((offered, _)) = subprotocol {
+        upgrade = upgrade.protocols([offered]);
     }
     let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
     (

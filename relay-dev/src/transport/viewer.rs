@@ -21,7 +21,7 @@ use super::input_rate::InputBucket;
 use super::link::Link;
 use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer};
 use super::{decode_frames, CloseReason, CLOSE_NORMAL};
-use crate::auth::{authenticate, Principal};
+use crate::auth::{authenticate, Grant, Principal};
 use crate::metrics::{add, dec};
 use crate::server::AppState;
 use crate::session::{AgentCommand, FeedOptions, Session, ViewerFeed};
@@ -44,8 +44,8 @@ pub(super) async fn upgrade(
 /// Who is watching, and until when.
 struct Access {
     role: Role,
-    /// Key id for API keys (closed on revocation).
-    key_id: Option<String>,
+    /// The key or share link it came with (closed on revocation).
+    grant: Grant,
     /// Unix seconds at which a share token expires.
     expires_at: Option<u64>,
 }
@@ -78,14 +78,18 @@ async fn authorize(
     let access = match principal {
         Principal::User { user, key_id } if user == record.user => Access {
             role: Role::ReadWrite,
-            key_id: Some(key_id),
+            grant: Grant::Key(key_id),
             expires_at: None,
         },
-        Principal::User { .. } => return Err(refuse("session belongs to another user")),
+        // Another user's session is refused as if it did not exist.
+        Principal::User { .. } => return Err(refuse("unknown session")),
         Principal::Share(grant) if grant.session_id == id => Access {
             role: grant.role,
-            key_id: None,
             expires_at: Some(grant.expires_at),
+            grant: Grant::Share {
+                id: grant.id,
+                key_id: grant.key_id,
+            },
         },
         Principal::Share(_) => return Err(refuse("share token is for another session")),
     };
@@ -122,6 +126,11 @@ async fn run(
         Ok(viewer) => viewer,
         Err(e) => return link.close(CloseReason::policy(e.to_string())).await,
     };
+    // Listed with its share link (`GET …/shares`) while the link is open.
+    let _share_viewer = match &access.grant {
+        Grant::Share { id, .. } => Some(state.share_viewers.join(id)),
+        Grant::Key(_) => None,
+    };
     let id = session.id;
     add(&state.metrics.viewers, 1);
     tracing::info!(session = %id, dialect = ?link.dialect(), peer = ?request.peer, "viewer joined");
@@ -133,7 +142,7 @@ async fn run(
     };
     let mut viewer = ViewerLink {
         feed: ViewerFeed::new(viewer, options),
-        watch: CloseWatch::new(&state, access.key_id, access.expires_at),
+        watch: CloseWatch::new(&state, Some(access.grant), access.expires_at),
         role: access.role,
         bucket: InputBucket::new(state.config.max_input_rate),
         state: state.clone(),
