@@ -1,7 +1,8 @@
 //! Who the viewer is: an API key (entered once and kept in localStorage, or
 //! given as `#key=…`) or a share token (`/s/{id}#token=…`, for that session
 //! only). Keys and tokens travel only in the URL fragment (never sent to a
-//! server by the browser) and in the WebSocket subprotocol.
+//! server by the browser) and in the WebSocket subprotocol. A `#key=` link
+//! never silently replaces a different stored key: the person is asked.
 
 use gloo::storage::{LocalStorage, Storage};
 
@@ -82,9 +83,28 @@ pub fn forget_key() {
     LocalStorage::delete(KEY_STORAGE);
 }
 
+/// What the person is asked before a link's key replaces the stored one.
+pub const REPLACE_KEY_QUESTION: &str = "This link signs in with a different API key than \
+the one this browser keeps.\n\nReplace the stored key with the link's key? \
+(Cancel keeps the stored key.)";
+
+/// Which key a `#key=` link leads to: the link's `offered` key (and whether
+/// to store it), unless a different key is `stored` and the person, asked
+/// through `confirm`, keeps it.
+pub fn key_from_link(
+    stored: Option<&str>,
+    offered: &str,
+    confirm: impl FnOnce() -> bool,
+) -> (String, bool) {
+    match stored {
+        Some(stored) if stored != offered && !confirm() => (stored.to_owned(), false),
+        _ => (offered.to_owned(), true),
+    }
+}
+
 /// The credential for this page: a share token in the fragment wins, then a
-/// key in the fragment (which is stored, then removed from the address bar),
-/// then the stored key.
+/// key in the fragment (stored — after asking, if it replaces a different
+/// one — and removed from the address bar), then the stored key.
 pub fn current() -> Option<Credential> {
     let window = web_sys::window()?;
     let location = window.location();
@@ -93,10 +113,17 @@ pub fn current() -> Option<Credential> {
     if let Some(token) = secrets.token {
         return Some(Credential::ShareToken(token));
     }
-    if let Some(key) = secrets.key {
-        store_key(&key);
+    if let Some(offered) = secrets.key {
         if let (Ok(history), Ok(path)) = (window.history(), location.pathname()) {
             let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+        }
+        let (key, store) = key_from_link(stored_key().as_deref(), &offered, || {
+            window
+                .confirm_with_message(REPLACE_KEY_QUESTION)
+                .unwrap_or(false)
+        });
+        if store {
+            store_key(&key);
         }
         return Some(Credential::ApiKey(key));
     }
@@ -119,6 +146,24 @@ mod tests {
         assert_eq!(parse_fragment("#token="), FragmentSecrets::default());
         assert_eq!(parse_fragment(""), FragmentSecrets::default());
         assert_eq!(parse_fragment("garbage&&="), FragmentSecrets::default());
+    }
+
+    #[test]
+    fn a_link_key_replaces_a_different_stored_key_only_when_confirmed() {
+        let never = || -> bool { panic!("nothing to ask") };
+        assert_eq!(key_from_link(None, "new", never), ("new".into(), true));
+        assert_eq!(
+            key_from_link(Some("new"), "new", never),
+            ("new".into(), true)
+        );
+        assert_eq!(
+            key_from_link(Some("old"), "new", || false),
+            ("old".into(), false)
+        );
+        assert_eq!(
+            key_from_link(Some("old"), "new", || true),
+            ("new".into(), true)
+        );
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! The viewer link: one WebSocket to `/terminal/{id}` speaking the `protocol`
 //! crate's frames. Incoming binary messages are decoded into [`Frame`]s;
 //! outgoing frames are encoded by the same crate.
+//!
+//! The link offers two subprotocols: `tether.v1`, which the relay echoes,
+//! and `omnara-key.{secret}`, which carries the credential (browsers cannot
+//! set headers on a WebSocket) but so never comes back in the answer, where
+//! proxies would log it.
 
 use std::rc::Rc;
 
-use js_sys::{ArrayBuffer, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Uint8Array};
 use protocol::{Decoder, Frame, DEFAULT_MAX_PAYLOAD, PROTOCOL_NAME};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -44,6 +49,12 @@ pub fn terminal_url(origin_ws: &str, session_id: &str, from: Option<u64>) -> Str
     url
 }
 
+/// The subprotocols the link offers: `tether.v1` (what the relay echoes)
+/// and the one carrying `credential`.
+pub fn subprotocols(credential: &Credential) -> [String; 2] {
+    [PROTOCOL_NAME.to_owned(), credential.subprotocol()]
+}
+
 /// `ws://host` or `wss://host` for an `http(s)://host` origin.
 pub fn websocket_origin(http_origin: &str) -> String {
     if let Some(rest) = http_origin.strip_prefix("https://") {
@@ -77,7 +88,7 @@ pub struct Link {
 }
 
 impl Link {
-    /// Connects to `url` presenting `credential` as the subprotocol; every
+    /// Connects to `url` offering [`subprotocols`] for `credential`; every
     /// event goes to `on_event`. Errors only when the URL or subprotocol is
     /// refused by the browser itself.
     pub fn connect(
@@ -85,7 +96,11 @@ impl Link {
         credential: &Credential,
         on_event: Rc<dyn Fn(LinkEvent)>,
     ) -> Result<Self, String> {
-        let socket = WebSocket::new_with_str(url, &credential.subprotocol())
+        let offered: Array = subprotocols(credential)
+            .iter()
+            .map(|p| JsValue::from_str(p))
+            .collect();
+        let socket = WebSocket::new_with_str_sequence(url, &offered)
             .map_err(|err| format!("cannot open the connection: {err:?}"))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
 
@@ -175,5 +190,13 @@ mod tests {
         );
         assert_eq!(websocket_origin("https://x.y"), "wss://x.y");
         assert_eq!(websocket_origin("http://127.0.0.1:9"), "ws://127.0.0.1:9");
+    }
+
+    #[test]
+    fn the_link_offers_tether_first_and_the_key_beside_it() {
+        assert_eq!(
+            subprotocols(&Credential::ApiKey("k".into())),
+            ["tether.v1".to_owned(), "omnara-key.k".to_owned()]
+        );
     }
 }
