@@ -198,7 +198,13 @@ async fn health_metrics_and_static_files() {
 
     let (status, health) = http("GET", &format!("{base}/health"), None, None).await;
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
-    let metrics = fetch("GET", &format!("{base}/metrics"), None, None).await;
+    let metrics = fetch(
+        "GET",
+        &format!("{base}/metrics"),
+        Some(&relay.api_key()),
+        None,
+    )
+    .await;
     assert_eq!(metrics.status, 200);
     let metrics = metrics.text();
     for name in [

@@ -72,15 +72,13 @@ async fn another_users_session_is_refused() {
     let bob = relay.create_key("bob");
     let session = relay.register_session(&ann, "claude");
 
+    // Refused as if it did not exist (relay_grants checks every endpoint).
     let (code, reason) = refused_viewer(&relay, &session, tether(Some(&bob))).await;
-    assert_eq!(
-        (code, reason.as_str()),
-        (1008, "session belongs to another user")
-    );
+    assert_eq!((code, reason.as_str()), (1008, "unknown session"));
     let err = relay.refused_agent(&session, &bob).await;
     assert!(err.contains("another user"), "{err}");
     let url = format!("{}/api/v1/agent-instances/{session}", relay.http_url());
-    assert_eq!(http("GET", &url, Some(&bob), None).await.0, 403);
+    assert_eq!(http("GET", &url, Some(&bob), None).await.0, 404);
     let body = json!({"agent_type": "claude", "agent_instance_id": session});
     let (status, _) = relay
         .api("POST", "agent-instances", &bob, Some(&body))

@@ -201,11 +201,11 @@ impl RelayProcess {
     }
 
     /// The value of the Prometheus gauge or counter `name` (e.g.
-    /// `tether_relay_viewers`) from `GET /metrics`; panics if it is missing.
+    /// `tether_relay_viewers`) from `GET /metrics` (asked with the local-dev
+    /// key: metrics need one); panics if it is missing.
     pub async fn metric(&self, name: &str) -> u64 {
-        let text = fetch("GET", &format!("{}/metrics", self.http_url()), None, None)
-            .await
-            .text();
+        let url = format!("{}/metrics", self.http_url());
+        let text = fetch("GET", &url, Some(&self.api_key()), None).await.text();
         text.lines()
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
             .and_then(|value| value.trim().parse().ok())

@@ -27,6 +27,11 @@ pub struct Connect {
     pub subprotocol_key: Option<String>,
     /// Append `protocol=tether.v1` (a Tether peer); `false` is a legacy client.
     pub tether: bool,
+    /// Also offer the subprotocol `tether.v1`, before the key's (as the
+    /// browser viewer does).
+    pub tether_subprotocol: bool,
+    /// The `Origin` header a browser page would send.
+    pub origin: Option<String>,
 }
 
 /// Opens a WebSocket to `url` (path and query included). Returns the stream
@@ -48,12 +53,22 @@ pub async fn ws_connect(url: &str, how: &Connect) -> Result<(WsStream, Option<St
             HeaderValue::from_str(key).map_err(|e| e.to_string())?,
         );
     }
+    let mut offered = Vec::new();
+    if how.tether_subprotocol {
+        offered.push(protocol::PROTOCOL_NAME.to_string());
+    }
     if let Some(token) = &how.subprotocol_key {
-        let value =
-            HeaderValue::from_str(&format!("omnara-key.{token}")).map_err(|e| e.to_string())?;
+        offered.push(format!("omnara-key.{token}"));
+    }
+    if !offered.is_empty() {
+        let value = HeaderValue::from_str(&offered.join(", ")).map_err(|e| e.to_string())?;
         request
             .headers_mut()
             .insert("sec-websocket-protocol", value);
+    }
+    if let Some(origin) = &how.origin {
+        let value = HeaderValue::from_str(origin).map_err(|e| e.to_string())?;
+        request.headers_mut().insert("origin", value);
     }
     let (ws, response) = tokio::time::timeout(
         DEADLINE,
