@@ -152,7 +152,7 @@ async fn a_deleted_share_closes_its_viewers_and_leaves_the_list_while_another_st
         .into_iter()
         .map(|s| s.id)
         .collect();
-    assert_eq!(left, [help.id.clone()]);
+    assert_eq!(left, std::slice::from_ref(&help.id));
 
     // The other link is untouched: its viewer watches and types.
     agent.send_output(b"after the revocation").await;
@@ -218,36 +218,53 @@ async fn share_links_last_a_day_unless_asked_and_never_more_than_seven() {
 }
 
 #[tokio::test]
+async fn a_session_holds_at_most_64_working_share_links() {
+    let fx = SessionFixture::start(&[]);
+    let url = format!(
+        "{}/api/v1/agent-instances/{}/share",
+        fx.relay.http_url(),
+        fx.session
+    );
+    let body = json!({"role": "read-only", "ttl_secs": 600});
+    let mut first = None;
+    for _ in 0..64 {
+        let reply = fetch("POST", &url, Some(&fx.key), Some(&body)).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        first.get_or_insert(reply.json()["id"].as_str().unwrap().to_string());
+    }
+    let refused = fetch("POST", &url, Some(&fx.key), Some(&body)).await;
+    assert_eq!(refused.status, 429, "{}", refused.text());
+    assert!(refused.text().contains("revoke"), "{}", refused.text());
+    assert_eq!(revoke_share(&fx.relay, &fx.key, &first.unwrap()).await, 204);
+    let again = fetch("POST", &url, Some(&fx.key), Some(&body)).await;
+    assert_eq!(again.status, 200, "room again after a revocation");
+}
+
+#[tokio::test]
 async fn another_users_session_is_answered_exactly_as_an_unknown_one() {
     let relay = RelayProcess::start();
     let ann = relay.api_key();
     let bob = relay.create_key("bob");
     let session = relay.register_session(&ann, "claude");
     let unknown = "00000000-0000-4000-8000-000000000000";
-    let requests = |id: &str| -> Vec<(&'static str, String, Option<serde_json::Value>)> {
-        vec![
-            ("GET", format!("agent-instances/{id}"), None),
-            ("GET", format!("agent-instances/{id}/shares"), None),
+    let requests = |id: &str| {
+        let (get, post) = ("GET", "POST");
+        let session = json!({"agent_instance_id": id, "content": "hi"});
+        [
+            (get, format!("agent-instances/{id}"), None),
+            (get, format!("agent-instances/{id}/shares"), None),
             (
-                "POST",
-                format!("agent-instances/{id}/share"),
-                Some(json!({"role": "read-write"})),
-            ),
-            (
-                "POST",
-                "sessions/end".into(),
-                Some(json!({"agent_instance_id": id})),
-            ),
-            (
-                "POST",
-                "messages/user".into(),
-                Some(json!({"agent_instance_id": id, "content": "hi"})),
-            ),
-            (
-                "GET",
+                get,
                 format!("messages/pending?agent_instance_id={id}"),
                 None,
             ),
+            (
+                post,
+                format!("agent-instances/{id}/share"),
+                Some(json!({"role": "read-write"})),
+            ),
+            (post, "sessions/end".to_string(), Some(session.clone())),
+            (post, "messages/user".to_string(), Some(session)),
         ]
     };
     for (theirs, nobodys) in requests(&session).into_iter().zip(requests(unknown)) {
