@@ -57,8 +57,9 @@ pub struct Config {
     /// The built viewer (trunk's `dist/`); default `./dist` when present.
     #[arg(long, env = "TETHER_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
-    /// Bytes of output history kept per session (in memory only).
-    #[arg(long, default_value_t = 8 << 20)]
+    /// Bytes of output history kept per session (in memory only); suffixes
+    /// K, M, G (powers of 1024).
+    #[arg(long, default_value = "8M", value_parser = parse_size)]
     pub history_bytes: usize,
     /// Seconds an offline or ended session stays in memory.
     #[arg(long, default_value_t = 900)]
@@ -85,12 +86,81 @@ pub struct Config {
     /// that send no Origin (not browsers) are not checked.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
-    /// Seconds between WebSocket pings to Tether peers (legacy peers get none).
+    /// Seconds between WebSocket pings (to legacy peers too: RFC 6455
+    /// clients answer them); a peer silent for three intervals is dropped.
     #[arg(long, default_value_t = 20, hide = true)]
     pub ping_secs: u64,
     /// Do not create a local user and key on first start.
     #[arg(long)]
     pub no_local_key: bool,
+    /// Seconds a client has to send a request's headers; also how long an
+    /// idle keep-alive connection waits for its next request.
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds an HTTP connection may pass with no bytes either way before it
+    /// is closed (WebSocket links are kept alive by pings instead).
+    #[arg(long, default_value_t = 60)]
+    pub idle_timeout: u64,
+    /// Seconds a WebSocket link has, once upgraded, to be authorized and greeted.
+    #[arg(long, default_value_t = 10)]
+    pub upgrade_timeout: u64,
+    /// Seconds one WebSocket send may block (a peer that stopped reading)
+    /// before the link is dropped.
+    #[arg(long, default_value_t = 30)]
+    pub send_timeout: u64,
+    /// Most TCP connections open at once; lowered to fit below the process's
+    /// file-descriptor limit. Beyond it new connections get 503 at once.
+    #[arg(long, default_value_t = 16_384)]
+    pub max_connections: usize,
+    /// Most TCP connections open at once from one client address (0: no
+    /// such cap; behind a proxy every client has the proxy's address).
+    #[arg(long, default_value_t = 256)]
+    pub max_connections_per_ip: usize,
+    /// Viewer places of each session (of `--max-viewers`) that share links
+    /// cannot take: kept for the owner's own keys.
+    #[arg(long, default_value_t = 4)]
+    pub owner_viewers: usize,
+    /// Viewers allowed at once through one share link.
+    #[arg(long, default_value_t = 8)]
+    pub max_viewers_per_share: usize,
+    /// Bytes of session history all users together may hold in memory
+    /// (an open session reserves `--history-bytes`; an ended one holds what
+    /// its ring holds). Suffixes K, M, G (powers of 1024).
+    #[arg(long, default_value = "1G", value_parser = parse_bytes)]
+    pub memory_budget: u64,
+    /// Bytes of session history one user may hold in memory (as `--memory-budget`).
+    #[arg(long, default_value = "256M", value_parser = parse_bytes)]
+    pub user_memory_budget: u64,
+    /// Messages kept per session in the message log (the oldest are dropped).
+    #[arg(long, default_value_t = 1000)]
+    pub max_messages: usize,
+}
+
+/// [`parse_bytes`] for sizes held in memory.
+fn parse_size(text: &str) -> Result<usize, String> {
+    parse_bytes(text)?
+        .try_into()
+        .map_err(|_| format!("{text:?} is too large"))
+}
+
+/// A byte count: digits with an optional K, M or G (powers of 1024),
+/// optionally followed by `iB` or `B` (`64K`, `256MiB`, `8388608`).
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    let number = lower.trim_end_matches("ib").trim_end_matches('b');
+    let (digits, shift) = match number.as_bytes().last() {
+        Some(b'k') => (&number[..number.len() - 1], 10),
+        Some(b'm') => (&number[..number.len() - 1], 20),
+        Some(b'g') => (&number[..number.len() - 1], 30),
+        _ => (number, 0),
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{text:?} is not a byte count (e.g. 1048576, 64K, 256M, 1G)"))
 }
 
 impl Config {
@@ -110,6 +180,17 @@ impl Config {
             public_url: None,
             allowed_origins: Vec::new(),
             no_local_key: true,
+            header_timeout: 10,
+            idle_timeout: 60,
+            upgrade_timeout: 10,
+            send_timeout: 30,
+            max_connections: 16_384,
+            max_connections_per_ip: 256,
+            owner_viewers: 4,
+            max_viewers_per_share: 8,
+            memory_budget: 1 << 30,
+            user_memory_budget: 256 << 20,
+            max_messages: 1000,
         }
     }
 
@@ -144,5 +225,31 @@ impl Config {
     /// Retention as a duration.
     pub(crate) fn retention(&self) -> Duration {
         Duration::from_secs(self.retention)
+    }
+
+    /// The send timeout.
+    pub(crate) fn send_timeout(&self) -> Duration {
+        Duration::from_secs(self.send_timeout.max(1))
+    }
+
+    /// The WebSocket upgrade timeout (authorize and greet).
+    pub(crate) fn upgrade_timeout(&self) -> Duration {
+        Duration::from_secs(self.upgrade_timeout.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn byte_counts_take_binary_suffixes() {
+        assert_eq!(parse_bytes("8388608"), Ok(8 << 20));
+        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_bytes("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_bytes("1g"), Ok(1 << 30));
+        assert_eq!(parse_bytes("2GB"), Ok(2 << 30));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("99999999999G").is_err());
     }
 }

@@ -23,6 +23,7 @@ mod auth;
 pub mod config;
 mod keys_command;
 mod lifecycle;
+mod listen;
 mod local_key;
 mod metrics;
 mod private_files;

@@ -1,13 +1,16 @@
 //! A session's life across the store and memory: opening (create or resume,
-//! with ownership and the per-user limit), activity, metadata, ending. Used
-//! by both the REST API and the agent transport, so neither depends on the
-//! other.
+//! with ownership, the per-user limit and the memory budgets), activity,
+//! metadata, ending. Used by both the REST API and the agent transport, so
+//! neither depends on the other.
+
+use std::sync::Arc;
 
 use protocol::Metadata;
 use uuid::Uuid;
 
+use crate::metrics::{add, set};
 use crate::server::Shared;
-use crate::session::{Liveness, Session};
+use crate::session::{BudgetError, Liveness, Session};
 use crate::store::{SessionRecord, StoreError};
 use crate::time::unix_now;
 
@@ -20,6 +23,9 @@ pub(crate) enum OpenError {
     /// The user has as many open sessions as allowed.
     #[error("too many open sessions for this user")]
     TooManySessions,
+    /// The memory budgets have no room for the session's history.
+    #[error("{0}")]
+    Budget(#[from] BudgetError),
     /// The store failed.
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -35,13 +41,14 @@ pub(crate) struct Registration<'a> {
 }
 
 /// Opens session `id` for `user`: creates it if unknown (within the user's
-/// limit), reopens it if ended; refuses another user's.
+/// limit), reopens it if ended; refuses another user's, and one the memory
+/// budgets have no room for. Returns the record and the session in memory.
 pub(crate) async fn open(
     state: &Shared,
     id: Uuid,
     user: &str,
     registration: Registration<'_>,
-) -> Result<SessionRecord, OpenError> {
+) -> Result<(SessionRecord, Arc<Session>), OpenError> {
     let now = unix_now();
     let owner = user.to_string();
     // The record, and for a new session the user's others (to count them).
@@ -83,11 +90,33 @@ pub(crate) async fn open(
             }
         }
     };
+    let session = admit(state, id, user)?;
     state.store.put_session(record.clone()).await?;
-    if let Some(session) = state.registry.get(id) {
-        session.reopen();
+    Ok((record, session))
+}
+
+/// Session `id` of `user` in memory and open, if the budgets have room
+/// (ended sessions' rings are freed to make it); counted in the metrics.
+pub(crate) fn admit(state: &Shared, id: Uuid, user: &str) -> Result<Arc<Session>, BudgetError> {
+    let admitted = state.registry.admit(id, user);
+    set(&state.metrics.history_bytes, state.registry.held_bytes());
+    match admitted {
+        Ok(admitted) => {
+            if admitted.freed > 0 {
+                tracing::info!(
+                    freed = admitted.freed,
+                    "freed ended sessions' history to make room"
+                );
+            }
+            add(&state.metrics.history_freed, admitted.freed as u64);
+            Ok(admitted.session)
+        }
+        Err(e) => {
+            add(&state.metrics.budget_refusals, 1);
+            tracing::warn!(session = %id, "session refused: {e}");
+            Err(e)
+        }
     }
-    Ok(record)
 }
 
 /// Whether a session counts against its user's limit: not ended, and either
@@ -138,8 +167,22 @@ pub(crate) async fn touch(state: &Shared, id: Uuid) {
     .await;
 }
 
-/// Fills in the stored agent type and name from the wrapper's metadata.
-pub(crate) async fn apply_metadata(state: &Shared, id: Uuid, metadata: Metadata) {
+/// Longest agent type or name stored from an agent's metadata, in characters.
+const MAX_NAME_CHARS: usize = 256;
+
+/// `text` cut to [`MAX_NAME_CHARS`] characters.
+fn clip(mut text: String) -> String {
+    if let Some((at, _)) = text.char_indices().nth(MAX_NAME_CHARS) {
+        text.truncate(at);
+    }
+    text
+}
+
+/// Fills in the stored agent type and name from the wrapper's metadata
+/// (each cut to 256 characters).
+pub(crate) async fn apply_metadata(state: &Shared, id: Uuid, mut metadata: Metadata) {
+    metadata.agent = clip(metadata.agent);
+    metadata.agent_display_name = metadata.agent_display_name.map(clip);
     update_record(state, id, "saving metadata", move |record| {
         let mut changed = false;
         if !metadata.agent.is_empty() && record.agent_type != metadata.agent {
@@ -168,4 +211,13 @@ pub(crate) async fn end(state: &Shared, session: &Session, exit_status: Option<i
         true
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_clipped_to_256_characters() {
+        assert_eq!(super::clip("é".repeat(300)), "é".repeat(256));
+        assert_eq!(super::clip("short".into()), "short");
+    }
 }

@@ -18,6 +18,22 @@ pub(crate) struct Metrics {
     pub(crate) frames_dropped: AtomicU64,
     /// Refused credentials.
     pub(crate) auth_failures: AtomicU64,
+    /// TCP connections open now (HTTP requests and WebSocket links).
+    pub(crate) connections: AtomicU64,
+    /// Most connections open at once (below the descriptor limit).
+    pub(crate) connection_limit: AtomicU64,
+    /// Connections refused at once (503) for the global or per-address cap.
+    pub(crate) connections_refused: AtomicU64,
+    /// Failed `accept` calls (e.g. out of descriptors).
+    pub(crate) accept_errors: AtomicU64,
+    /// Links dropped because a send did not finish within the send timeout.
+    pub(crate) links_stalled: AtomicU64,
+    /// Bytes of session history held or reserved in memory.
+    pub(crate) history_bytes: AtomicU64,
+    /// Sessions refused because a memory budget was full.
+    pub(crate) budget_refusals: AtomicU64,
+    /// Ended sessions' history freed early to make room.
+    pub(crate) history_freed: AtomicU64,
 }
 
 /// Adds `n` to a counter.
@@ -28,6 +44,11 @@ pub(crate) fn add(counter: &AtomicU64, n: u64) {
 /// Subtracts one from a gauge.
 pub(crate) fn dec(gauge: &AtomicU64) {
     let _ = gauge.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1));
+}
+
+/// Sets a gauge.
+pub(crate) fn set(gauge: &AtomicU64, value: u64) {
+    gauge.store(value, Ordering::Relaxed);
 }
 
 impl Metrics {
@@ -72,6 +93,59 @@ impl Metrics {
             "Refused credentials.",
             get(&self.auth_failures),
         );
+        let limits: [(&str, &str, &str, &AtomicU64); 8] = [
+            (
+                "connections",
+                "gauge",
+                "TCP connections open.",
+                &self.connections,
+            ),
+            (
+                "connection_limit",
+                "gauge",
+                "Most TCP connections open at once.",
+                &self.connection_limit,
+            ),
+            (
+                "connections_refused_total",
+                "counter",
+                "Connections refused (503) at the global or per-address cap.",
+                &self.connections_refused,
+            ),
+            (
+                "accept_errors_total",
+                "counter",
+                "Failed accepts (e.g. out of file descriptors).",
+                &self.accept_errors,
+            ),
+            (
+                "links_stalled_total",
+                "counter",
+                "Links dropped because a send did not finish in time.",
+                &self.links_stalled,
+            ),
+            (
+                "history_bytes",
+                "gauge",
+                "Bytes of session history held or reserved in memory.",
+                &self.history_bytes,
+            ),
+            (
+                "budget_refusals_total",
+                "counter",
+                "Sessions refused because a memory budget was full.",
+                &self.budget_refusals,
+            ),
+            (
+                "history_freed_total",
+                "counter",
+                "Ended sessions whose history was freed early to make room.",
+                &self.history_freed,
+            ),
+        ];
+        for (name, kind, help, value) in limits {
+            metric(name, kind, help, get(value));
+        }
         out
     }
 }

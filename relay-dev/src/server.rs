@@ -8,17 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::{refresh_revocations, Revoked, ShareViewers, Signer};
 use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::session::Registry;
+use crate::metrics::{set, Metrics};
+use crate::session::{Budget, Registry};
 use crate::store::{AsyncStore, SqliteStore};
-use crate::{api, local_key, transport, web};
+use crate::{api, listen, local_key, transport, web};
 
 /// Everything the handlers share.
 pub(crate) struct Shared {
@@ -32,6 +31,8 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// Counters for `/metrics`.
     pub(crate) metrics: Metrics,
+    /// Viewers' input buckets, by session and credential.
+    pub(crate) input_rates: transport::InputRates,
     /// Revoked keys and share links; links holding one close when it changes.
     pub(crate) revoked: watch::Sender<Arc<Revoked>>,
     /// Viewers open now through each share link.
@@ -93,7 +94,14 @@ impl Server {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let state = Arc::new(Shared {
-            registry: Registry::new(config.history_bytes),
+            registry: Registry::new(
+                config.history_bytes,
+                Budget {
+                    per_user: config.user_memory_budget,
+                    global: config.memory_budget,
+                },
+            ),
+            input_rates: transport::InputRates::new(config.max_input_rate),
             config,
             store,
             signer,
@@ -155,20 +163,9 @@ impl Server {
     pub async fn run(self) -> anyhow::Result<()> {
         let state = self.state;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
-        let mut stop = state.shutdown.subscribe();
-        let stopped = async move {
-            let _ = stop.wait_for(|stopping| *stopping).await;
-        };
-        // Terminal traffic is many small writes (keystrokes, echoes): Nagle's
-        // algorithm would hold each one back until the previous is acked.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = Self::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
-            .await
-            .context("serving")?;
+        let stop = state.shutdown.subscribe();
+        let app = Self::router(state.clone());
+        listen::serve(self.listener, app, state.clone(), stop).await;
         housekeeping.abort();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
         while state.metrics.agents.load(Ordering::Relaxed)
@@ -190,7 +187,9 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         refresh_revocations(&state).await;
+        state.input_rates.sweep();
         let dropped = state.registry.sweep(state.config.retention());
+        set(&state.metrics.history_bytes, state.registry.held_bytes());
         if dropped > 0 {
             tracing::info!(dropped, "dropped idle sessions from memory");
         }

@@ -39,6 +39,7 @@ impl From<OpenError> for ApiError {
         match e {
             OpenError::OtherUser => Self::new(StatusCode::FORBIDDEN, e.to_string()),
             OpenError::TooManySessions => Self::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+            OpenError::Budget(_) => Self::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()),
             OpenError::Store(e) => e.into(),
         }
     }

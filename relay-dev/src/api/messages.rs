@@ -1,7 +1,8 @@
 //! A session's message log: `POST /api/v1/messages/agent` (from the agent),
 //! `POST /api/v1/messages/user` (from the person), and
 //! `GET /api/v1/messages/pending` (the person's messages the agent has not
-//! read).
+//! read). Content is at most 64 KiB; a session keeps its latest
+//! `--max-messages` messages (older ones are dropped as new ones come).
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -15,9 +16,11 @@ use protocol::api::{
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::error::ApiError;
+use super::limits::{check_content, check_name, MAX_PAGE};
 use super::{owned_session, parse_body, parse_id, user_of, ApiResult};
 use crate::lifecycle::{self, Registration};
-use crate::server::AppState;
+use crate::server::{AppState, Shared};
 use crate::store::MessageRecord;
 use crate::time::{rfc3339, unix_now};
 
@@ -32,6 +35,20 @@ pub(super) fn message_info(m: &MessageRecord) -> MessageInfo {
     }
 }
 
+/// Stores `message`, dropping its session's oldest beyond `--max-messages`.
+async fn store_message(state: &Shared, message: MessageRecord) -> Result<(), ApiError> {
+    let keep = state.config.max_messages.max(1);
+    let session_id = message.session_id;
+    state
+        .store
+        .call(move |s| {
+            s.add_message(&message)?;
+            s.trim_messages(session_id, keep)
+        })
+        .await?;
+    Ok(())
+}
+
 /// `POST /api/v1/messages/agent`: registers the session first if it is new.
 pub(super) async fn post_agent_message(
     State(state): State<AppState>,
@@ -40,6 +57,8 @@ pub(super) async fn post_agent_message(
 ) -> ApiResult {
     let user = user_of(&state, &headers).await?;
     let body: AgentMessageRequest = parse_body(&body)?;
+    check_content(&body.content)?;
+    check_name("agent_type", body.agent_type.as_deref())?;
     let id = parse_id(&body.agent_instance_id)?;
     if state.store.session(id).await?.is_none() {
         let registration = Registration {
@@ -58,7 +77,7 @@ pub(super) async fn post_agent_message(
         created_at: unix_now(),
     };
     let message_id = message.id;
-    state.store.add_message(message).await?;
+    store_message(&state, message).await?;
     lifecycle::touch(&state, id).await;
     Ok(Json(AgentMessageResponse {
         success: true,
@@ -77,6 +96,7 @@ pub(super) async fn post_user_message(
 ) -> ApiResult {
     let user = user_of(&state, &headers).await?;
     let body: UserMessageRequest = parse_body(&body)?;
+    check_content(&body.content)?;
     let record = owned_session(&state, &user, parse_id(&body.agent_instance_id)?).await?;
     let message = MessageRecord {
         id: Uuid::new_v4(),
@@ -87,7 +107,7 @@ pub(super) async fn post_user_message(
         created_at: unix_now(),
     };
     let message_id = message.id;
-    state.store.add_message(message).await?;
+    store_message(&state, message).await?;
     Ok(Json(UserMessageResponse {
         success: true,
         message_id: message_id.to_string(),
@@ -113,7 +133,7 @@ pub(super) async fn pending_messages(
 ) -> ApiResult {
     let user = user_of(&state, &headers).await?;
     let record = owned_session(&state, &user, parse_id(&query.agent_instance_id)?).await?;
-    let all = state.store.messages(record.id, 1000).await?;
+    let all = state.store.messages(record.id, MAX_PAGE).await?;
     let after = query
         .last_read_message_id
         .and_then(|id| all.iter().position(|m| m.id.to_string() == id))

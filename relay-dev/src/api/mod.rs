@@ -6,10 +6,12 @@
 //! Bodies and answers are [`protocol::api`]'s types. Handlers parse,
 //! authorize, call [`lifecycle`](crate::lifecycle), the store or the
 //! registry, and map errors to `{"error": "...", "detail": "..."}` with a
-//! fitting status ([`error`]).
+//! fitting status ([`error`]). What a request may store and how long a list
+//! may be: [`limits`].
 
 mod error;
 mod health;
+mod limits;
 mod messages;
 mod sessions;
 mod share;

@@ -1,5 +1,6 @@
 //! Sessions: `POST /api/v1/agent-instances` (register or resume), `GET` the
-//! list or one session with its latest messages, `POST /api/v1/sessions/end`.
+//! list (`?limit=&offset=`) or one session with its latest messages
+//! (`?message_limit=&before=`), `POST /api/v1/sessions/end`.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -10,6 +11,8 @@ use protocol::api::{EndRequest, EndResponse, RegisterRequest, SessionInfo};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::error::ApiError;
+use super::limits::{check_name, MAX_PAGE};
 use super::messages::message_info;
 use super::{owned_session, parse_body, parse_id, user_of, ApiResult};
 use crate::lifecycle::{self, Registration};
@@ -51,6 +54,8 @@ pub(super) async fn register(
 ) -> ApiResult {
     let user = user_of(&state, &headers).await?;
     let body: RegisterRequest = parse_body(&body)?;
+    check_name("agent_type", Some(&body.agent_type))?;
+    check_name("name", body.name.as_deref())?;
     let id = match body.agent_instance_id.as_deref() {
         Some(text) => parse_id(text)?,
         None => Uuid::new_v4(),
@@ -59,16 +64,32 @@ pub(super) async fn register(
         agent_type: Some(&body.agent_type),
         name: body.name.as_deref(),
     };
-    let record = lifecycle::open(&state, id, &user, registration).await?;
+    let (record, _) = lifecycle::open(&state, id, &user, registration).await?;
     Ok((StatusCode::CREATED, Json(session_info(&state, &record))).into_response())
 }
 
-/// `GET /api/v1/agent-instances`
-pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+/// Query of `GET /api/v1/agent-instances`.
+#[derive(Deserialize)]
+pub(super) struct ListQuery {
+    /// How many sessions to answer (default and most: 1000).
+    limit: Option<usize>,
+    /// How many of the newest to skip first (default 0).
+    offset: Option<usize>,
+}
+
+/// `GET /api/v1/agent-instances?limit=N&offset=M`: the user's sessions,
+/// newest first.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> ApiResult {
     let user = user_of(&state, &headers).await?;
+    let limit = query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
+    let offset = query.offset.unwrap_or(0);
     let sessions: Vec<SessionInfo> = state
         .store
-        .sessions_of(user)
+        .call(move |s| s.sessions_page(&user, limit, offset))
         .await?
         .iter()
         .map(|r| session_info(&state, r))
@@ -79,11 +100,13 @@ pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> A
 /// Query of `GET /api/v1/agent-instances/{id}`.
 #[derive(Deserialize)]
 pub(super) struct ShowQuery {
-    /// How many of the latest messages to include (default 50).
+    /// How many of the latest messages to include (default 50, at most 1000).
     message_limit: Option<usize>,
+    /// Only messages older than the one with this id (the next page back).
+    before: Option<String>,
 }
 
-/// `GET /api/v1/agent-instances/{id}?message_limit=N`
+/// `GET /api/v1/agent-instances/{id}?message_limit=N&before=MESSAGE_ID`
 pub(super) async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -92,8 +115,19 @@ pub(super) async fn show(
 ) -> ApiResult {
     let user = user_of(&state, &headers).await?;
     let record = owned_session(&state, &user, parse_id(&id)?).await?;
-    let limit = query.message_limit.unwrap_or(50).min(1000);
-    let messages = state.store.messages(record.id, limit).await?;
+    let limit = query.message_limit.unwrap_or(50).min(MAX_PAGE);
+    let before = match query.before.as_deref() {
+        None => None,
+        Some(text) => Some(
+            Uuid::parse_str(text)
+                .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "malformed message id"))?,
+        ),
+    };
+    let id = record.id;
+    let messages = state
+        .store
+        .call(move |s| s.messages_before(id, limit, before))
+        .await?;
     let mut info = session_info(&state, &record);
     info.messages = Some(messages.iter().map(message_info).collect());
     Ok(Json(info).into_response())
@@ -108,7 +142,9 @@ pub(super) async fn end(
     let user = user_of(&state, &headers).await?;
     let body: EndRequest = parse_body(&body)?;
     let record = owned_session(&state, &user, parse_id(&body.agent_instance_id)?).await?;
-    let session = state.registry.get_or_create(record.id);
+    let session = state
+        .registry
+        .get_or_create_ended(record.id, &record.user, body.exit_status);
     lifecycle::end(&state, &session, body.exit_status).await;
     Ok(Json(EndResponse {
         success: true,

@@ -47,6 +47,28 @@ impl StreamLog {
         }
     }
 
+    /// The most bytes the ring keeps.
+    pub(crate) fn capacity(&self) -> u64 {
+        self.capacity as u64
+    }
+
+    /// Bytes the ring has allocated now.
+    pub(crate) fn allocated(&self) -> u64 {
+        self.bytes.capacity() as u64
+    }
+
+    /// Gives back memory beyond what the ring holds (it stops growing).
+    pub(crate) fn shrink(&mut self) {
+        self.bytes.shrink_to_fit();
+    }
+
+    /// Drops every byte kept (and its memory); the offsets go on from the
+    /// end, so readers see a gap.
+    pub(crate) fn free(&mut self) {
+        self.start = self.end();
+        self.bytes = VecDeque::new();
+    }
+
     /// Offset of the oldest byte kept.
     pub(crate) fn start(&self) -> u64 {
         self.start
@@ -271,6 +293,23 @@ mod tests {
         assert_eq!(gap.gap, Some((8, 20)));
         assert_eq!((log.start(), log.end()), (20, 22));
         assert_eq!(read_all(&mut ViewerCursor::at(20), &log), b"xy");
+    }
+
+    #[test]
+    fn a_freed_ring_holds_nothing_and_keeps_its_offsets() {
+        let mut log = StreamLog::new(64);
+        log.append(b"abcdef");
+        log.shrink();
+        assert!(log.allocated() >= 6 && log.allocated() < 64);
+        let mut cursor = ViewerCursor::at(2);
+        log.free();
+        assert_eq!((log.start(), log.end(), log.allocated()), (6, 6, 0));
+        assert_eq!(
+            cursor.read(&log, 10, u64::MAX),
+            CursorRead::Gap { from: 2, to: 6 }
+        );
+        log.append(b"gh");
+        assert_eq!(read_all(&mut ViewerCursor::at(6), &log), b"gh");
     }
 
     #[test]

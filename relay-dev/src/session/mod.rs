@@ -1,22 +1,32 @@
 //! Sessions: the shared output log, the session's state (metadata, size, agent
 //! link, viewers), what one viewer is sent next ([`ViewerFeed`]) and the
-//! registry of sessions held in memory.
+//! registry of sessions held in memory, within their limits: viewer places
+//! ([`seats`]), the agent's command queue in bytes ([`queue`]) and the
+//! memory budgets of history ([`budget`]).
 //!
 //! Nothing here knows about WebSockets: the agent's transport hands a
 //! message's frames to [`Session::upload`], a viewer's transport sends what
 //! its [`ViewerFeed`] yields. The state is private: every change goes
 //! through a [`Session`] method, which wakes the viewers.
 
+mod budget;
 mod feed;
 mod log;
 #[cfg(test)]
 mod properties;
+mod queue;
 mod registry;
+mod seats;
 mod strip;
+#[cfg(test)]
+mod tests;
 mod upload;
 
+pub(crate) use budget::{Budget, BudgetError};
 pub(crate) use feed::{FeedOptions, ViewerFeed};
+pub(crate) use queue::{command_queue, CommandReceiver, CommandSender};
 pub(crate) use registry::Registry;
+pub(crate) use seats::{Seat, SeatLimits};
 #[cfg(fuzzing)]
 pub use strip::EraseInDisplayFilter;
 pub(crate) use upload::{Upload, UploadError};
@@ -26,10 +36,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use protocol::{Metadata, Size};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use log::StreamLog;
+use seats::ViewerSeats;
 
 /// What a viewer (through the relay) asks of the agent's link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +88,12 @@ pub(crate) enum JoinError {
     /// The session already has the maximum number of viewers.
     #[error("the session has too many viewers")]
     TooManyViewers,
+    /// Share links have taken every place not kept for the owner.
+    #[error("the session has no room for more shared viewers (places are kept for its owner)")]
+    NoRoomForShares,
+    /// This share link has as many viewers as one link may have.
+    #[error("too many viewers through this share link")]
+    TooManyForShare,
 }
 
 /// Why a command could not be handed to the agent.
@@ -94,7 +111,7 @@ pub(crate) enum SendError {
 #[derive(Debug)]
 struct AgentHandle {
     link_id: u64,
-    commands: mpsc::Sender<AgentCommand>,
+    commands: CommandSender,
 }
 
 /// The mutable part of a session, behind its lock. Read by the children of
@@ -118,8 +135,10 @@ struct SessionState {
     /// Stream offset at which the session ended: viewers are told after the
     /// output before it.
     ended_offset: u64,
-    /// Viewers currently attached.
-    viewers: usize,
+    /// When it ended (its ring is freed oldest first when memory is short).
+    ended_at: Option<Instant>,
+    /// Viewers currently attached, by credential.
+    seats: ViewerSeats,
     agent: Option<AgentHandle>,
     /// Since when neither an agent nor a viewer is attached.
     idle_since: Option<Instant>,
@@ -139,10 +158,27 @@ impl SessionState {
     fn end(&mut self, exit_status: Option<i32>) {
         self.ended = Some(exit_status);
         self.ended_offset = self.log.end();
+        self.ended_at = Some(Instant::now());
+        // Its ring no longer grows: hold only what it holds.
+        self.log.shrink();
+    }
+
+    fn reopen(&mut self) -> bool {
+        self.ended_at = None;
+        self.ended.take().is_some()
+    }
+
+    /// Bytes this session's history counts against the budgets: an open
+    /// session reserves its whole ring, an ended one holds what it holds.
+    fn held_bytes(&self) -> u64 {
+        match self.ended {
+            Some(_) => self.log.allocated(),
+            None => self.log.allocated().max(self.log.capacity()),
+        }
     }
 
     fn mark_idle_if_unused(&mut self) {
-        if self.viewers == 0 && self.agent.is_none() {
+        if self.seats.total() == 0 && self.agent.is_none() {
             self.idle_since = Some(Instant::now());
         }
     }
@@ -153,6 +189,8 @@ impl SessionState {
 pub(crate) struct Session {
     /// The session's id.
     pub(crate) id: Uuid,
+    /// The user it belongs to (for the memory budgets).
+    user: String,
     state: Mutex<SessionState>,
     changed: watch::Sender<u64>,
 }
@@ -160,10 +198,11 @@ pub(crate) struct Session {
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
 
 impl Session {
-    /// An empty, offline session keeping `history_bytes` of output.
-    pub(crate) fn new(id: Uuid, history_bytes: usize) -> Self {
+    /// An empty, offline session of `user` keeping `history_bytes` of output.
+    pub(crate) fn new(id: Uuid, user: &str, history_bytes: usize) -> Self {
         Self {
             id,
+            user: user.to_string(),
             state: Mutex::new(SessionState {
                 log: StreamLog::new(history_bytes),
                 metadata: None,
@@ -172,7 +211,8 @@ impl Session {
                 size_offset: 0,
                 ended: None,
                 ended_offset: 0,
-                viewers: 0,
+                ended_at: None,
+                seats: ViewerSeats::default(),
                 agent: None,
                 idle_since: Some(Instant::now()),
             }),
@@ -214,24 +254,20 @@ impl Session {
 
     /// Viewers attached now.
     pub(crate) fn viewer_count(&self) -> usize {
-        self.lock().viewers
+        self.lock().seats.total()
     }
 
     /// Attaches a new agent link, replacing (and closing) any previous one.
     /// The link stays attached until the returned guard is dropped.
-    pub(crate) fn attach_agent(
-        self: &Arc<Self>,
-        commands: mpsc::Sender<AgentCommand>,
-    ) -> AgentGuard {
+    pub(crate) fn attach_agent(self: &Arc<Self>, commands: CommandSender) -> AgentGuard {
         let link_id = NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed);
         let held = self.change(|state| {
             if let Some(old) = state.agent.take() {
-                let _ = old
-                    .commands
-                    .try_send(AgentCommand::Close(CloseCause::Replaced));
+                old.commands
+                    .close(AgentCommand::Close(CloseCause::Replaced));
             }
             state.agent = Some(AgentHandle { link_id, commands });
-            state.ended = None;
+            state.reopen();
             state.idle_since = None;
             state.log.end()
         });
@@ -249,10 +285,7 @@ impl Session {
         if state.ended.is_some() {
             return Err(SendError::Offline);
         }
-        agent.commands.try_send(command).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Busy,
-            mpsc::error::TrySendError::Closed(_) => SendError::Offline,
-        })
+        agent.commands.try_send(command)
     }
 
     /// Marks the session ended at the current end of the stream: viewers
@@ -275,20 +308,22 @@ impl Session {
 
     /// Clears the end of a session registered again.
     pub(crate) fn reopen(&self) {
-        self.change_if(|state| state.ended.take().is_some());
+        self.change_if(SessionState::reopen);
     }
 
-    /// Registers a viewer, refusing more than `max`. The viewer counts until
-    /// the returned guard is dropped.
-    pub(crate) fn join_viewer(self: &Arc<Self>, max: usize) -> Result<ViewerGuard, JoinError> {
+    /// Registers a viewer holding `seat`'s credential within `limits`. The
+    /// viewer counts until the returned guard is dropped.
+    pub(crate) fn join_viewer(
+        self: &Arc<Self>,
+        seat: Seat,
+        limits: SeatLimits,
+    ) -> Result<ViewerGuard, JoinError> {
         let mut state = self.lock();
-        if state.viewers >= max {
-            return Err(JoinError::TooManyViewers);
-        }
-        state.viewers += 1;
+        state.seats.take(&seat, limits)?;
         state.idle_since = None;
         Ok(ViewerGuard {
             session: self.clone(),
+            seat,
         })
     }
 }
@@ -329,6 +364,7 @@ impl Drop for AgentGuard {
 #[derive(Debug)]
 pub(crate) struct ViewerGuard {
     session: Arc<Session>,
+    seat: Seat,
 }
 
 impl ViewerGuard {
@@ -341,76 +377,7 @@ impl ViewerGuard {
 impl Drop for ViewerGuard {
     fn drop(&mut self) {
         let mut state = self.session.lock();
-        state.viewers = state.viewers.saturating_sub(1);
+        state.seats.release(&self.seat);
         state.mark_idle_if_unused();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn session() -> Arc<Session> {
-        Arc::new(Session::new(Uuid::new_v4(), 64))
-    }
-
-    #[test]
-    fn a_newer_agent_link_replaces_the_old_one() {
-        let session = session();
-        let (old_tx, mut old_rx) = mpsc::channel(4);
-        let old = session.attach_agent(old_tx);
-        let (new_tx, mut new_rx) = mpsc::channel(4);
-        let new = session.attach_agent(new_tx);
-        assert_eq!(
-            old_rx.try_recv(),
-            Ok(AgentCommand::Close(CloseCause::Replaced))
-        );
-        drop(old);
-        assert_eq!(
-            session.liveness(),
-            Liveness::Live,
-            "the old guard leaves the new link"
-        );
-        session
-            .send_to_agent(AgentCommand::Input(b"x".to_vec()))
-            .unwrap();
-        assert_eq!(new_rx.try_recv(), Ok(AgentCommand::Input(b"x".to_vec())));
-        drop(new);
-        assert_eq!(session.liveness(), Liveness::Offline);
-        assert_eq!(
-            session.send_to_agent(AgentCommand::Input(vec![])),
-            Err(SendError::Offline)
-        );
-    }
-
-    #[test]
-    fn viewers_count_until_their_guard_drops() {
-        let session = session();
-        let first = session.join_viewer(2).unwrap();
-        let _second = session.join_viewer(2).unwrap();
-        assert_eq!(
-            session.join_viewer(2).unwrap_err(),
-            JoinError::TooManyViewers
-        );
-        assert_eq!(session.viewer_count(), 2);
-        drop(first);
-        assert_eq!(session.viewer_count(), 1);
-    }
-
-    #[test]
-    fn ending_and_reopening() {
-        let session = session();
-        session.end_if_offline(Some(3));
-        assert_eq!(session.liveness(), Liveness::Ended);
-        session.reopen();
-        assert_eq!(session.liveness(), Liveness::Offline);
-        let (tx, _rx) = mpsc::channel(1);
-        let _agent = session.attach_agent(tx);
-        session.end_if_offline(Some(3));
-        assert_eq!(
-            session.liveness(),
-            Liveness::Live,
-            "a live session is not ended"
-        );
     }
 }

@@ -1,4 +1,7 @@
-//! [`Registry`]: the sessions held in memory, by id.
+//! [`Registry`]: the sessions held in memory, by id, within the memory
+//! budgets: a session gets a ring only when its user's and the relay's
+//! budgets have room for it, freeing ended sessions' rings (oldest first)
+//! to make room.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -6,21 +9,34 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::Session;
+use super::budget::{make_room, Holding};
+use super::{Budget, BudgetError, Session};
 
 /// The sessions held in memory, by id.
 #[derive(Debug)]
 pub(crate) struct Registry {
     sessions: Mutex<HashMap<Uuid, Arc<Session>>>,
     history_bytes: usize,
+    budget: Budget,
+}
+
+/// A session [`Registry::admit`] let in.
+#[derive(Debug)]
+pub(crate) struct Admitted {
+    /// The session, open.
+    pub(crate) session: Arc<Session>,
+    /// How many ended sessions' rings were freed to make room.
+    pub(crate) freed: usize,
 }
 
 impl Registry {
-    /// An empty registry whose sessions keep `history_bytes` of output each.
-    pub(crate) fn new(history_bytes: usize) -> Self {
+    /// An empty registry whose sessions keep `history_bytes` of output each,
+    /// within `budget`.
+    pub(crate) fn new(history_bytes: usize, budget: Budget) -> Self {
         Self {
             sessions: Mutex::new(HashMap::new()),
             history_bytes,
+            budget,
         }
     }
 
@@ -33,27 +49,75 @@ impl Registry {
         self.map().get(&id).cloned()
     }
 
-    /// The session `id`, created empty (offline, no history) if not in memory.
-    /// Its idle clock restarts, so [`sweep`](Self::sweep) leaves it to the
-    /// caller, who is about to attach an agent or a viewer.
-    pub(crate) fn get_or_create(&self, id: Uuid) -> Arc<Session> {
-        let session = self
-            .map()
-            .entry(id)
-            .or_insert_with(|| Arc::new(Session::new(id, self.history_bytes)))
-            .clone();
-        {
-            let mut state = session.lock();
-            if state.idle_since.is_some() {
-                state.idle_since = Some(Instant::now());
+    /// Session `id` of `user`, open, with room for its whole ring: created,
+    /// or reopened if it had ended. When the budgets are short, ended
+    /// sessions' rings are freed, oldest first; when that is not enough,
+    /// the session is refused. Its idle clock restarts, so
+    /// [`sweep`](Self::sweep) leaves it to the caller.
+    pub(crate) fn admit(&self, id: Uuid, user: &str) -> Result<Admitted, BudgetError> {
+        let mut map = self.map();
+        let existing = map.get(&id).cloned();
+        let held_now = existing.as_ref().map_or(0, |s| s.lock().held_bytes());
+        let ended = existing.as_ref().is_none_or(|s| s.lock().ended.is_some());
+        let mut freed = 0;
+        if ended {
+            let need = (self.history_bytes as u64).saturating_sub(held_now);
+            let holdings: Vec<Holding> = map
+                .values()
+                .filter(|s| s.id != id)
+                .map(|s| s.holding())
+                .collect();
+            for free in make_room(&holdings, user, need, self.budget)? {
+                if let Some(session) = map.get(&free) {
+                    session.change(|state| state.log.free());
+                    freed += 1;
+                }
             }
         }
+        let session = match existing {
+            Some(session) => {
+                session.reopen();
+                session
+            }
+            None => {
+                let session = Arc::new(Session::new(id, user, self.history_bytes));
+                map.insert(id, session.clone());
+                session
+            }
+        };
+        session.restart_idle_clock();
+        Ok(Admitted { session, freed })
+    }
+
+    /// Session `id` of `user`, created ended (it needs no room) if not in
+    /// memory: for a session the store says has ended.
+    pub(crate) fn get_or_create_ended(
+        &self,
+        id: Uuid,
+        user: &str,
+        exit_status: Option<i32>,
+    ) -> Arc<Session> {
+        let mut map = self.map();
+        let session = map
+            .entry(id)
+            .or_insert_with(|| {
+                let session = Session::new(id, user, self.history_bytes);
+                session.end(exit_status);
+                Arc::new(session)
+            })
+            .clone();
+        session.restart_idle_clock();
         session
     }
 
     /// How many sessions are in memory.
     pub(crate) fn len(&self) -> usize {
         self.map().len()
+    }
+
+    /// Bytes of history all sessions hold or reserve.
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.map().values().map(|s| s.lock().held_bytes()).sum()
     }
 
     /// Drops sessions that have had neither agent nor viewers for `retention`.
@@ -71,20 +135,107 @@ impl Registry {
     }
 }
 
+impl Session {
+    /// What this session holds, for the budgets.
+    fn holding(&self) -> Holding {
+        let state = self.lock();
+        Holding {
+            id: self.id,
+            user: self.user.clone(),
+            bytes: state.held_bytes(),
+            ended: state.ended.and(state.ended_at),
+        }
+    }
+
+    /// Restarts the idle clock of a session nobody uses yet.
+    fn restart_idle_clock(&self) {
+        let mut state = self.lock();
+        if state.idle_since.is_some() {
+            state.idle_since = Some(Instant::now());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::session::tests::ROOMY;
+    use crate::session::{Seat, Upload};
+    use protocol::Frame;
 
     #[test]
     fn sweeps_only_sessions_idle_past_retention() {
-        let registry = Registry::new(16);
+        let registry = Registry::new(16, Budget::UNLIMITED);
         let (idle, watched) = (Uuid::new_v4(), Uuid::new_v4());
-        registry.get_or_create(idle);
-        let _viewer = registry.get_or_create(watched).join_viewer(1).unwrap();
+        registry.admit(idle, "ann").unwrap();
+        let watched = registry.admit(watched, "ann").unwrap().session;
+        let _viewer = watched.join_viewer(Seat::Owner, ROOMY).unwrap();
         assert_eq!(registry.sweep(Duration::from_secs(60)), 0);
         assert_eq!(registry.sweep(Duration::ZERO), 1);
         assert!(registry.get(idle).is_none());
-        assert!(registry.get(watched).is_some());
+        assert!(registry.get(watched.id).is_some());
         assert_eq!(registry.len(), 1);
+    }
+
+    fn output(session: &Session, bytes: usize) {
+        let frames = vec![Frame::Output(vec![b'x'; bytes])];
+        session.upload(&mut Upload::default(), frames).unwrap();
+    }
+
+    #[test]
+    fn open_sessions_reserve_their_ring_and_ended_ones_are_freed_oldest_first() {
+        let budget = Budget {
+            per_user: 300,
+            global: 1000,
+        };
+        let registry = Registry::new(100, budget);
+        let first = registry.admit(Uuid::new_v4(), "ann").unwrap().session;
+        let second = registry.admit(Uuid::new_v4(), "ann").unwrap().session;
+        let third = registry.admit(Uuid::new_v4(), "ann").unwrap().session;
+        assert_eq!(registry.held_bytes(), 300, "open sessions reserve 100 each");
+        assert!(matches!(
+            registry.admit(Uuid::new_v4(), "ann"),
+            Err(BudgetError::User { held: 300, .. })
+        ));
+        assert!(
+            registry.admit(Uuid::new_v4(), "bob").is_ok(),
+            "another user"
+        );
+        for session in [&first, &second, &third] {
+            output(session, 60);
+        }
+        first.end(None);
+        second.end(None);
+        let fourth = registry.admit(Uuid::new_v4(), "ann").unwrap();
+        assert_eq!(fourth.freed, 1, "one ended ring is enough");
+        assert_eq!(first.lock().held_bytes(), 0, "the oldest was freed");
+        assert!(second.lock().held_bytes() >= 60, "the newer one is kept");
+        // Reopening an ended session needs room for its whole ring again:
+        // the next ended ring goes.
+        let reopened = registry.admit(first.id, "ann").unwrap();
+        assert_eq!(reopened.freed, 1);
+        assert_eq!(second.lock().held_bytes(), 0);
+        assert!(
+            matches!(
+                registry.admit(Uuid::new_v4(), "ann"),
+                Err(BudgetError::User { held: 300, .. })
+            ),
+            "only open sessions are left: nothing to free"
+        );
+    }
+
+    #[test]
+    fn a_session_known_to_have_ended_needs_no_room() {
+        let registry = Registry::new(
+            100,
+            Budget {
+                per_user: 100,
+                global: 100,
+            },
+        );
+        let _open = registry.admit(Uuid::new_v4(), "ann").unwrap();
+        let ended = registry.get_or_create_ended(Uuid::new_v4(), "ann", Some(1));
+        assert_eq!(ended.liveness(), crate::session::Liveness::Ended);
+        assert_eq!(registry.held_bytes(), 100);
     }
 }

@@ -77,7 +77,7 @@ impl Session {
                         state.metadata_version += 1;
                     }
                     Frame::Resize(size) => {
-                        state.size = Some(size);
+                        state.size = Some(size.clamped());
                         state.size_offset = state.log.end();
                     }
                     Frame::Control(Control::AgentExited { exit_status }) => {
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn output_lands_at_the_wrappers_offsets_without_duplicates() {
-        let session = Session::new(Uuid::new_v4(), 64);
+        let session = Session::new(Uuid::new_v4(), "ann", 64);
         let mut upload = Upload::default();
         let first = session
             .upload(&mut upload, vec![Frame::Output(b"abc".to_vec())])
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn metadata_size_exit_and_refusals() {
-        let session = Session::new(Uuid::new_v4(), 64);
+        let session = Session::new(Uuid::new_v4(), "ann", 64);
         let metadata = Metadata {
             agent: "codex".into(),
             ..Metadata::default()
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn refuses_an_offset_beyond_any_stream() {
-        let session = Session::new(Uuid::new_v4(), 64);
+        let session = Session::new(Uuid::new_v4(), "ann", 64);
         let error = session
             .upload(&mut Upload::default(), vec![Frame::StreamOffset(u64::MAX)])
             .unwrap_err();

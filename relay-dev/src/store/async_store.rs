@@ -61,16 +61,6 @@ impl AsyncStore {
         self.call(move |s| s.session(id)).await
     }
 
-    /// [`Store::sessions_of`].
-    pub(crate) async fn sessions_of(&self, user: String) -> StoreResult<Vec<SessionRecord>> {
-        self.call(move |s| s.sessions_of(&user)).await
-    }
-
-    /// [`Store::add_message`].
-    pub(crate) async fn add_message(&self, message: MessageRecord) -> StoreResult<()> {
-        self.call(move |s| s.add_message(&message)).await
-    }
-
     /// [`Store::messages`].
     pub(crate) async fn messages(
         &self,

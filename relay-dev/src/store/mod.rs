@@ -120,6 +120,23 @@ pub(crate) trait Store: Send + Sync {
     fn add_message(&self, message: &MessageRecord) -> StoreResult<()>;
     /// The last `limit` messages of a session, oldest first.
     fn messages(&self, session_id: Uuid, limit: usize) -> StoreResult<Vec<MessageRecord>>;
+    /// The last `limit` messages of a session before message `before` (all
+    /// of them when `None`), oldest first.
+    fn messages_before(
+        &self,
+        session_id: Uuid,
+        limit: usize,
+        before: Option<Uuid>,
+    ) -> StoreResult<Vec<MessageRecord>>;
+    /// Deletes all but the latest `keep` messages of a session; returns how many went.
+    fn trim_messages(&self, session_id: Uuid, keep: usize) -> StoreResult<usize>;
+    /// A user's sessions, newest first: `limit` after skipping `offset`.
+    fn sessions_page(
+        &self,
+        user: &str,
+        limit: usize,
+        offset: usize,
+    ) -> StoreResult<Vec<SessionRecord>>;
 
     /// Saves a new share grant (and may forget grants expired by then).
     fn insert_share(&self, share: &ShareRecord) -> StoreResult<()>;

@@ -1,6 +1,7 @@
 //! The SQLite [`Store`]: one file (owner-only, with its `-wal` and `-shm`),
 //! schema migrated on open. Share grants' queries live in [`shares`].
 
+mod pages;
 mod shares;
 
 use std::collections::HashSet;
@@ -245,25 +246,29 @@ impl Store for SqliteStore {
     }
 
     fn messages(&self, session_id: Uuid, limit: usize) -> StoreResult<Vec<MessageRecord>> {
-        self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, session_id, content, sender, requires_user_input, created_at FROM messages
-                 WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![session_id.to_string(), limit as i64], |r| {
-                Ok(MessageRecord {
-                    id: uuid_col(r, 0)?,
-                    session_id: uuid_col(r, 1)?,
-                    content: r.get(2)?,
-                    sender: r.get(3)?,
-                    requires_user_input: r.get(4)?,
-                    created_at: r.get::<_, i64>(5)? as u64,
-                })
-            })?;
-            let mut list: Vec<MessageRecord> = rows.collect::<rusqlite::Result<_>>()?;
-            list.reverse();
-            Ok(list)
-        })
+        self.with(|c| pages::messages(c, session_id, limit, None))
+    }
+
+    fn messages_before(
+        &self,
+        session_id: Uuid,
+        limit: usize,
+        before: Option<Uuid>,
+    ) -> StoreResult<Vec<MessageRecord>> {
+        self.with(|c| pages::messages(c, session_id, limit, before))
+    }
+
+    fn trim_messages(&self, session_id: Uuid, keep: usize) -> StoreResult<usize> {
+        self.with(|c| pages::trim(c, session_id, keep))
+    }
+
+    fn sessions_page(
+        &self,
+        user: &str,
+        limit: usize,
+        offset: usize,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        self.with(|c| pages::sessions(c, user, limit, offset))
     }
 
     fn insert_share(&self, share: &ShareRecord) -> StoreResult<()> {

@@ -13,21 +13,28 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use protocol::{Control, Frame};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::close_watch::CloseWatch;
 use super::link::Link;
 use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer};
-use super::{decode_frames, CloseReason, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR};
+use super::{
+    close_after, decode_frames, link_timing, CloseReason, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR,
+    CLOSE_TRY_AGAIN,
+};
 use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle::{self, OpenError, Registration};
 use crate::metrics::{add, dec};
 use crate::server::AppState;
-use crate::session::{AgentCommand, CloseCause, Session, Upload, UploadError};
+use crate::session::{
+    command_queue, AgentCommand, CloseCause, CommandReceiver, Session, Upload, UploadError,
+};
 
-/// Commands queued for one agent before viewers' input is refused as "busy".
-const AGENT_QUEUE: usize = 256;
+/// Bytes of viewers' commands queued for one agent before more input is
+/// refused as "busy": two of the largest frames (and at least 128 KiB).
+fn queue_bytes(max_frame: usize) -> usize {
+    max_frame.max(64 << 10).saturating_mul(2)
+}
 
 /// Upgrades `/agent` and runs the link.
 pub(super) async fn upgrade(
@@ -49,7 +56,7 @@ async fn authorize(
     state: &AppState,
     session_id: Option<&str>,
     token: Option<&str>,
-) -> Result<(Uuid, String), CloseReason> {
+) -> Result<(Arc<Session>, String), CloseReason> {
     let (user, key_id) = match authenticate(&state.signer, &state.store, token).await {
         Ok(Principal::User { user, key_id }) => (user, key_id),
         Ok(Principal::Share(_)) => {
@@ -65,24 +72,32 @@ async fn authorize(
     let Some(id) = session_id.and_then(|s| Uuid::parse_str(s).ok()) else {
         return Err(CloseReason::policy("missing or malformed session_id"));
     };
-    if let Err(e) = lifecycle::open(state, id, &user, Registration::default()).await {
-        if let OpenError::Store(e) = &e {
-            tracing::error!("opening session {id}: {e}");
+    match lifecycle::open(state, id, &user, Registration::default()).await {
+        Ok((_, session)) => Ok((session, key_id)),
+        Err(e @ OpenError::Budget(_)) => Err(CloseReason::new(CLOSE_TRY_AGAIN, e.to_string())),
+        Err(e) => {
+            if let OpenError::Store(e) = &e {
+                tracing::error!("opening session {id}: {e}");
+            }
+            Err(CloseReason::policy(e.to_string()))
         }
-        return Err(CloseReason::policy(e.to_string()));
     }
-    Ok((id, key_id))
 }
 
 async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request: LinkRequest) {
-    let link = Link::new(ws, request.dialect);
-    let (id, key_id) =
-        match authorize(&state, session_id.as_deref(), request.token.as_deref()).await {
-            Ok(authorized) => authorized,
-            Err(why) => return link.close(why).await,
-        };
-    let session = state.registry.get_or_create(id);
-    let (commands_tx, commands) = mpsc::channel(AGENT_QUEUE);
+    let link = Link::new(ws, request.dialect, link_timing(&state.config));
+    let authorized = tokio::time::timeout(
+        state.config.upgrade_timeout(),
+        authorize(&state, session_id.as_deref(), request.token.as_deref()),
+    )
+    .await
+    .unwrap_or_else(|_| Err(CloseReason::new(CLOSE_TRY_AGAIN, "authorization timed out")));
+    let (session, key_id) = match authorized {
+        Ok(authorized) => authorized,
+        Err(why) => return link.close(why).await,
+    };
+    let id = session.id;
+    let (commands_tx, commands) = command_queue(queue_bytes(state.config.max_frame));
     let attached = session.attach_agent(commands_tx);
     let held = attached.held();
     add(&state.metrics.agents, 1);
@@ -122,24 +137,24 @@ fn close_for(cause: CloseCause) -> CloseReason {
 
 impl AgentLink {
     /// Runs the link until it ends; returns the close to send, if any.
-    async fn serve(
-        &mut self,
-        held: u64,
-        mut commands: mpsc::Receiver<AgentCommand>,
-    ) -> Option<CloseReason> {
-        let greeted = match self.link.dialect() {
+    async fn serve(&mut self, held: u64, mut commands: CommandReceiver) -> Option<CloseReason> {
+        let greeting = match self.link.dialect() {
             Dialect::Tether => {
-                self.link
-                    .send_frames(&[Frame::Control(Control::Ready), Frame::Ack(held)])
-                    .await
+                let frames = [Frame::Control(Control::Ready), Frame::Ack(held)];
+                self.link.send_frames(&frames, &mut self.watch).await
             }
-            Dialect::Legacy => self.link.send_text(r#"{"type":"ready"}"#).await,
+            Dialect::Legacy => {
+                let ready = r#"{"type":"ready"}"#;
+                self.link.send_text(ready, &mut self.watch).await
+            }
         };
-        greeted.ok()?;
+        if let Err(failure) = greeting {
+            return close_after(&self.state, failure, "agent");
+        }
         if let Some(why) = self.watch.now() {
             return Some(why);
         }
-        let mut ping = tokio::time::interval(self.state.config.ping_every());
+        let mut ping = tokio::time::interval(self.link.ping_every());
         ping.tick().await;
         loop {
             tokio::select! {
@@ -149,8 +164,10 @@ impl AgentLink {
                         Err(close) => return close,
                     };
                     if let Err(why) = self.on_message(&bytes).await {
-                        tracing::warn!(session = %self.session.id, "closing agent link: {}", why.reason);
-                        return Some(why);
+                        if let Some(why) = &why {
+                            tracing::warn!(session = %self.session.id, "closing agent link: {}", why.reason);
+                        }
+                        return why;
                     }
                 }
                 command = commands.recv() => {
@@ -160,11 +177,13 @@ impl AgentLink {
                         Some(AgentCommand::Close(cause)) => return Some(close_for(cause)),
                         None => return Some(CloseReason::new(CLOSE_NORMAL, "session closed")),
                     };
-                    self.link.send_frames(&[frame]).await.ok()?;
+                    if let Err(failure) = self.link.send_frames(&[frame], &mut self.watch).await {
+                        return close_after(&self.state, failure, "agent");
+                    }
                 }
                 _ = ping.tick() => {
-                    if !self.link.keepalive(self.state.config.ping_every()).await {
-                        return None;
+                    if let Err(failure) = self.link.keepalive(&mut self.watch).await {
+                        return close_after(&self.state, failure, "agent");
                     }
                 }
                 why = self.watch.wait() => return Some(why),
@@ -172,15 +191,16 @@ impl AgentLink {
         }
     }
 
-    /// Hands one message's frames to the session; acknowledges stored output.
-    async fn on_message(&mut self, bytes: &[u8]) -> Result<(), CloseReason> {
+    /// Hands one message's frames to the session; acknowledges stored
+    /// output. `Err` when the link must end, with the close to send if any.
+    async fn on_message(&mut self, bytes: &[u8]) -> Result<(), Option<CloseReason>> {
         let frames = decode_frames(bytes, &self.state)?;
         let uploaded = self
             .session
             .upload(&mut self.upload, frames)
             .map_err(|e| match e {
                 UploadError::OffsetOutOfRange(_) => {
-                    CloseReason::new(CLOSE_PROTOCOL_ERROR, e.to_string())
+                    Some(CloseReason::new(CLOSE_PROTOCOL_ERROR, e.to_string()))
                 }
             })?;
         for (from, to) in &uploaded.gaps {
@@ -195,10 +215,10 @@ impl AgentLink {
             lifecycle::end(&self.state, &self.session, exit_status).await;
         }
         if uploaded.output && self.link.dialect() == Dialect::Tether {
-            self.link
-                .send_frames(&[Frame::Ack(uploaded.end)])
-                .await
-                .map_err(|_| CloseReason::new(CLOSE_NORMAL, "agent gone"))?;
+            let ack = [Frame::Ack(uploaded.end)];
+            if let Err(failure) = self.link.send_frames(&ack, &mut self.watch).await {
+                return Err(close_after(&self.state, failure, "agent"));
+            }
         }
         Ok(())
     }

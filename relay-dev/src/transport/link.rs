@@ -1,6 +1,10 @@
 //! [`Link`]: one upgraded WebSocket with its peer's dialect — sending
 //! frames (leaving out what a legacy peer does not know), receiving binary
 //! messages, pings, and a clean close.
+//!
+//! Every send races the link's [`CloseWatch`] (shutdown, revocation,
+//! expiry), the send timeout and the keepalive deadline: a peer that stops
+//! reading blocks only its own link, and only until then.
 
 use std::time::{Duration, Instant};
 
@@ -8,23 +12,46 @@ use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use protocol::Frame;
 
+use super::close_watch::CloseWatch;
 use super::upgrade::Dialect;
 use super::{CloseReason, CLOSE_TOO_BIG};
+
+/// How long a link may take: to send one message, and between pings.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LinkTiming {
+    /// Longest one send may block (the peer not reading) before the link is dropped.
+    pub(super) send_timeout: Duration,
+    /// Interval between pings; a peer silent for three of them is dropped.
+    pub(super) ping_every: Duration,
+}
+
+/// Why a send did not complete.
+#[derive(Debug)]
+pub(super) enum SendFailure {
+    /// The link must close for this reason (shutdown, revocation, expiry).
+    Close(CloseReason),
+    /// The peer stopped reading: the send did not finish in time.
+    Stalled,
+    /// The connection is gone.
+    Gone,
+}
 
 /// A WebSocket with its peer's dialect.
 pub(super) struct Link {
     ws: WebSocket,
     dialect: Dialect,
+    timing: LinkTiming,
     /// When the peer last sent anything (a pong counts).
     last_heard: Instant,
 }
 
 impl Link {
     /// Wraps an upgraded socket.
-    pub(super) fn new(ws: WebSocket, dialect: Dialect) -> Self {
+    pub(super) fn new(ws: WebSocket, dialect: Dialect, timing: LinkTiming) -> Self {
         Self {
             ws,
             dialect,
+            timing,
             last_heard: Instant::now(),
         }
     }
@@ -34,41 +61,67 @@ impl Link {
         self.dialect
     }
 
+    /// The ping interval.
+    pub(super) fn ping_every(&self) -> Duration {
+        self.timing.ping_every
+    }
+
     /// Sends frames as one message, leaving out the types a legacy peer does
     /// not know. Sends nothing when nothing is left.
-    pub(super) async fn send_frames(&mut self, frames: &[Frame]) -> Result<(), axum::Error> {
+    pub(super) async fn send_frames(
+        &mut self,
+        frames: &[Frame],
+        watch: &mut CloseWatch,
+    ) -> Result<(), SendFailure> {
         let mut bytes = Vec::new();
         for frame in frames {
             if self.dialect == Dialect::Tether || frame.frame_type().is_legacy() {
                 frame.encode(&mut bytes);
             }
         }
-        self.send_encoded(bytes).await
+        self.send_encoded(bytes, watch).await
     }
 
     /// Sends already-encoded frames as one binary message (none if empty).
-    pub(super) async fn send_encoded(&mut self, bytes: Vec<u8>) -> Result<(), axum::Error> {
+    pub(super) async fn send_encoded(
+        &mut self,
+        bytes: Vec<u8>,
+        watch: &mut CloseWatch,
+    ) -> Result<(), SendFailure> {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.ws.send(Message::Binary(Bytes::from(bytes))).await
+        self.send(Message::Binary(Bytes::from(bytes)), watch).await
     }
 
     /// Sends a text message (only the legacy `ready`).
-    pub(super) async fn send_text(&mut self, text: &str) -> Result<(), axum::Error> {
-        self.ws.send(Message::Text(text.into())).await
+    pub(super) async fn send_text(
+        &mut self,
+        text: &str,
+        watch: &mut CloseWatch,
+    ) -> Result<(), SendFailure> {
+        self.send(Message::Text(text.into()), watch).await
     }
 
-    /// Pings a Tether peer (never a legacy one) every `interval`; `false`
-    /// when the peer has been silent for three intervals or the send failed.
-    pub(super) async fn keepalive(&mut self, interval: Duration) -> bool {
-        if self.dialect == Dialect::Legacy {
-            return true;
+    /// Pings the peer (RFC 6455 clients, legacy ones too, answer on their
+    /// own); `false` when it has been silent for three intervals.
+    pub(super) async fn keepalive(&mut self, watch: &mut CloseWatch) -> Result<(), SendFailure> {
+        if self.last_heard.elapsed() > self.timing.ping_every * 3 {
+            return Err(SendFailure::Gone);
         }
-        if self.last_heard.elapsed() > interval * 3 {
-            return false;
+        self.send(Message::Ping(Bytes::new()), watch).await
+    }
+
+    /// Sends one message, racing the watch, the send timeout and the
+    /// keepalive deadline (three ping intervals since the peer was heard).
+    async fn send(&mut self, message: Message, watch: &mut CloseWatch) -> Result<(), SendFailure> {
+        let silent_until = self.last_heard + self.timing.ping_every * 3;
+        let deadline = (Instant::now() + self.timing.send_timeout).min(silent_until);
+        tokio::select! {
+            sent = self.ws.send(message) => sent.map_err(|_| SendFailure::Gone),
+            why = watch.wait() => Err(SendFailure::Close(why)),
+            () = tokio::time::sleep_until(deadline.into()) => Err(SendFailure::Stalled),
         }
-        self.ws.send(Message::Ping(Bytes::new())).await.is_ok()
     }
 
     /// The next message from the peer.

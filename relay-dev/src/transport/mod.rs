@@ -3,8 +3,8 @@
 //! between the socket and the session, keep the link alive and close it
 //! with the right code. What both share: the upgrade and the two dialects
 //! ([`upgrade`]) and its Origin check ([`origin`]), the socket ([`link`]),
-//! the reasons a running link must close ([`close_watch`]), frame decoding
-//! and the close codes (here).
+//! the reasons a running link must close ([`close_watch`]), viewers' input
+//! budgets ([`input_rate`]), frame decoding and the close codes (here).
 
 mod agent;
 mod close_watch;
@@ -14,12 +14,16 @@ mod origin;
 mod upgrade;
 mod viewer;
 
+pub(crate) use input_rate::InputRates;
+
 use axum::routing::any;
 use axum::Router;
 use protocol::{DecodeError, Decoder, Frame};
 
+use crate::config::Config;
 use crate::metrics::add;
 use crate::server::{AppState, Shared};
+use link::{LinkTiming, SendFailure};
 
 /// Normal closure.
 const CLOSE_NORMAL: u16 = 1000;
@@ -31,6 +35,8 @@ const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 const CLOSE_POLICY: u16 = 1008;
 /// A frame over the payload limit.
 const CLOSE_TOO_BIG: u16 = 1009;
+/// A limit of the relay's is reached (memory budget, …): try again later.
+const CLOSE_TRY_AGAIN: u16 = 1013;
 
 /// The WebSocket routes: `/agent` and `/terminal/{id}`, refused (403) to
 /// pages of foreign origins ([`origin`]).
@@ -70,6 +76,28 @@ impl CloseReason {
     /// The relay is shutting down (1001).
     fn going_away() -> Self {
         Self::new(CLOSE_GOING_AWAY, "relay shutting down")
+    }
+}
+
+/// The send timeout and ping interval of every link.
+fn link_timing(config: &Config) -> LinkTiming {
+    LinkTiming {
+        send_timeout: config.send_timeout(),
+        ping_every: config.ping_every(),
+    }
+}
+
+/// The close to send after a failed send, if any: a stalled peer (counted
+/// and logged) or a vanished one gets none.
+fn close_after(state: &Shared, failure: SendFailure, who: &str) -> Option<CloseReason> {
+    match failure {
+        SendFailure::Close(why) => Some(why),
+        SendFailure::Stalled => {
+            add(&state.metrics.links_stalled, 1);
+            tracing::info!("dropping {who} link: it stopped reading (send timed out)");
+            None
+        }
+        SendFailure::Gone => None,
     }
 }
 

@@ -4,7 +4,13 @@
 //! the viewer's [`ViewerFeed`] yields goes out (join, history, live output —
 //! the stream's rules live in the feed), INPUT and RESIZE come in and go to
 //! the agent (refused for read-only viewers and past the input rate), ACKs
-//! go to the feed. A slow viewer only delays itself.
+//! go to the feed. A slow viewer only delays itself; one that stops reading
+//! is dropped after the send timeout.
+//!
+//! Input is charged to a bucket per session and credential (every INPUT and
+//! RESIZE frame, header included), so reconnecting does not refill it. A
+//! message is applied up to its first refused frame and answered with one
+//! error at most; a viewer that keeps sending refused frames is closed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,14 +23,15 @@ use protocol::{Control, Frame, Role};
 use uuid::Uuid;
 
 use super::close_watch::CloseWatch;
-use super::input_rate::InputBucket;
+use super::input_rate::{InputBucket, SharedBucket};
 use super::link::Link;
 use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer};
-use super::{decode_frames, CloseReason, CLOSE_NORMAL};
+use super::{close_after, decode_frames, link_timing, CloseReason, CLOSE_TRY_AGAIN};
 use crate::auth::{authenticate, Grant, Principal};
+use crate::lifecycle;
 use crate::metrics::{add, dec};
 use crate::server::AppState;
-use crate::session::{AgentCommand, FeedOptions, Session, ViewerFeed};
+use crate::session::{AgentCommand, FeedOptions, Seat, SeatLimits, Session, ViewerFeed};
 
 /// Upgrades `/terminal/{id}` and runs the link.
 pub(super) async fn upgrade(
@@ -41,9 +48,18 @@ pub(super) async fn upgrade(
     upgrade.on_upgrade(move |ws| run(state, ws, session_id, from, request))
 }
 
+/// Refused messages a viewer may send in a burst before its link closes…
+const REFUSAL_BURST: f64 = 16.0;
+/// … and how many per second after that.
+const REFUSALS_PER_SEC: f64 = 1.0;
+
 /// Who is watching, and until when.
 struct Access {
     role: Role,
+    /// What the input bucket is kept by: the key's id, or the share link's.
+    credential: String,
+    /// Whose place the viewer takes: the owner's, or a share link's.
+    seat: Seat,
     /// The key or share link it came with (closed on revocation).
     grant: Grant,
     /// Unix seconds at which a share token expires.
@@ -78,6 +94,8 @@ async fn authorize(
     let access = match principal {
         Principal::User { user, key_id } if user == record.user => Access {
             role: Role::ReadWrite,
+            credential: format!("key:{key_id}"),
+            seat: Seat::Owner,
             grant: Grant::Key(key_id),
             expires_at: None,
         },
@@ -85,6 +103,8 @@ async fn authorize(
         Principal::User { .. } => return Err(refuse("unknown session")),
         Principal::Share(grant) if grant.session_id == id => Access {
             role: grant.role,
+            credential: format!("share:{}", grant.id),
+            seat: Seat::Share(grant.id.clone()),
             expires_at: Some(grant.expires_at),
             grant: Grant::Share {
                 id: grant.id,
@@ -93,10 +113,17 @@ async fn authorize(
         },
         Principal::Share(_) => return Err(refuse("share token is for another session")),
     };
-    let session = state.registry.get_or_create(id);
-    if record.ended_at.is_some() {
+    let session = if record.ended_at.is_some() {
+        let session = (state.registry).get_or_create_ended(id, &record.user, record.exit_status);
         session.end_if_offline(record.exit_status);
-    }
+        session
+    } else if let Some(session) = state.registry.get(id) {
+        session
+    } else {
+        // Not in memory (e.g. the relay restarted): it needs room for its ring.
+        lifecycle::admit(state, id, &record.user)
+            .map_err(|e| CloseReason::new(CLOSE_TRY_AGAIN, e.to_string()))?
+    };
     Ok((session, record.agent_type, access))
 }
 
@@ -107,12 +134,17 @@ async fn run(
     from: Option<String>,
     request: LinkRequest,
 ) {
-    let link = Link::new(ws, request.dialect);
-    let (session, agent_type, access) =
-        match authorize(&state, &session_id, request.token.as_deref()).await {
-            Ok(found) => found,
-            Err(why) => return link.close(why).await,
-        };
+    let link = Link::new(ws, request.dialect, link_timing(&state.config));
+    let authorized = tokio::time::timeout(
+        state.config.upgrade_timeout(),
+        authorize(&state, &session_id, request.token.as_deref()),
+    )
+    .await
+    .unwrap_or_else(|_| Err(CloseReason::new(CLOSE_TRY_AGAIN, "authorization timed out")));
+    let (session, agent_type, access) = match authorized {
+        Ok(found) => found,
+        Err(why) => return link.close(why).await,
+    };
     let from = match from.as_deref().map(str::parse::<u64>) {
         None => None,
         Some(Ok(offset)) => Some(offset),
@@ -122,7 +154,12 @@ async fn run(
                 .await
         }
     };
-    let viewer = match session.join_viewer(state.config.max_viewers) {
+    let limits = SeatLimits {
+        max: state.config.max_viewers,
+        owner_reserved: state.config.owner_viewers,
+        per_share: state.config.max_viewers_per_share,
+    };
+    let viewer = match session.join_viewer(access.seat.clone(), limits) {
         Ok(viewer) => viewer,
         Err(e) => return link.close(CloseReason::policy(e.to_string())).await,
     };
@@ -144,7 +181,8 @@ async fn run(
         feed: ViewerFeed::new(viewer, options),
         watch: CloseWatch::new(&state, Some(access.grant), access.expires_at),
         role: access.role,
-        bucket: InputBucket::new(state.config.max_input_rate),
+        bucket: state.input_rates.bucket(id, &access.credential),
+        refusals: InputBucket::with_depth(REFUSALS_PER_SEC, REFUSAL_BURST),
         state: state.clone(),
         link,
     };
@@ -165,8 +203,20 @@ struct ViewerLink {
     feed: ViewerFeed,
     watch: CloseWatch,
     role: Role,
-    bucket: InputBucket,
+    /// Input budget of this credential on this session.
+    bucket: SharedBucket,
+    /// Refused messages this link may still send before it is closed.
+    refusals: InputBucket,
     link: Link,
+}
+
+/// Why a viewer's frame was not handed to the agent.
+enum Refusal {
+    /// The viewer may not send it (role, rate, malformed size): counts
+    /// towards closing the link.
+    Policy(&'static str),
+    /// The agent cannot take it now (offline, busy): not the viewer's fault.
+    Agent(String),
 }
 
 impl ViewerLink {
@@ -175,7 +225,7 @@ impl ViewerLink {
         if let Some(why) = self.watch.now() {
             return Some(why);
         }
-        let mut ping = tokio::time::interval(self.state.config.ping_every());
+        let mut ping = tokio::time::interval(self.link.ping_every());
         ping.tick().await;
         // History, then live: one loop, so input and ACKs are handled
         // during a long replay too.
@@ -190,10 +240,10 @@ impl ViewerLink {
                 add(&self.state.metrics.bytes_out, batch.output_bytes);
                 // Sending waits only for this viewer's socket; meanwhile the
                 // agent and other viewers go on (they never wait for us). A
-                // stalled viewer still hears of shutdown.
-                tokio::select! {
-                    sent = self.link.send_encoded(batch.bytes) => sent.ok()?,
-                    why = self.watch.wait() => return Some(why),
+                // stalled viewer still hears of shutdown, and is dropped
+                // after the send timeout.
+                if let Err(failure) = self.link.send_encoded(batch.bytes, &mut self.watch).await {
+                    return close_after(&self.state, failure, "viewer");
                 }
             }
             tokio::select! {
@@ -204,14 +254,16 @@ impl ViewerLink {
                         Err(close) => return close,
                     };
                     if let Err(why) = self.on_message(&bytes).await {
-                        tracing::warn!(session = %self.feed.session().id, "closing viewer link: {}", why.reason);
-                        return Some(why);
+                        if let Some(why) = &why {
+                            tracing::warn!(session = %self.feed.session().id, "closing viewer link: {}", why.reason);
+                        }
+                        return why;
                     }
                 }
                 why = self.watch.wait() => return Some(why),
                 _ = ping.tick() => {
-                    if !self.link.keepalive(self.state.config.ping_every()).await {
-                        return None;
+                    if let Err(failure) = self.link.keepalive(&mut self.watch).await {
+                        return close_after(&self.state, failure, "viewer");
                     }
                 }
                 _ = std::future::ready(()), if has_work => {}
@@ -220,56 +272,83 @@ impl ViewerLink {
         }
     }
 
-    async fn on_message(&mut self, bytes: &[u8]) -> Result<(), CloseReason> {
-        for frame in decode_frames(bytes, &self.state)? {
-            let (command, len) = match frame {
-                Frame::Input(data) => {
-                    let len = data.len() as u64;
-                    (AgentCommand::Input(data), len)
-                }
-                Frame::Resize(size) if size.is_empty() => {
-                    add(&self.state.metrics.frames_dropped, 1);
-                    self.refuse("resize refused: rows and columns must be at least 1")
-                        .await?;
-                    continue;
-                }
-                Frame::Resize(size) => (AgentCommand::Resize(size), 0),
+    /// Applies one message: ACKs go to the feed, INPUT and RESIZE to the
+    /// agent up to the first refused one; the rest of the message is dropped
+    /// and the viewer gets one error.
+    /// `Err` when the link must end, with the close to send if any.
+    async fn on_message(&mut self, bytes: &[u8]) -> Result<(), Option<CloseReason>> {
+        let mut refused = None;
+        let mut dropped = 0;
+        for frame in decode_frames(bytes, &self.state).map_err(Some)? {
+            let command = match frame {
+                Frame::Input(data) => AgentCommand::Input(data),
+                Frame::Resize(size) => AgentCommand::Resize(size),
                 Frame::Ack(rendered) => {
                     self.feed.ack(rendered);
                     continue;
                 }
                 _ => continue,
             };
-            if let Err(reason) = self.check_input(len) {
-                add(&self.state.metrics.frames_dropped, 1);
-                self.refuse(reason).await?;
+            if refused.is_some() {
+                dropped += 1;
                 continue;
             }
-            if let Err(e) = self.feed.session().send_to_agent(command) {
-                add(&self.state.metrics.frames_dropped, 1);
-                self.refuse(&e.to_string()).await?;
+            if let Err(refusal) = self.forward(command) {
+                refused = Some(refusal);
+                dropped += 1;
             }
         }
-        Ok(())
+        add(&self.state.metrics.frames_dropped, dropped);
+        match refused {
+            None => Ok(()),
+            Some(Refusal::Agent(reason)) => self.refuse(reason).await,
+            Some(Refusal::Policy(reason)) => {
+                if !self.refusals.take(1) {
+                    return Err(Some(CloseReason::policy(
+                        "too many refused frames (read-only, malformed or over the input rate)",
+                    )));
+                }
+                self.refuse(reason.to_string()).await
+            }
+        }
     }
 
-    fn check_input(&mut self, len: u64) -> Result<(), &'static str> {
+    /// Checks one command against the role and the input bucket (which it
+    /// is charged to, frame header included) and hands it to the agent.
+    fn forward(&mut self, command: AgentCommand) -> Result<(), Refusal> {
         if self.role == Role::ReadOnly {
-            return Err("read-only viewer: input and resize refused");
+            return Err(Refusal::Policy(
+                "read-only viewer: input and resize refused",
+            ));
         }
-        if !self.bucket.take(len) {
-            return Err("input rate limit exceeded: input dropped");
+        let (command, payload) = match command {
+            AgentCommand::Resize(size) if size.is_empty() => {
+                return Err(Refusal::Policy(
+                    "resize refused: rows and columns must be at least 1",
+                ))
+            }
+            AgentCommand::Resize(size) => (AgentCommand::Resize(size.clamped()), 4),
+            AgentCommand::Input(data) => {
+                let len = data.len();
+                (AgentCommand::Input(data), len)
+            }
+            other => (other, 0),
+        };
+        if !self.bucket.take((protocol::HEADER_LEN + payload) as u64) {
+            return Err(Refusal::Policy("input rate limit exceeded: input dropped"));
         }
-        Ok(())
+        self.feed
+            .session()
+            .send_to_agent(command)
+            .map_err(|e| Refusal::Agent(e.to_string()))
     }
 
-    async fn refuse(&mut self, reason: &str) -> Result<(), CloseReason> {
-        let error = Frame::Control(Control::Error {
-            reason: reason.to_string(),
-        });
+    /// Tells the viewer why its input was refused.
+    async fn refuse(&mut self, reason: String) -> Result<(), Option<CloseReason>> {
+        let error = Frame::Control(Control::Error { reason });
         self.link
-            .send_frames(&[error])
+            .send_frames(&[error], &mut self.watch)
             .await
-            .map_err(|_| CloseReason::new(CLOSE_NORMAL, "viewer gone"))
+            .map_err(|failure| close_after(&self.state, failure, "viewer"))
     }
 }

@@ -35,6 +35,8 @@ pub struct RelayProcess {
     _temp: Option<tempfile::TempDir>,
     addr: SocketAddr,
     args: Vec<String>,
+    /// A shell line run before the relay (`ulimit -n 256`), if any.
+    prelude: Option<String>,
 }
 
 impl RelayProcess {
@@ -56,8 +58,22 @@ impl RelayProcess {
     /// Starts a relay whose `TETHER_HOME` and data dir is `home` (kept after
     /// drop), so a wrapper can share the same config.json.
     pub fn start_in(home: &Path, args: &[&str]) -> Self {
+        Self::start_after(home, None, args)
+    }
+
+    /// Starts a relay (in a fresh temporary home) whose process may open at
+    /// most `limit` file descriptors (`ulimit -n`, soft and hard).
+    pub fn start_with_fd_limit(limit: u64, args: &[&str]) -> Self {
+        let temp = tempfile::tempdir().expect("temp dir for TETHER_HOME");
+        let prelude = format!("ulimit -n {limit}");
+        let mut relay = Self::start_after(temp.path(), Some(prelude), args);
+        relay._temp = Some(temp);
+        relay
+    }
+
+    fn start_after(home: &Path, prelude: Option<String>, args: &[&str]) -> Self {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let (child, addr) = spawn(home, "127.0.0.1:0", &args)
+        let (child, addr) = spawn(home, "127.0.0.1:0", &args, prelude.as_deref())
             .unwrap_or_else(|e| panic!("starting tether-relay: {e}"));
         Self {
             child: Some(child),
@@ -65,6 +81,7 @@ impl RelayProcess {
             _temp: None,
             addr,
             args,
+            prelude,
         }
     }
 
@@ -175,7 +192,12 @@ impl RelayProcess {
         self.kill();
         let mut last_error = String::new();
         let started = poll_blocking(DEADLINE, || {
-            match spawn(&self.home, &self.addr.to_string(), &self.args) {
+            match spawn(
+                &self.home,
+                &self.addr.to_string(),
+                &self.args,
+                self.prelude.as_deref(),
+            ) {
                 Ok(started) => Some(started),
                 Err(e) => {
                     last_error = e;
@@ -197,14 +219,31 @@ impl Drop for RelayProcess {
     }
 }
 
-/// Starts the binary and waits for its `listening on` line.
-fn spawn(home: &Path, listen: &str, args: &[String]) -> Result<(Child, SocketAddr), String> {
+/// Starts the binary (through `sh -c` after `prelude`, if given) and
+/// waits for its `listening on` line.
+fn spawn(
+    home: &Path,
+    listen: &str,
+    args: &[String],
+    prelude: Option<&str>,
+) -> Result<(Child, SocketAddr), String> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(home.join("relay.log"))
         .map_err(|e| format!("relay.log: {e}"))?;
-    let mut child = Command::new(workspace_binary("tether-relay"))
+    let binary = workspace_binary("tether-relay");
+    let mut command = match prelude {
+        None => Command::new(binary),
+        Some(prelude) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("{prelude} && exec \"$0\" \"$@\""))
+                .arg(binary);
+            sh
+        }
+    };
+    let mut child = command
         .arg("--listen")
         .arg(listen)
         .args(args)

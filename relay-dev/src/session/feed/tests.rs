@@ -2,14 +2,14 @@
 //! read through [`ViewerFeed::next_batch`].
 
 use protocol::{decode_message, Metadata};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::*;
-use crate::session::Upload;
+use crate::session::tests::ROOMY;
+use crate::session::{command_queue, Seat, Upload};
 
 fn session(history_bytes: usize) -> Arc<Session> {
-    Arc::new(Session::new(Uuid::new_v4(), history_bytes))
+    Arc::new(Session::new(Uuid::new_v4(), "ann", history_bytes))
 }
 
 fn feed(session: &Arc<Session>, from: Option<u64>, agent_type: &str) -> ViewerFeed {
@@ -28,7 +28,7 @@ fn feed_with(
         agent_type,
         extensions,
     };
-    ViewerFeed::new(session.join_viewer(8).unwrap(), options)
+    ViewerFeed::new(session.join_viewer(Seat::Owner, ROOMY).unwrap(), options)
 }
 
 /// The agent sends one message with these frames.
@@ -293,7 +293,7 @@ fn a_legacy_viewer_gets_no_extension_frames() {
 #[test]
 fn the_agent_going_and_coming_back_is_announced() {
     let session = session(64);
-    let (tx, _rx) = mpsc::channel(1);
+    let (tx, _rx) = command_queue(1 << 10);
     let agent = session.attach_agent(tx);
     let mut feed = feed(&session, None, "claude");
     let joined = drain(&mut feed);
@@ -303,7 +303,7 @@ fn the_agent_going_and_coming_back_is_announced() {
     );
     drop(agent);
     assert_eq!(drain(&mut feed), [control(Control::AgentOffline)]);
-    let (tx, _rx) = mpsc::channel(1);
+    let (tx, _rx) = command_queue(1 << 10);
     let _agent = session.attach_agent(tx);
     assert_eq!(drain(&mut feed), [control(Control::AgentOnline)]);
 }
