@@ -97,8 +97,8 @@ fn prose(rng: &mut Rng, out: &mut Vec<u8>) {
 
 fn code(rng: &mut Rng, out: &mut Vec<u8>) {
     let lines = 2 + rng.below(10);
-    let mut line_no = 1 + rng.below(400);
-    for _ in 0..lines {
+    let first = 1 + rng.below(400);
+    for line_no in first..first + lines {
         let indent = 4 * rng.below(4) as usize;
         let text = format!(
             "\x1b[2m{line_no:>5}\x1b[0m {:indent$}\x1b[35m{}\x1b[0m {} = {}.{}({}, {});\r\n",
@@ -111,7 +111,6 @@ fn code(rng: &mut Rng, out: &mut Vec<u8>) {
             rng.below(10_000),
         );
         out.extend_from_slice(text.as_bytes());
-        line_no += 1;
     }
 }
 

@@ -43,6 +43,9 @@ pub(super) struct Link {
     timing: LinkTiming,
     /// When the peer last sent anything (a pong counts).
     last_heard: Instant,
+    /// Whether binary messages go out as DEFLATED envelopes (a viewer that
+    /// asked, see [`deflate`](super::deflate)).
+    deflate: bool,
 }
 
 impl Link {
@@ -53,7 +56,15 @@ impl Link {
             dialect,
             timing,
             last_heard: Instant::now(),
+            deflate: false,
         }
+    }
+
+    /// Sends binary messages as DEFLATED envelopes when `deflate` (and
+    /// they get smaller).
+    pub(super) fn with_deflate(mut self, deflate: bool) -> Self {
+        self.deflate = deflate;
+        self
     }
 
     /// The peer's dialect.
@@ -91,6 +102,11 @@ impl Link {
         if bytes.is_empty() {
             return Ok(());
         }
+        let bytes = if self.deflate {
+            super::deflate::deflated(bytes)
+        } else {
+            bytes
+        };
         self.send(Message::Binary(Bytes::from(bytes)), watch).await
     }
 

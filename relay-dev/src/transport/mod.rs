@@ -8,6 +8,7 @@
 
 mod agent;
 mod close_watch;
+mod deflate;
 mod input_rate;
 mod link;
 mod origin;

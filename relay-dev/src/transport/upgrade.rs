@@ -55,6 +55,8 @@ pub(super) struct LinkRequest {
     pub(super) dialect: Dialect,
     /// The peer's address, for the log (when the server records it).
     pub(super) peer: Option<SocketAddr>,
+    /// A Tether peer asked for DEFLATED envelopes (`compress=deflate`).
+    pub(super) deflate: bool,
 }
 
 /// The peer address axum records when served with connect info.
@@ -89,12 +91,17 @@ pub(super) fn prepare_upgrade(
         upgrade = upgrade.protocols([offered]);
     }
     let peer = peer.map(|Extension(ConnectInfo(addr))| addr);
+    // Only a Tether peer knows the envelope (type 7); a legacy one never gets it.
+    // The query is `protocol::deflate::QUERY`.
+    let deflate =
+        dialect == Dialect::Tether && query.get("compress").is_some_and(|c| c == "deflate");
     (
         upgrade,
         LinkRequest {
             token,
             dialect,
             peer,
+            deflate,
         },
     )
 }

@@ -134,7 +134,8 @@ async fn run(
     from: Option<String>,
     request: LinkRequest,
 ) {
-    let link = Link::new(ws, request.dialect, link_timing(&state.config));
+    let link =
+        Link::new(ws, request.dialect, link_timing(&state.config)).with_deflate(request.deflate);
     let authorized = tokio::time::timeout(
         state.config.upgrade_timeout(),
         authorize(&state, &session_id, request.token.as_deref()),
@@ -170,7 +171,7 @@ async fn run(
     };
     let id = session.id;
     add(&state.metrics.viewers, 1);
-    tracing::info!(session = %id, dialect = ?link.dialect(), peer = ?request.peer, "viewer joined");
+    tracing::info!(session = %id, dialect = ?link.dialect(), deflate = request.deflate, peer = ?request.peer, "viewer joined");
     let options = FeedOptions {
         role: access.role,
         from,

@@ -2,6 +2,7 @@
 //! way a given client would, [`FrameSocket`] yields what arrives as decoded
 //! [`Event`]s.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub struct Connect {
     pub tether_subprotocol: bool,
     /// The `Origin` header a browser page would send.
     pub origin: Option<String>,
+    /// Append `compress=deflate`: ask for DEFLATED envelopes.
+    pub compress: bool,
 }
 
 /// Opens a WebSocket to `url` (path and query included). Returns the stream
@@ -42,6 +45,12 @@ pub async fn ws_connect(url: &str, how: &Connect) -> Result<(WsStream, Option<St
         format!("{url}{sep}protocol={}", protocol::PROTOCOL_NAME)
     } else {
         url.to_string()
+    };
+    let url = if how.compress {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}{}", protocol::deflate::QUERY)
+    } else {
+        url
     };
     let mut request = url
         .as_str()
@@ -104,6 +113,12 @@ pub struct FrameSocket {
     pending: VecDeque<Event>,
     /// Pings received (legacy clients must get none).
     pub pings: usize,
+    /// Binary messages received, and how many of them were DEFLATED envelopes.
+    pub messages: usize,
+    /// See [`messages`](Self::messages).
+    pub deflated: usize,
+    /// Bytes of binary messages as received (envelopes before inflating).
+    pub received_bytes: u64,
 }
 
 impl FrameSocket {
@@ -113,6 +128,9 @@ impl FrameSocket {
             ws,
             pending: Default::default(),
             pings: 0,
+            messages: 0,
+            deflated: 0,
+            received_bytes: 0,
         }
     }
 
@@ -129,6 +147,7 @@ impl FrameSocket {
             match message {
                 None | Some(Err(_)) => return Some(Event::Gone),
                 Some(Ok(Message::Binary(bytes))) => {
+                    let bytes = self.inflated(&bytes);
                     match protocol::decode_message(&bytes, usize::MAX >> 1) {
                         Ok(frames) => self.pending.extend(frames.into_iter().map(Event::Frame)),
                         Err(e) => panic!("relay sent an undecodable message: {e}"),
@@ -145,6 +164,19 @@ impl FrameSocket {
                 Some(Ok(_)) => {}
             }
         }
+    }
+
+    /// A received message as frames: envelopes inflated (and counted).
+    fn inflated<'a>(&mut self, message: &'a [u8]) -> Cow<'a, [u8]> {
+        self.messages += 1;
+        self.received_bytes += message.len() as u64;
+        if !protocol::deflate::is_deflated(message) {
+            return Cow::Borrowed(message);
+        }
+        self.deflated += 1;
+        let frames = protocol::deflate::inflate(message, protocol::deflate::MAX_INFLATED)
+            .unwrap_or_else(|e| panic!("relay sent a bad DEFLATED envelope: {e}"));
+        Cow::Owned(frames)
     }
 
     /// The next event; panics after [`DEADLINE`].
