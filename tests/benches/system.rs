@@ -466,7 +466,18 @@ struct Growth {
 
 /// `MANY` sessions, each with its agent linked and one viewer, all idle.
 async fn idle_sessions_memory() -> Growth {
-    let relay = RelayProcess::start_with(&["--max-sessions", "5000"]);
+    // Far past the defaults for the open internet: every link is from
+    // loopback, and every open session reserves its whole ring.
+    let relay = RelayProcess::start_with(&[
+        "--max-sessions",
+        "5000",
+        "--max-connections-per-ip",
+        "0",
+        "--user-memory-budget",
+        "64G",
+        "--memory-budget",
+        "64G",
+    ]);
     let key = relay.api_key();
     let base = settled_rss(&relay).await;
     let mut links = Vec::new();
@@ -487,7 +498,10 @@ async fn idle_sessions_memory() -> Growth {
 
 /// One live session watched by `MANY` viewers.
 async fn crowded_session_memory() -> Growth {
-    let fixture = SessionFixture::start_for("bench", &["--max-viewers", "5000"]);
+    let fixture = SessionFixture::start_for(
+        "bench",
+        &["--max-viewers", "5000", "--max-connections-per-ip", "0"],
+    );
     let mut agent = fixture.connect_agent().await;
     agent.send_output(b"$ ").await;
     let base = settled_rss(&fixture.relay).await;

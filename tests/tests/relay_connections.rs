@@ -136,7 +136,9 @@ async fn half_sent_requests_neither_stall_health_nor_stay_open() {
 
 #[tokio::test]
 async fn a_request_whose_body_never_comes_is_closed_after_the_idle_timeout() {
-    let relay = RelayProcess::start_with(&["--idle-timeout", "2"]);
+    let (fx, mut agent) = SessionFixture::with_agent(&["--idle-timeout", "2"]).await;
+    let relay = &fx.relay;
+    let mut viewer = fx.joined_viewer().await;
     let mut stream = TcpStream::connect(relay.addr()).await.unwrap();
     stream
         .write_all(
@@ -150,6 +152,9 @@ async fn a_request_whose_body_never_comes_is_closed_after_the_idle_timeout() {
         "the stalled request was still open after {DEADLINE:?}"
     );
     assert!(started.elapsed() >= Duration::from_millis(1500));
+    // WebSocket links are not HTTP requests: pings keep them, however quiet.
+    agent.send_output(b"still linked").await;
+    viewer.read_output_until(b"still linked").await;
 }
 
 #[tokio::test]
