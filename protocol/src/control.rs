@@ -144,6 +144,10 @@ pub enum Control {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit_status: Option<i32>,
     },
+    /// Relay → wrapper (Tether peers only): the viewer whose RESIZE is in
+    /// force ("fit to screen") has left. The wrapper gives the size back to
+    /// its local terminal, if one is attached.
+    SizeReleased,
     /// Either direction: a request was refused or failed, for this reason.
     Error {
         /// A human-readable reason.

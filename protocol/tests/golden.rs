@@ -167,6 +167,19 @@ fn control_events_have_stable_json() {
 }
 
 #[test]
+fn size_released_decodes_from_its_json() {
+    let json = br#"{"type":"size_released"}"#;
+    let mut bytes = vec![6, 0, 0, 0, json.len() as u8];
+    bytes.extend_from_slice(json);
+    assert_eq!(hex(&bytes[..5]), "06 00 00 00 18");
+    assert_eq!(
+        protocol::decode_message(&bytes, 1024).unwrap(),
+        vec![Frame::Control(Control::SizeReleased)]
+    );
+    assert_round_trip(Frame::Control(Control::SizeReleased), &hex(&bytes));
+}
+
+#[test]
 fn unknown_control_fields_and_types_are_tolerated() {
     let c: Control = serde_json::from_str(r#"{"type":"gap","from":1,"to":2,"why":"x"}"#).unwrap();
     assert_eq!(c, Control::Gap { from: 1, to: 2 });

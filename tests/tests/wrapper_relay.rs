@@ -582,7 +582,9 @@ async fn with_a_local_terminal_and_two_viewers_one_answer_per_query() {
 }
 
 /// Local terminal attached (tmux): a viewer's resize takes control of the
-/// PTY size; resizing the local terminal takes it back.
+/// PTY size; resizing the local terminal takes it back. (The size is read
+/// with `stty size` typed by the viewer: a key typed in tmux would take the
+/// size back too, see `wrapper_size_back`.)
 #[tokio::test]
 async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
     if !require_tool("tmux") {
@@ -606,7 +608,7 @@ async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
     let asked = Frame::Resize(Size { rows: 20, cols: 60 });
     viewer.send(std::slice::from_ref(&asked)).await;
     viewer.wait_frame(&Join::default(), |f| *f == asked).await;
-    tmux.type_line("stty size");
+    viewer.send(&[Frame::Input(b"stty size\r".to_vec())]).await;
     tmux.wait_for_text("20 60", DEADLINE);
 
     tmux.resize(110, 35);

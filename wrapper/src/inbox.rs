@@ -1,5 +1,6 @@
 //! What reaches the agent's side of a run: input to type into the PTY and
-//! size changes to apply, from the local terminal and from viewers.
+//! size changes to apply, from the local terminal and from viewers (and the
+//! relay's word that the viewer holding the size left).
 //!
 //! The session owns the receiving ends; the relay link holds an
 //! [`AgentInbox`] and never blocks on it. What viewers send is bounded: their
@@ -33,12 +34,17 @@ pub enum InputEvent {
 }
 
 /// A size change request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResizeEvent {
     /// The local terminal changed size.
     Local(Size),
+    /// A key was typed on the local terminal: it takes the size back if a
+    /// viewer holds it.
+    LocalUse,
     /// A viewer asked for a size: take it with [`RemoteSize::take`].
     Remote,
+    /// The viewer holding the size left (the relay's `size_released`).
+    Released,
 }
 
 /// One viewer INPUT frame waiting for the agent. Its bytes count against
@@ -183,6 +189,12 @@ impl AgentInbox {
         }
         true
     }
+
+    /// The relay says the viewer whose size is in force left: the resize
+    /// thread gives the size back to the local terminal.
+    pub fn size_released(&self) {
+        let _ = self.resize.send(ResizeEvent::Released);
+    }
 }
 
 #[cfg(test)]
@@ -261,5 +273,12 @@ mod tests {
         assert!(inbox.viewer_resize(Size::new(2000, 30)));
         assert!(matches!(resize_rx.try_recv(), Ok(ResizeEvent::Remote)));
         assert_eq!(remote.take(), Some(Size::new(1000, 30)));
+    }
+
+    #[test]
+    fn a_release_reaches_the_resize_thread() {
+        let (inbox, _, resize_rx, _) = inbox(1);
+        inbox.size_released();
+        assert_eq!(resize_rx.try_recv(), Ok(ResizeEvent::Released));
     }
 }

@@ -9,7 +9,9 @@
 //! resend buffer; keys from stdin and viewers' INPUT (which the link puts in
 //! the `inbox`) go through the `queries` arbiter into the PTY; SIGWINCH and
 //! viewers' RESIZE go through the `resize` policy to the PTY and back to the
-//! relay. The link runs on its own thread and reconnects on its own.
+//! relay, and so do a key typed locally and the relay's `size_released`
+//! (both give a viewer's size back to the local terminal). The link runs on
+//! its own thread and reconnects on its own.
 //!
 //! | module | job |
 //! |---|---|
@@ -22,7 +24,7 @@
 //! | `pty` | the agent's pseudo-terminal: spawn, read, write, resize, exit code |
 //! | `terminal` | the local terminal: raw mode, size, restore on any exit |
 //! | `link` | the relay connection: resend buffer, handshake, reconnect, ACKs |
-//! | `resize` | who decides the PTY's size and when (debounce, steps) |
+//! | `resize` | who decides the PTY's size and when (debounce, steps, giving it back) |
 //! | `queries` | terminal queries: exactly one answer reaches the agent |
 //! | `logging` | the run's log file (0600, in 0700 folders), throttled lines |
 //! | `printable` | server text made safe for the person's terminal |

@@ -6,6 +6,11 @@
 //!   wins), then applied — in steps when the change is large (more than
 //!   [`ResizePolicy::max_step_cols`] columns or [`ResizePolicy::max_step_rows`]
 //!   rows), so that full-screen programs redraw cleanly.
+//! * A viewer's size does not outlive its use: a key typed on the local
+//!   terminal ([`ResizeScheduler::on_local_use`]) or the relay saying that
+//!   the viewer holding the size left ([`ResizeScheduler::on_release`]) gives
+//!   it back to the local terminal at once, as a local resize would. Without
+//!   a local terminal the size stays: there is nothing to go back to.
 //!
 //! The scheduler does no I/O and reads no clock: callers pass `now` and call
 //! [`ResizeScheduler::poll`] at [`ResizeScheduler::next_deadline`].
@@ -94,6 +99,34 @@ impl ResizeScheduler {
         self.steps.clear();
         self.next_step_at = None;
         self.apply(size)
+    }
+
+    /// Whether a viewer holds the size, or asked for it (pending or being
+    /// stepped to): what a key typed locally or a release takes back.
+    pub fn viewer_holds(&self) -> bool {
+        self.controller == Controller::Viewer || self.pending.is_some() || self.stepping()
+    }
+
+    /// The local terminal was used (a key typed on it): if a viewer holds the
+    /// size, the local terminal takes it back at its size `local` (`None`
+    /// without a local terminal: nothing changes). Returns the size to apply
+    /// now, as [`on_local`](Self::on_local) does.
+    pub fn on_local_use(&mut self, local: Option<Size>) -> Option<Size> {
+        self.take_back(local)
+    }
+
+    /// The viewer holding the size left (the relay's `size_released`): the
+    /// local terminal takes the size back at `local`, and a request still
+    /// waiting is dropped; without a local terminal (`None`) the size stays.
+    pub fn on_release(&mut self, local: Option<Size>) -> Option<Size> {
+        self.take_back(local)
+    }
+
+    fn take_back(&mut self, local: Option<Size>) -> Option<Size> {
+        match local {
+            Some(size) if self.viewer_holds() => self.on_local(size),
+            _ => None,
+        }
     }
 
     /// A viewer asks for `size` at `now`; it is applied after the debounce
@@ -250,6 +283,96 @@ mod tests {
         assert_eq!(s.next_deadline(), None, "stepping was cancelled");
         assert_eq!(s.poll(t0 + ms(10_000)), None);
         assert_eq!(s.on_local(size(40, 100)), None, "same size: nothing to do");
+    }
+
+    /// A viewer's request, applied: the scheduler now follows the viewer.
+    fn viewer_sized(local: Size, asked: Size) -> (ResizeScheduler, Instant) {
+        let t0 = Instant::now();
+        let mut s = ResizeScheduler::new(ResizePolicy::default(), local);
+        s.on_remote(asked, t0);
+        let mut now = t0;
+        while let Some(deadline) = s.next_deadline() {
+            now = now.max(deadline);
+            s.poll(now);
+        }
+        assert_eq!(s.controller(), Controller::Viewer);
+        assert_eq!(s.current, asked);
+        (s, now)
+    }
+
+    #[test]
+    fn a_key_typed_locally_takes_the_size_back() {
+        let (mut s, _) = viewer_sized(size(30, 100), size(20, 40));
+        assert!(s.viewer_holds());
+        assert_eq!(s.on_local_use(Some(size(30, 100))), Some(size(30, 100)));
+        assert_eq!(s.controller(), Controller::Local);
+        assert!(!s.viewer_holds());
+        // Further keys change nothing.
+        assert_eq!(s.on_local_use(Some(size(30, 100))), None);
+        assert_eq!(s.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_key_typed_locally_cancels_a_waiting_request_and_stepping() {
+        let t0 = Instant::now();
+        let mut s = ResizeScheduler::new(ResizePolicy::default(), size(30, 100));
+        s.on_remote(size(20, 40), t0);
+        assert!(s.viewer_holds(), "a waiting request counts");
+        assert_eq!(s.on_local_use(Some(size(30, 100))), None, "same size");
+        assert_eq!(s.next_deadline(), None, "the request was dropped");
+        assert_eq!(s.poll(t0 + ms(10_000)), None);
+
+        s.on_remote(size(20, 40), t0);
+        assert_eq!(s.poll(t0 + ms(500)), Some(size(29, 90)));
+        assert!(s.stepping());
+        assert_eq!(s.on_local_use(Some(size(30, 100))), Some(size(30, 100)));
+        assert_eq!(s.next_deadline(), None, "stepping was cancelled");
+    }
+
+    #[test]
+    fn keys_typed_while_the_local_terminal_has_the_size_change_nothing() {
+        let mut s = ResizeScheduler::new(ResizePolicy::default(), size(30, 100));
+        assert!(!s.viewer_holds());
+        assert_eq!(s.on_local_use(Some(size(31, 100))), None);
+        assert_eq!(s.current, size(30, 100));
+    }
+
+    #[test]
+    fn the_holder_leaving_gives_the_size_back() {
+        let (mut s, now) = viewer_sized(size(30, 100), size(20, 40));
+        assert_eq!(s.on_release(Some(size(30, 100))), Some(size(30, 100)));
+        assert_eq!(s.controller(), Controller::Local);
+        assert_eq!(s.poll(now + ms(10_000)), None);
+        // The local terminal resized meanwhile: its size now.
+        let (mut s, _) = viewer_sized(size(30, 100), size(20, 40));
+        assert_eq!(s.on_release(Some(size(35, 110))), Some(size(35, 110)));
+        // A release when the size is the local terminal's already: nothing.
+        assert_eq!(s.on_release(Some(size(35, 110))), None);
+    }
+
+    #[test]
+    fn a_release_drops_the_request_still_waiting() {
+        // The viewer asked and left within the debounce.
+        let t0 = Instant::now();
+        let mut s = ResizeScheduler::new(ResizePolicy::default(), size(30, 100));
+        s.on_remote(size(20, 40), t0);
+        assert_eq!(s.on_release(Some(size(30, 100))), None);
+        assert_eq!(s.next_deadline(), None);
+        assert_eq!(s.poll(t0 + ms(10_000)), None);
+        assert_eq!(s.controller(), Controller::Local);
+    }
+
+    #[test]
+    fn without_a_local_terminal_a_release_keeps_the_size() {
+        let (mut s, now) = viewer_sized(size(24, 80), size(20, 40));
+        assert_eq!(s.on_release(None), None);
+        assert_eq!(s.on_local_use(None), None);
+        assert_eq!(s.controller(), Controller::Viewer);
+        assert_eq!(s.current, size(20, 40));
+        assert_eq!(s.poll(now + ms(10_000)), None);
+        // A newer viewer still takes it.
+        s.on_remote(size(22, 45), now);
+        assert_eq!(s.poll(now + ms(500)), Some(size(22, 45)));
     }
 
     #[test]

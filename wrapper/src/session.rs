@@ -5,6 +5,7 @@
 //!  stdin ──▶ input thread ──▶ PTY ──▶ output thread ──▶ stdout
 //!  viewer INPUT ─┘  (queries)          └──▶ link (ResendBuffer → relay)
 //!  SIGWINCH / viewer RESIZE ──▶ resize thread ──▶ PTY size, RESIZE to relay
+//!  a key typed locally / size_released ─┘
 //! ```
 //!
 //! The output thread never waits for the relay: it appends to the link's
@@ -105,9 +106,10 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
     let (stop_stdin_rx, stop_stdin_tx) = rustix::pipe::pipe()?;
     {
         let input_tx = input_tx.clone();
+        let resize_tx = resize_tx.clone();
         thread::Builder::new()
             .name("stdin".into())
-            .spawn(move || input::read_stdin(&input_tx, &stop_stdin_rx))?;
+            .spawn(move || input::read_stdin(&input_tx, &resize_tx, local_tty, &stop_stdin_rx))?;
     }
 
     // Size: SIGWINCH and viewer requests → PTY and relay.
@@ -117,6 +119,7 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
         remote_size,
         agent.resizer(),
         spawn.size,
+        local_tty,
         Arc::clone(&queries),
         size_sink,
     )?;

@@ -17,6 +17,7 @@ mod properties;
 mod queue;
 mod registry;
 mod seats;
+mod size_holder;
 mod strip;
 #[cfg(test)]
 mod tests;
@@ -49,6 +50,9 @@ pub(crate) enum AgentCommand {
     Input(Vec<u8>),
     /// A request to resize the PTY.
     Resize(Size),
+    /// The viewer whose RESIZE is in force left: the wrapper gives the size
+    /// back to its local terminal (sent to Tether agents only).
+    SizeReleased,
     /// The session no longer wants this link.
     Close(CloseCause),
 }
@@ -139,6 +143,8 @@ struct SessionState {
     ended_at: Option<Instant>,
     /// Viewers currently attached, by credential.
     seats: ViewerSeats,
+    /// The viewer link whose RESIZE is in force.
+    size_holder: size_holder::SizeHolder,
     agent: Option<AgentHandle>,
     /// Since when neither an agent nor a viewer is attached.
     idle_since: Option<Instant>,
@@ -213,6 +219,7 @@ impl Session {
                 ended_offset: 0,
                 ended_at: None,
                 seats: ViewerSeats::default(),
+                size_holder: size_holder::SizeHolder::default(),
                 agent: None,
                 idle_since: Some(Instant::now()),
             }),
@@ -266,6 +273,10 @@ impl Session {
                 old.commands
                     .close(AgentCommand::Close(CloseCause::Replaced));
             }
+            if state.size_holder.attached() {
+                // Past the byte bound, like a close: it is tiny and must get through.
+                commands.close(AgentCommand::SizeReleased);
+            }
             state.agent = Some(AgentHandle { link_id, commands });
             state.reopen();
             state.idle_since = None;
@@ -278,9 +289,31 @@ impl Session {
         }
     }
 
-    /// Hands a command to the attached agent without waiting.
+    /// Hands a command to the attached agent without waiting (for tests:
+    /// viewers' commands go through [`send_from_viewer`](Self::send_from_viewer)).
+    #[cfg(test)]
     pub(crate) fn send_to_agent(&self, command: AgentCommand) -> Result<(), SendError> {
-        let state = self.lock();
+        Self::send_locked(&self.lock(), command)
+    }
+
+    /// Hands viewer link `viewer`'s command to the attached agent without
+    /// waiting; a RESIZE handed over makes that viewer the size's holder
+    /// ([`ViewerGuard::link_id`]): when it leaves, the agent is told.
+    pub(crate) fn send_from_viewer(
+        &self,
+        viewer: u64,
+        command: AgentCommand,
+    ) -> Result<(), SendError> {
+        let resize = matches!(command, AgentCommand::Resize(_));
+        let mut state = self.lock();
+        Self::send_locked(&state, command)?;
+        if resize {
+            state.size_holder.took(viewer);
+        }
+        Ok(())
+    }
+
+    fn send_locked(state: &SessionState, command: AgentCommand) -> Result<(), SendError> {
         let agent = state.agent.as_ref().ok_or(SendError::Offline)?;
         if state.ended.is_some() {
             return Err(SendError::Offline);
@@ -324,6 +357,7 @@ impl Session {
         Ok(ViewerGuard {
             session: self.clone(),
             seat,
+            link_id: NEXT_LINK_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 }
@@ -360,17 +394,24 @@ impl Drop for AgentGuard {
     }
 }
 
-/// A viewer counted in its session; leaves on drop.
+/// A viewer counted in its session; leaves on drop (and, if its RESIZE is
+/// the one in force, tells the agent: `size_released`).
 #[derive(Debug)]
 pub(crate) struct ViewerGuard {
     session: Arc<Session>,
     seat: Seat,
+    link_id: u64,
 }
 
 impl ViewerGuard {
     /// The session joined.
     pub(crate) fn session(&self) -> &Arc<Session> {
         &self.session
+    }
+
+    /// This viewer link's id, for [`Session::send_from_viewer`].
+    pub(crate) fn link_id(&self) -> u64 {
+        self.link_id
     }
 }
 
@@ -379,5 +420,12 @@ impl Drop for ViewerGuard {
         let mut state = self.session.lock();
         state.seats.release(&self.seat);
         state.mark_idle_if_unused();
+        let attached = state.agent.is_some() && state.ended.is_none();
+        if state.size_holder.left(self.link_id, attached) {
+            if let Some(agent) = &state.agent {
+                // Past the byte bound, like a close: it is tiny and must get through.
+                agent.commands.close(AgentCommand::SizeReleased);
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ fn cost(command: &AgentCommand) -> usize {
         + match command {
             AgentCommand::Input(data) => data.len(),
             AgentCommand::Resize(_) => 4,
-            AgentCommand::Close(_) => 0,
+            AgentCommand::Close(_) | AgentCommand::SizeReleased => 0,
         }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! The wrapper streams OUTPUT (with offsets, for Tether peers) into its
 //! session ([`Session::upload`]); the relay acknowledges what the log holds
-//! and forwards viewers' INPUT and RESIZE. A new link for the same session
-//! replaces the old one.
+//! and forwards viewers' INPUT and RESIZE (and, to Tether wrappers,
+//! `size_released` when the viewer holding the size leaves). A new link for
+//! the same session replaces the old one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -174,6 +175,11 @@ impl AgentLink {
                     let frame = match command {
                         Some(AgentCommand::Input(data)) => Frame::Input(data),
                         Some(AgentCommand::Resize(size)) => Frame::Resize(size),
+                        // A Tether event: legacy wrappers never get it.
+                        Some(AgentCommand::SizeReleased) if self.link.dialect() == Dialect::Tether => {
+                            Frame::Control(Control::SizeReleased)
+                        }
+                        Some(AgentCommand::SizeReleased) => continue,
                         Some(AgentCommand::Close(cause)) => return Some(close_for(cause)),
                         None => return Some(CloseReason::new(CLOSE_NORMAL, "session closed")),
                     };

@@ -179,6 +179,7 @@ async fn run(
         extensions: link.dialect() == Dialect::Tether,
     };
     let mut viewer = ViewerLink {
+        viewer_id: viewer.link_id(),
         feed: ViewerFeed::new(viewer, options),
         watch: CloseWatch::new(&state, Some(access.grant), access.expires_at),
         role: access.role,
@@ -202,6 +203,8 @@ struct ViewerLink {
     state: AppState,
     /// The viewer's stream; dropping it leaves the session.
     feed: ViewerFeed,
+    /// Which link this is, to the session (whose RESIZE is in force).
+    viewer_id: u64,
     watch: CloseWatch,
     role: Role,
     /// Input budget of this credential on this session.
@@ -340,7 +343,7 @@ impl ViewerLink {
         }
         self.feed
             .session()
-            .send_to_agent(command)
+            .send_from_viewer(self.viewer_id, command)
             .map_err(|e| Refusal::Agent(e.to_string()))
     }
 

@@ -89,7 +89,10 @@ impl Inner {
                 self.status_dirty = true;
             }
             Control::Gap { .. } => {} // counted by the STREAM_OFFSET that follows
-            Control::Ready | Control::AgentExited { .. } | Control::Unknown => {}
+            Control::Ready
+            | Control::AgentExited { .. }
+            | Control::SizeReleased
+            | Control::Unknown => {}
         }
     }
 }

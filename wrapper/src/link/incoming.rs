@@ -1,5 +1,6 @@
 //! What the relay sends on the agent link: the handshake (`ready`, then the
-//! ACK of what it holds), then ACKs, viewers' INPUT and RESIZE, errors.
+//! ACK of what it holds), then ACKs, viewers' INPUT and RESIZE, the release
+//! of a viewer's size (`size_released`), errors.
 //!
 //! Viewers' input and sizes go to the [`AgentInbox`], which bounds them;
 //! the relay's texts (error and close reasons) are kept only as
@@ -175,6 +176,10 @@ async fn read_frames(
                     if !inbox.viewer_resize(size) {
                         tracing::debug!(%size, "refused a viewer's empty size");
                     }
+                }
+                Ok(Some(Frame::Control(Control::SizeReleased))) => {
+                    tracing::info!("the viewer holding the size left");
+                    inbox.size_released();
                 }
                 Ok(Some(Frame::Control(Control::Error { reason }))) => {
                     if let Some(held_back) = errors_logged.allow(Instant::now()) {

@@ -53,6 +53,43 @@ struct Pending {
     asked_at: Instant,
 }
 
+/// Whether bytes read from the local terminal hold something the person
+/// typed (keys, a paste, a mouse click) rather than only the terminal's own
+/// answers: replies to queries and focus reports (`ESC[I`, `ESC[O`) do not
+/// count, nor does a sequence cut off at the end of the read (the start of a
+/// reply, most likely); a lone ESC at the end is the Esc key and does.
+pub fn typed(bytes: &[u8]) -> bool {
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let Some(esc) = bytes[pos..].iter().position(|&b| b == 0x1b) else {
+            return true;
+        };
+        if esc > 0 {
+            return true;
+        }
+        match parse_sequence(&bytes[pos..]) {
+            Parsed::Complete(len, seq) => {
+                if reply_kind(&seq).is_none() && !is_focus_report(&seq) {
+                    return true;
+                }
+                pos += len;
+            }
+            Parsed::Incomplete => return bytes.len() - pos == 1,
+            Parsed::NotASequence(_) => return true,
+        }
+    }
+    false
+}
+
+/// `ESC[I` / `ESC[O`: the terminal gained or lost focus (mode 1004).
+fn is_focus_report(seq: &Sequence) -> bool {
+    seq.introducer == b'['
+        && seq.private.is_none()
+        && seq.params.is_empty()
+        && seq.intermediates.is_empty()
+        && matches!(seq.final_byte, b'I' | b'O')
+}
+
 /// Decides which replies to terminal queries reach the agent.
 #[derive(Debug)]
 pub struct QueryArbiter {

@@ -56,6 +56,42 @@ fn keys_that_look_like_replies_pass_when_nothing_was_asked() {
 }
 
 #[test]
+fn the_local_terminals_own_answers_are_not_typing() {
+    // Replies to queries (CPR, DA1, DA2, mode, colour, version) and focus
+    // reports, alone or several in one read.
+    for answers in [
+        &b"\x1b[24;80R"[..],
+        b"\x1b[?1;2c\x1b[>0;276;0c",
+        b"\x1b[?2004;1$y",
+        b"\x1b]11;rgb:0000/0000/0000\x1b\\",
+        b"\x1bP>|tmux 3.4\x1b\\",
+        b"\x1b[I",
+        b"\x1b[O\x1b[0n",
+        b"\x1b[12;",
+        b"",
+    ] {
+        assert!(!typed(answers), "{answers:?}");
+    }
+    // Keys: text, Enter, Ctrl+C, arrows, Esc, a paste, a mouse click; and
+    // typing in the same read as a reply.
+    for keys in [
+        &b"a"[..],
+        b"\r",
+        b"\x03",
+        b"\x1b[A",
+        b"\x1bOA",
+        b"\x1b",
+        b"\x1b[200~hi\x1b[201~",
+        b"\x1b[<0;3;4M",
+        b"\x1b[24;80Rx",
+        b"x\x1b[24;80R",
+        b"\x1b[I\x1b[B",
+    ] {
+        assert!(typed(keys), "{keys:?}");
+    }
+}
+
+#[test]
 fn queries_split_across_chunks_are_seen() {
     let (mut q, t0) = arbiter(false);
     assert!(!q.observe_output(b"abc\x1b[", t0));

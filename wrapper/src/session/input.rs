@@ -1,13 +1,14 @@
-//! The input threads: stdin to the session's queue, and the queue (local
-//! keys, viewers' input, the wrapper's own replies) into the PTY.
+//! The input threads: stdin to the session's queue (and, when a key is typed
+//! locally, a word to the resize thread), and the queue (local keys,
+//! viewers' input, the wrapper's own replies) into the PTY.
 
 use super::{lock, next_event};
-use crate::inbox::InputEvent;
-use crate::queries::QueryArbiter;
+use crate::inbox::{InputEvent, ResizeEvent};
+use crate::queries::{self, QueryArbiter};
 use crate::terminal;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -68,7 +69,16 @@ pub(super) fn pump(
 /// readable. Waiting in `poll` rather than in `read` means that keys typed
 /// once the agent has exited are not consumed: they stay queued for the
 /// shell that runs next.
-pub(super) fn read_stdin(input: &SyncSender<InputEvent>, stop: &OwnedFd) {
+///
+/// With a local terminal (`local_tty`), a read that holds typing (not only
+/// the terminal's replies, see [`queries::typed`]) is also told to the
+/// resize thread: the local terminal takes the size back from a viewer.
+pub(super) fn read_stdin(
+    input: &SyncSender<InputEvent>,
+    resize: &Sender<ResizeEvent>,
+    local_tty: bool,
+    stop: &OwnedFd,
+) {
     use rustix::event::{poll, PollFd, PollFlags};
     let mut stdin = std::io::stdin();
     let mut buf = vec![0u8; 16 * 1024];
@@ -94,6 +104,9 @@ pub(super) fn read_stdin(input: &SyncSender<InputEvent>, stop: &OwnedFd) {
                 return;
             }
             Ok(n) => {
+                if local_tty && queries::typed(&buf[..n]) {
+                    let _ = resize.send(ResizeEvent::LocalUse);
+                }
                 if input.send(InputEvent::Local(buf[..n].to_vec())).is_err() {
                     return;
                 }

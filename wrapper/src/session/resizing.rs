@@ -1,5 +1,6 @@
-//! The resize thread: local and viewers' size requests, through the
-//! [`ResizeScheduler`], to the PTY, the query arbiter and the relay.
+//! The resize thread: local and viewers' size requests, keys typed locally
+//! and the relay's `size_released`, through the [`ResizeScheduler`], to the
+//! PTY, the query arbiter and the relay.
 //!
 //! Viewers can send RESIZE as often as they like: the lines logged about
 //! their requests, and about the sizes reached for them, are throttled to
@@ -11,6 +12,7 @@ use crate::logging::Throttle;
 use crate::pty::PtyResizer;
 use crate::queries::QueryArbiter;
 use crate::resize::{Controller, ResizePolicy, ResizeScheduler};
+use crate::terminal;
 use protocol::Size;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
@@ -19,18 +21,22 @@ use std::time::Instant;
 
 /// Starts the resize thread for a PTY of size `initial`; every size applied
 /// is also told to the query arbiter and, when there is a link, to the relay.
+/// With a local terminal (`local_tty`), a key typed on it or the holder's
+/// release gives the size back to it (its size asked for then).
 pub(super) fn spawn(
     events: Receiver<ResizeEvent>,
     remote: Arc<RemoteSize>,
     resizer: PtyResizer,
     initial: Size,
+    local_tty: bool,
     queries: Arc<Mutex<QueryArbiter>>,
     link_size: Option<impl Fn(Size) + Send + 'static>,
 ) -> std::io::Result<()> {
+    let local_size = move || local_tty.then(terminal::local_size).flatten();
     thread::Builder::new()
         .name("resize".into())
         .spawn(move || {
-            drive(&events, &remote, &resizer, initial, |size| {
+            drive(&events, &remote, &resizer, initial, local_size, |size| {
                 lock(&queries).set_pty_size(size);
                 if let Some(sink) = &link_size {
                     sink(size);
@@ -40,12 +46,14 @@ pub(super) fn spawn(
     Ok(())
 }
 
-/// Applies the scheduler's decisions until every sender is gone.
+/// Applies the scheduler's decisions until every sender is gone;
+/// `local_size` is the local terminal's size now (`None` without one).
 fn drive(
     events: &Receiver<ResizeEvent>,
     remote: &RemoteSize,
     resizer: &PtyResizer,
     initial: Size,
+    local_size: impl Fn() -> Option<Size>,
     mut applied: impl FnMut(Size),
 ) {
     let mut scheduler = ResizeScheduler::new(ResizePolicy::default(), initial);
@@ -64,6 +72,34 @@ fn drive(
                     "local terminal resized: it takes control"
                 );
                 scheduler.on_local(size)
+            }
+            // Every key comes here: only look further when a viewer has the size.
+            Some(ResizeEvent::LocalUse) if scheduler.viewer_holds() => {
+                let local = local_size();
+                if let Some(size) = local {
+                    tracing::info!(
+                        rows = size.rows,
+                        cols = size.cols,
+                        "key typed locally: the local terminal takes the size back"
+                    );
+                }
+                scheduler.on_local_use(local)
+            }
+            Some(ResizeEvent::LocalUse) => None,
+            Some(ResizeEvent::Released) => {
+                let local = local_size();
+                match (local, scheduler.viewer_holds()) {
+                    (Some(size), true) => tracing::info!(
+                        rows = size.rows,
+                        cols = size.cols,
+                        "the viewer holding the size left: the local terminal takes it back"
+                    ),
+                    (None, true) => tracing::info!(
+                        "the viewer holding the size left: no local terminal, the size stays"
+                    ),
+                    (_, false) => {}
+                }
+                scheduler.on_release(local)
             }
             Some(ResizeEvent::Remote) => {
                 if let Some(size) = remote.take() {

@@ -1,0 +1,168 @@
+//! "Fit to screen" gives the size back: `tether` in a real terminal (tmux,
+//! 100×30) with the real relay. A viewer's RESIZE makes the PTY its size;
+//! when that viewer leaves, or a key is typed in the local terminal, the PTY
+//! goes back to the terminal's size, so a desktop session is never left
+//! phone-sized. And the relay's side on its own: the agent hears
+//! `size_released` when the holder leaves (never a legacy agent).
+
+use std::path::Path;
+use std::time::Duration;
+
+use protocol::{Control, Frame, Size};
+use tests::relay::{
+    ws_connect, Connect, Event, FrameSocket, Join, RelayProcess, SessionFixture, ViewerClient,
+};
+use tests::tmux::Tmux;
+use tests::tools::require_tool;
+use tests::wait::DEADLINE;
+use tests::wrapper::{tether_bin, wrapper_log, PrintOnPanic};
+
+/// The local terminal: tmux's window.
+const DESK: Size = Size {
+    rows: 30,
+    cols: 100,
+};
+/// What the phone asks for.
+const PHONE: Size = Size { rows: 20, cols: 40 };
+
+/// A `DESK`-sized tmux window whose shell has `home` as its home and
+/// Tether's, and the relay's API URL and `key`.
+fn tmux_for(relay: &RelayProcess, home: &Path, key: &str) -> Tmux {
+    let home = home.to_str().unwrap();
+    let api = relay.http_url();
+    let env = [
+        ("TETHER_HOME", home),
+        ("HOME", home),
+        ("TETHER_API_URL", &api),
+        ("TETHER_API_KEY", key),
+    ];
+    Tmux::start(DESK.cols, DESK.rows, &env)
+}
+
+/// Waits until the wrapper reports the PTY at `size` (its RESIZE, seen by
+/// `watcher`), then checks it inside: `watcher` types `stty size` (a viewer's
+/// keys are not the local terminal's) and the answer shows in tmux.
+async fn pty_is(tmux: &Tmux, watcher: &mut ViewerClient, size: Size) {
+    let reported = Frame::Resize(size);
+    watcher
+        .wait_frame(&Join::default(), |f| *f == reported)
+        .await;
+    let input = Frame::Input(b"clear; stty size\r".to_vec());
+    watcher.send(&[input]).await;
+    tmux.wait_for_text(&format!("{} {}", size.rows, size.cols), DEADLINE);
+}
+
+#[tokio::test]
+async fn a_viewers_size_goes_back_when_it_leaves_or_a_key_is_typed_locally() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let key = relay.api_key();
+    let tmux = tmux_for(&relay, home.path(), &key);
+    tmux.type_line(&format!("clear; {} --command sh", tether_bin().display()));
+    let id = tmux.session_id(DEADLINE);
+    let _log = PrintOnPanic(wrapper_log(home.path(), "sh", &id));
+    tmux.wait_for_process("sh", DEADLINE);
+
+    // A viewer that never asks for a size: it sees the PTY's and reads it.
+    let mut watcher = relay.connect_viewer(&id, &key, None).await;
+    let join = watcher.read_history().await;
+    let desk = Frame::Resize(DESK);
+    watcher.wait_frame(&join, |f| *f == desk).await;
+
+    // The phone fits the session to its screen, then leaves: the size goes back.
+    let mut phone = relay.joined_viewer(&id, &key).await;
+    phone.send(&[Frame::Resize(PHONE)]).await;
+    pty_is(&tmux, &mut watcher, PHONE).await;
+    phone.socket.close().await;
+    drop(phone);
+    pty_is(&tmux, &mut watcher, DESK).await;
+
+    // Again; this time a key typed on the desk takes the size back, with
+    // the phone still there.
+    let mut phone = relay.joined_viewer(&id, &key).await;
+    phone.send(&[Frame::Resize(PHONE)]).await;
+    pty_is(&tmux, &mut watcher, PHONE).await;
+    tmux.send_keys(&["Enter"]);
+    pty_is(&tmux, &mut watcher, DESK).await;
+
+    tmux.type_line("exit");
+    tmux.wait_until_idle(DEADLINE);
+}
+
+// ------------------------------------------------------------ the relay's side
+
+/// How long a test waits to be sure that nothing more comes.
+const QUIET: Duration = Duration::from_millis(500);
+
+#[tokio::test]
+async fn the_relay_tells_the_agent_when_the_viewer_holding_the_size_leaves() {
+    let (fx, mut agent) = SessionFixture::with_agent(&[]).await;
+    let mut phone = fx.joined_viewer().await;
+    let mut desk = fx.joined_viewer().await;
+    phone.send(&[Frame::Resize(PHONE)]).await;
+    assert_eq!(agent.next_command().await, Frame::Resize(PHONE));
+
+    // Another viewer leaving releases nothing…
+    desk.socket.close().await;
+    drop(desk);
+    let quiet = agent.socket.next_event_within(QUIET).await;
+    assert!(
+        !matches!(quiet, Some(Event::Frame(Frame::Control(_)))),
+        "{quiet:?}"
+    );
+    // … the holder leaving does.
+    phone.socket.close().await;
+    drop(phone);
+    assert_eq!(
+        agent.next_command().await,
+        Frame::Control(Control::SizeReleased)
+    );
+
+    // A newer viewer's RESIZE makes it the holder.
+    let mut first = fx.joined_viewer().await;
+    let mut second = fx.joined_viewer().await;
+    first.send(&[Frame::Resize(PHONE)]).await;
+    assert_eq!(agent.next_command().await, Frame::Resize(PHONE));
+    second.send(&[Frame::Resize(DESK)]).await;
+    assert_eq!(agent.next_command().await, Frame::Resize(DESK));
+    first.socket.close().await;
+    drop(first);
+    let quiet = agent.socket.next_event_within(QUIET).await;
+    assert!(
+        !matches!(quiet, Some(Event::Frame(Frame::Control(_)))),
+        "{quiet:?}"
+    );
+    second.socket.close().await;
+    assert_eq!(
+        agent.next_command().await,
+        Frame::Control(Control::SizeReleased)
+    );
+}
+
+#[tokio::test]
+async fn a_legacy_agent_never_gets_size_released() {
+    let fx = SessionFixture::start(&[]);
+    let how = Connect {
+        header_key: Some(fx.key.clone()),
+        ..Default::default()
+    };
+    let url = format!("{}/agent?session_id={}", fx.relay.ws_url(), fx.session);
+    let (ws, _) = ws_connect(&url, &how).await.unwrap();
+    let mut legacy = FrameSocket::new(ws);
+    assert_eq!(
+        legacy.next_event().await,
+        Event::Text(r#"{"type":"ready"}"#.into())
+    );
+    let mut phone = fx.joined_viewer().await;
+    phone.send(&[Frame::Resize(PHONE)]).await;
+    assert_eq!(
+        legacy.next_event().await,
+        Event::Frame(Frame::Resize(PHONE))
+    );
+    phone.socket.close().await;
+    drop(phone);
+    assert_eq!(legacy.next_event_within(QUIET).await, None);
+}
