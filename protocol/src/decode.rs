@@ -1,6 +1,6 @@
 //! The incremental decoder.
 
-use crate::frame::{Frame, FrameType, Size, HEADER_LEN};
+use crate::frame::{Frame, FrameType, Size, Snapshot, HEADER_LEN};
 use crate::DEFAULT_MAX_PAYLOAD;
 
 /// Why bytes could not be decoded into a frame.
@@ -32,6 +32,13 @@ pub enum DecodeError {
     BadOffset {
         /// Which frame it was.
         frame_type: FrameType,
+        /// Payload length received.
+        len: usize,
+    },
+    /// A SNAPSHOT payload was shorter than its offset and size (12 bytes).
+    /// The frame was skipped.
+    #[error("SNAPSHOT payload must be at least 12 bytes, got {len}")]
+    BadSnapshot {
         /// Payload length received.
         len: usize,
     },
@@ -205,6 +212,19 @@ fn parse_payload(tag: u8, payload: &[u8]) -> Result<Frame, DecodeError> {
         }
         FrameType::Metadata => Frame::Metadata(parse_json(frame_type, payload)?),
         FrameType::Control => Frame::Control(parse_json(frame_type, payload)?),
+        FrameType::Snapshot => Frame::Snapshot(parse_snapshot(payload)?),
+    })
+}
+
+fn parse_snapshot(payload: &[u8]) -> Result<Snapshot, DecodeError> {
+    let Some((prefix, data)) = payload.split_first_chunk::<{ Snapshot::PREFIX_LEN }>() else {
+        return Err(DecodeError::BadSnapshot { len: payload.len() });
+    };
+    let [o0, o1, o2, o3, o4, o5, o6, o7, r0, r1, c0, c1] = *prefix;
+    Ok(Snapshot {
+        offset: u64::from_be_bytes([o0, o1, o2, o3, o4, o5, o6, o7]),
+        size: Size::new(u16::from_be_bytes([r0, r1]), u16::from_be_bytes([c0, c1])),
+        data: data.to_vec(),
     })
 }
 

@@ -1,6 +1,6 @@
 //! Encoding frames into a caller's buffer.
 
-use crate::frame::{Frame, FrameType, HEADER_LEN};
+use crate::frame::{Frame, FrameType, Snapshot, HEADER_LEN};
 
 /// Appends a frame header for `len` payload bytes of type `frame_type`.
 ///
@@ -38,6 +38,20 @@ fn encode_json<T: serde::Serialize>(frame_type: FrameType, value: &T, out: &mut 
     out[start + 1..start + HEADER_LEN].copy_from_slice(&len.to_be_bytes());
 }
 
+impl Snapshot {
+    /// Appends this snapshot as a SNAPSHOT frame (the same bytes as
+    /// `Frame::Snapshot(snapshot).encode(out)`, without moving the data into
+    /// a [`Frame`]).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(HEADER_LEN + Self::PREFIX_LEN + self.data.len());
+        encode_header(FrameType::Snapshot, Self::PREFIX_LEN + self.data.len(), out);
+        out.extend_from_slice(&self.offset.to_be_bytes());
+        out.extend_from_slice(&self.size.rows.to_be_bytes());
+        out.extend_from_slice(&self.size.cols.to_be_bytes());
+        out.extend_from_slice(&self.data);
+    }
+}
+
 impl Frame {
     /// Appends this frame's bytes to `out`.
     ///
@@ -60,6 +74,7 @@ impl Frame {
                 out.extend_from_slice(&offset.to_be_bytes());
             }
             Frame::Control(control) => encode_json(FrameType::Control, control, out),
+            Frame::Snapshot(snapshot) => snapshot.encode(out),
         }
     }
 

@@ -25,6 +25,10 @@ pub enum FrameType {
     Ack = 5,
     /// 6 — Tether: a JSON control event ([`Control`]).
     Control = 6,
+    /// 8 — Tether: a terminal [`Snapshot`] (offset u64 BE, rows u16 BE,
+    /// cols u16 BE, then the bytes). Relay → viewer. (Type 7 is the
+    /// DEFLATED envelope, not a frame of its own.)
+    Snapshot = 8,
 }
 
 impl FrameType {
@@ -38,6 +42,7 @@ impl FrameType {
             4 => Self::StreamOffset,
             5 => Self::Ack,
             6 => Self::Control,
+            8 => Self::Snapshot,
             _ => return None,
         })
     }
@@ -114,6 +119,38 @@ impl std::fmt::Display for Size {
     }
 }
 
+/// What rebuilds a viewer's terminal as it is at one stream offset: the
+/// payload of a SNAPSHOT frame (type 8).
+///
+/// `data` is text and escape sequences for a freshly reset terminal of
+/// `size` rows × columns: the screen, some scrollback, the cursor, the
+/// SGR state, the scroll region, the alternate screen and the input modes.
+/// Live OUTPUT continues at `offset`.
+///
+/// ```
+/// use protocol::{Frame, Size, Snapshot};
+/// let snapshot = Snapshot { offset: 256, size: Size::new(24, 80), data: b"hi".to_vec() };
+/// assert_eq!(
+///     Frame::Snapshot(snapshot).to_bytes(),
+///     [8, 0, 0, 0, 14, 0, 0, 0, 0, 0, 0, 1, 0, 0, 24, 0, 80, b'h', b'i'],
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The stream offset the terminal state stands for: the next OUTPUT
+    /// byte's offset.
+    pub offset: u64,
+    /// The terminal size `data` is drawn for.
+    pub size: Size,
+    /// Text and escape sequences for a freshly reset terminal.
+    pub data: Vec<u8>,
+}
+
+impl Snapshot {
+    /// Payload bytes before `data`: offset (8), rows (2), cols (2).
+    pub const PREFIX_LEN: usize = 12;
+}
+
 /// One decoded frame.
 ///
 /// Each variant documents its payload layout, its direction and the bytes it
@@ -165,6 +202,16 @@ pub enum Frame {
     /// `Control(Control::AgentOffline)` encodes to `06 00 00 00 18` followed by
     /// `{"type":"agent_offline"}`.
     Control(Control),
+    /// A terminal [`Snapshot`]: the viewer resets its terminal, takes the
+    /// snapshot's size and writes its bytes; live OUTPUT continues at its
+    /// offset. Payload: offset u64 BE, rows u16 BE, cols u16 BE, bytes.
+    ///
+    /// Direction: relay → viewer, when it joins (instead of a raw replay).
+    /// Extension.
+    ///
+    /// A snapshot at offset 256 of a 24×80 terminal showing `hi` encodes to
+    /// `08 00 00 00 0e 00 00 00 00 00 00 01 00 00 18 00 50 68 69`.
+    Snapshot(Snapshot),
 }
 
 impl Frame {
@@ -178,6 +225,7 @@ impl Frame {
             Frame::StreamOffset(_) => FrameType::StreamOffset,
             Frame::Ack(_) => FrameType::Ack,
             Frame::Control(_) => FrameType::Control,
+            Frame::Snapshot(_) => FrameType::Snapshot,
         }
     }
 }

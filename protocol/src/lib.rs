@@ -48,7 +48,7 @@ mod frame;
 pub use control::{Control, HistoryPolicy, Metadata, Role};
 pub use decode::{decode_message, DecodeError, Decoder};
 pub use encode::{encode_header, encode_output};
-pub use frame::{Frame, FrameType, Size, HEADER_LEN};
+pub use frame::{Frame, FrameType, Size, Snapshot, HEADER_LEN};
 
 /// Default cap on one frame's payload: 1 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 1 << 20;

@@ -47,6 +47,19 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
         any::<u64>().prop_map(Frame::StreamOffset),
         any::<u64>().prop_map(Frame::Ack),
         arb_control().prop_map(Frame::Control),
+        (
+            any::<u64>(),
+            any::<u16>(),
+            any::<u16>(),
+            proptest::collection::vec(any::<u8>(), 0..100)
+        )
+            .prop_map(
+                |(offset, rows, cols, data)| Frame::Snapshot(protocol::Snapshot {
+                    offset,
+                    size: Size { rows, cols },
+                    data,
+                })
+            ),
     ]
 }
 
@@ -104,7 +117,7 @@ proptest! {
 
     #[test]
     fn decoded_payloads_never_exceed_the_maximum(
-        tag in 0u8..8,
+        tag in 0u8..10,
         len in any::<u32>(),
         body in proptest::collection::vec(any::<u8>(), 0..256),
     ) {

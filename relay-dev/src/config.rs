@@ -61,6 +61,10 @@ pub struct Config {
     /// K, M, G (powers of 1024).
     #[arg(long, default_value = "8M", value_parser = parse_size)]
     pub history_bytes: usize,
+    /// Lines of scrollback in the snapshot a joining viewer gets (the
+    /// screen, cursor and modes are always in it).
+    #[arg(long, default_value_t = 2000)]
+    pub snapshot_lines: usize,
     /// Seconds an offline or ended session stays in memory.
     #[arg(long, default_value_t = 900)]
     pub retention: u64,
@@ -171,6 +175,7 @@ impl Config {
             data_dir: Some(data_dir),
             static_dir: None,
             history_bytes: 8 << 20,
+            snapshot_lines: 2000,
             retention: 900,
             max_frame: protocol::DEFAULT_MAX_PAYLOAD,
             max_viewers: 32,

@@ -59,6 +59,7 @@ pub(crate) async fn open(
             None => Ok((None, s.sessions_of(&owner)?)),
         })
         .await?;
+    let new = existing.is_none();
     let record = match existing {
         Some(record) if record.user != user => return Err(OpenError::OtherUser),
         Some(mut record) => {
@@ -91,6 +92,10 @@ pub(crate) async fn open(
         }
     };
     let session = admit(state, id, user)?;
+    if new {
+        // Its stream starts here: a viewer's offset beyond its end is wrong.
+        session.mark_whole_stream();
+    }
     state.store.put_session(record.clone()).await?;
     Ok((record, session))
 }

@@ -485,7 +485,9 @@ async fn idle_sessions_memory() -> Growth {
         let session = relay.register_session(&key, "bench");
         let mut agent = relay.connect_agent(&session, &key).await;
         agent.send_output(b"$ ").await;
-        let viewer = within(relay.joined_viewer(&session, &key)).await;
+        // Joined as the browser joins: by snapshot.
+        let mut viewer = within(relay.connect_snapshot_viewer(&session, &key, None)).await;
+        within(viewer.read_history()).await;
         links.push((agent, viewer));
     }
     let total = settled_rss(&relay).await;

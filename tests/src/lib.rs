@@ -4,6 +4,7 @@
 //! Each module owns one piece: [`relay`] starts `tether-relay` and speaks
 //! its REST API and WebSockets, [`wrapper`] drives `tether` through pipes,
 //! [`tmux`] gives it a real terminal, [`browser`] drives headless Chromium,
+//! [`screens`] compares the two screens,
 //! [`workload`] makes agent-like output by the megabyte,
 //! [`fake_relay`] stands in for relays that misbehave. Every wait goes
 //! through [`wait`] (one deadline), and every test that needs a program
@@ -16,6 +17,7 @@
 pub mod browser;
 pub mod fake_relay;
 pub mod relay;
+pub mod screens;
 pub mod tmux;
 pub mod tools;
 pub mod wait;

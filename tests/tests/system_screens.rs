@@ -5,123 +5,23 @@
 //! the terminal's (`tmux capture-pane`): after vi's first draw and its
 //! scrolling, after the local terminal is resized, in a phone that joins
 //! late, after keys typed in the browser, and after the relay was killed and
-//! restarted (the wrapper and the viewer reconnect).
+//! restarted (the wrapper and the viewer reconnect). Both browsers join by
+//! snapshot (the terminal rebuilt by the relay, not the history replayed);
+//! the reconnect resumes byte-exact, without another snapshot.
+//! (`viewer_snapshot.rs` has the alternate screen, scrollback and the input
+//! modes a snapshot carries.)
 //!
 //! Screenshots of each step go to `test-artifacts/system-*.png`.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use tests::browser::{self, Browser, Screen};
 use tests::relay::RelayProcess;
+use tests::screens::{live_session, screens_match};
 use tests::tmux::Tmux;
 use tests::tools::{require_tool, require_vim};
-use tests::wait::{eventually, poll, SYSTEM_DEADLINE};
+use tests::wait::SYSTEM_DEADLINE;
 use tests::wrapper::tether_bin;
-
-/// What a terminal shows: size, cursor, and each visible row with trailing
-/// spaces removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct ScreenState {
-    cols: u16,
-    rows: u16,
-    cursor: (u16, u16),
-    lines: Vec<String>,
-}
-
-impl ScreenState {
-    fn new(cols: u16, rows: u16, cursor: (u16, u16), lines: Vec<String>) -> Self {
-        let mut lines: Vec<String> = lines
-            .into_iter()
-            .map(|line| line.trim_end().to_owned())
-            .collect();
-        lines.resize(usize::from(rows), String::new());
-        Self {
-            cols,
-            rows,
-            cursor,
-            lines,
-        }
-    }
-
-    fn text(&self) -> String {
-        self.lines.join("\n")
-    }
-}
-
-impl fmt::Display for ScreenState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{}x{}, cursor at column {} row {}",
-            self.cols, self.rows, self.cursor.0, self.cursor.1
-        )?;
-        for (number, line) in self.lines.iter().enumerate() {
-            writeln!(f, "{number:>3}|{line}")?;
-        }
-        Ok(())
-    }
-}
-
-/// The local terminal's screen, from tmux.
-fn local_screen(tmux: &Tmux) -> ScreenState {
-    let (cols, rows, x, y) = tmux.geometry();
-    let lines = tmux.screen().lines().map(str::to_owned).collect();
-    ScreenState::new(cols, rows, (x, y), lines)
-}
-
-/// The browser's screen: the visible rows of xterm's active buffer.
-async fn browser_screen(browser: &Browser) -> Option<ScreenState> {
-    let value = browser
-        .eval(
-            "const h = window.__tether; if (!h || !h.term) return null; \
-             const t = h.term, b = t.buffer.active, lines = []; \
-             for (let y = 0; y < t.rows; y++) { \
-               const line = b.getLine(b.baseY + y); \
-               lines.push(line ? line.translateToString(true) : ''); \
-             } \
-             return { cols: t.cols, rows: t.rows, x: b.cursorX, y: b.cursorY, lines };",
-            vec![],
-        )
-        .await;
-    let number = |name: &str| {
-        value[name]
-            .as_u64()
-            .and_then(|n| u16::try_from(n).ok())
-            .unwrap_or(0)
-    };
-    let lines: Vec<String> = serde_json::from_value(value.get("lines")?.clone()).ok()?;
-    Some(ScreenState::new(
-        number("cols"),
-        number("rows"),
-        (number("x"), number("y")),
-        lines,
-    ))
-}
-
-/// Waits until the terminal shows `needle` and the browser shows exactly
-/// the same screen; saves a screenshot as `system-{step}.png`.
-async fn screens_match(tmux: &Tmux, browser: &Browser, step: &str, needle: &str) -> ScreenState {
-    let matched = poll(SYSTEM_DEADLINE, async || {
-        let local = local_screen(tmux);
-        let remote = browser_screen(browser).await;
-        (local.text().contains(needle) && remote.as_ref() == Some(&local)).then_some(local)
-    })
-    .await;
-    if let Some(local) = matched {
-        browser.screenshot(&format!("system-{step}")).await;
-        return local;
-    }
-    browser.screenshot(&format!("system-{step}-mismatch")).await;
-    let hook = browser.hook().await;
-    let local = local_screen(tmux);
-    let remote = browser_screen(browser).await;
-    let remote = remote.map_or_else(|| "no terminal yet".to_owned(), |s| s.to_string());
-    panic!(
-        "{step}: after {SYSTEM_DEADLINE:?} the screens still differ (waiting for {needle:?})\n\
-         viewer hook: {hook}\n--- terminal (tmux) ---\n{local}--- browser (xterm) ---\n{remote}"
-    );
-}
 
 /// A file whose lines differ, some wider than the terminal so that vi wraps them.
 fn write_notes(dir: &Path) -> PathBuf {
@@ -138,16 +38,6 @@ fn write_notes(dir: &Path) -> PathBuf {
     }
     std::fs::write(&path, text).expect("write the file vi opens");
     path
-}
-
-/// The id of the one session the key's user has, once it is live.
-async fn live_session(relay: &RelayProcess, key: &str) -> String {
-    eventually("a live session", SYSTEM_DEADLINE, async || {
-        let sessions = relay.sessions(key).await;
-        let live = sessions.into_iter().find(|s| s.status == "live");
-        live.map(|s| s.id)
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,6 +84,7 @@ async fn the_browser_shows_exactly_the_local_terminal() {
         .await;
     browser.wait_for_state("live").await;
     let first = screens_match(&tmux, &browser, "1-output", "line 01").await;
+    assert_eq!(snapshots(&browser).await, 1, "joined by snapshot");
     assert_eq!((first.cols, first.rows), (100, 30));
 
     // More output: vi scrolls line by line (scroll regions, insert and
@@ -214,7 +105,8 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     let resized = screens_match(&tmux, &browser, "2-resized", "line 10").await;
     assert_eq!((resized.cols, resized.rows), (80, 24));
 
-    // 2b. A phone joins late: history replayed from byte 0 (both sizes)
+    // 2b. A phone joins late, by snapshot: the terminal as vi left it after
+    //     scrolling and the resize (the relay rebuilds it at both sizes)
     //     gives it the same screen, scaled to fit. It must not resize the
     //     session (the local terminal's size wins): a resize would show in
     //     every comparison after this one.
@@ -225,6 +117,7 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     phone.wait_for_state("live").await;
     let on_phone = screens_match(&tmux, &phone, "2b-phone", "line 10").await;
     assert_eq!((on_phone.cols, on_phone.rows), (80, 24));
+    assert_eq!(snapshots(&phone).await, 1, "the phone joined by snapshot");
     phone.close().await;
 
     // 3. Keys typed in the browser reach vi through the relay and the PTY:
@@ -253,6 +146,11 @@ async fn the_browser_shows_exactly_the_local_terminal() {
         connects_after > connects_before,
         "the viewer reconnected ({connects_before} → {connects_after} connects)"
     );
+    assert_eq!(
+        snapshots(&browser).await,
+        1,
+        "the reconnect resumed from its offset, byte-exact, without a snapshot"
+    );
 
     // 5. And the stream is live again: a local edit after the restart.
     tmux.send_literal("otyped after the restart");
@@ -270,4 +168,9 @@ async fn the_browser_shows_exactly_the_local_terminal() {
     assert_eq!(lines.get(1), Some(&"typed after the restart"));
     assert_eq!(lines.last(), Some(&"typed in the browser"));
     browser.close().await;
+}
+
+/// How many snapshots the browser's terminal was rebuilt from.
+async fn snapshots(browser: &Browser) -> u64 {
+    browser.hook().await["snapshots"].as_u64().unwrap_or(0)
 }

@@ -1,6 +1,11 @@
 //! The session's output stream as this viewer sees it: absolute offsets,
 //! duplicate removal after a resume, and flow control towards xterm.
 //!
+//! A SNAPSHOT (the terminal as it is at an offset) replaces whatever was
+//! queued: it is written first, after a full reset (`ESC c`, in the same
+//! write so that xterm applies it after what it was still parsing), and the
+//! stream goes on from its offset.
+//!
 //! Bytes go through three stages: *received* (queued here), *written* (handed
 //! to xterm, whose parser works asynchronously) and *rendered* (xterm called
 //! back). Only a bounded amount is written but not rendered (the high
@@ -20,6 +25,9 @@ pub const HIGH_WATERMARK: usize = 256 * 1024;
 pub const MAX_QUEUED: usize = 8 * 1024 * 1024;
 /// Rendered bytes between two acknowledgements sent to the relay.
 pub const ACK_EVERY: u64 = 64 * 1024;
+/// Written before a snapshot: a full reset (RIS) of the terminal, its
+/// screens, scrollback and modes.
+pub const RESET: &[u8] = b"\x1bc";
 
 /// A chunk of output ready for xterm, with the offset just past its last byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +46,9 @@ pub struct OutputStream {
     next: Option<u64>,
     /// Resent bytes still to drop because they were already received.
     skip: u64,
+    /// A snapshot to write before the queue: its offset and bytes (reset
+    /// included).
+    snapshot: Option<(u64, Vec<u8>)>,
     /// Received chunks with their start offsets, not yet written.
     queue: VecDeque<(u64, Vec<u8>)>,
     queued: usize,
@@ -53,6 +64,8 @@ pub struct OutputStream {
     history_end: Option<u64>,
     /// Bytes skipped by gaps, for display.
     lost: u64,
+    /// Snapshots received.
+    snapshots: u32,
 }
 
 impl OutputStream {
@@ -80,6 +93,11 @@ impl OutputStream {
     /// Bytes lost to gaps (the relay no longer had them).
     pub fn lost(&self) -> u64 {
         self.lost
+    }
+
+    /// How many snapshots this stream was rebuilt from.
+    pub fn snapshots(&self) -> u32 {
+        self.snapshots
     }
 
     /// A new connection starts: history will be replayed again.
@@ -135,6 +153,21 @@ impl OutputStream {
         }
     }
 
+    /// SNAPSHOT: the terminal as it is at `offset`. What was queued is
+    /// dropped (the snapshot shows it); the snapshot is written next, after
+    /// a reset, and the stream continues at `offset`.
+    pub fn on_snapshot(&mut self, offset: u64, data: &[u8]) {
+        self.queue.clear();
+        self.queued = 0;
+        self.skip = 0;
+        self.next = Some(offset);
+        let mut write = Vec::with_capacity(RESET.len() + data.len());
+        write.extend_from_slice(RESET);
+        write.extend_from_slice(data);
+        self.snapshot = Some((offset, write));
+        self.snapshots += 1;
+    }
+
     /// CONTROL history_complete: live output starts at `offset`.
     pub fn on_history_complete(&mut self, offset: u64) {
         self.history_end = Some(offset);
@@ -153,6 +186,12 @@ impl OutputStream {
     /// high watermark is reached. The chunk counts as in flight until
     /// [`on_rendered`](Self::on_rendered).
     pub fn next_write(&mut self) -> Option<WriteChunk> {
+        if let Some((end, data)) = self.snapshot.take() {
+            // One write (at most a frame's payload), whatever is in flight.
+            self.in_flight += data.len();
+            self.written = end;
+            return Some(WriteChunk { end, data });
+        }
         if self.in_flight >= HIGH_WATERMARK {
             return None;
         }
@@ -178,7 +217,7 @@ impl OutputStream {
     /// The offset to acknowledge to the relay now, if one is due: every
     /// [`ACK_EVERY`] bytes, and whenever everything received is rendered.
     pub fn ack_due(&mut self) -> Option<u64> {
-        let idle = self.queue.is_empty() && self.in_flight == 0;
+        let idle = self.queue.is_empty() && self.snapshot.is_none() && self.in_flight == 0;
         if self.rendered > self.acked && (idle || self.rendered - self.acked >= ACK_EVERY) {
             self.acked = self.rendered;
             return Some(self.rendered);
@@ -195,6 +234,7 @@ impl OutputStream {
     /// Drops everything received but not written; the next connection
     /// resumes from the last written byte.
     pub fn resync(&mut self) {
+        self.snapshot = None;
         self.queue.clear();
         self.queued = 0;
         self.skip = 0;
@@ -205,127 +245,4 @@ impl OutputStream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn drain(stream: &mut OutputStream) -> Vec<u8> {
-        let mut out = Vec::new();
-        while let Some(chunk) = stream.next_write() {
-            stream.on_rendered(chunk.end, chunk.data.len());
-            out.extend_from_slice(&chunk.data);
-        }
-        out
-    }
-
-    #[test]
-    fn first_connection_starts_at_the_announced_offset() {
-        let mut stream = OutputStream::new();
-        stream.on_stream_offset(100);
-        stream.on_output(b"hello");
-        assert_eq!(stream.resume_from(), Some(105));
-        assert_eq!(drain(&mut stream), b"hello");
-        assert_eq!(stream.rendered(), 105);
-    }
-
-    #[test]
-    fn resent_bytes_are_dropped_after_a_resume() {
-        let mut stream = OutputStream::new();
-        stream.on_stream_offset(0);
-        stream.on_output(b"abcdef");
-        // The relay resends from 3 (older than asked): "def" is a duplicate.
-        stream.on_connect();
-        stream.on_stream_offset(3);
-        stream.on_output(b"de");
-        stream.on_output(b"fgh");
-        assert_eq!(drain(&mut stream), b"abcdefgh");
-        assert_eq!(stream.resume_from(), Some(8));
-    }
-
-    #[test]
-    fn a_forward_jump_is_counted_as_lost() {
-        let mut stream = OutputStream::new();
-        stream.on_stream_offset(0);
-        stream.on_output(b"ab");
-        stream.on_stream_offset(10);
-        stream.on_output(b"xy");
-        assert_eq!(stream.lost(), 8);
-        assert_eq!(drain(&mut stream), b"abxy");
-        assert_eq!(stream.rendered(), 12);
-    }
-
-    #[test]
-    fn writes_pause_at_the_high_watermark() {
-        let mut stream = OutputStream::new();
-        stream.on_stream_offset(0);
-        stream.on_output(&vec![b'x'; HIGH_WATERMARK * 2]);
-        let mut written = 0;
-        let mut chunks = Vec::new();
-        while let Some(chunk) = stream.next_write() {
-            assert!(chunk.data.len() <= WRITE_CHUNK);
-            written += chunk.data.len();
-            chunks.push(chunk);
-        }
-        assert_eq!(written, HIGH_WATERMARK);
-        let first = chunks.remove(0);
-        stream.on_rendered(first.end, first.data.len());
-        assert!(stream.next_write().is_some(), "room again after a render");
-    }
-
-    #[test]
-    fn replay_ends_when_history_is_rendered() {
-        let mut stream = OutputStream::new();
-        stream.on_connect();
-        stream.on_stream_offset(0);
-        stream.on_output(b"old");
-        stream.on_history_complete(3);
-        assert!(stream.is_replaying());
-        drain(&mut stream);
-        assert!(!stream.is_replaying());
-    }
-
-    #[test]
-    fn absurd_offsets_do_not_overflow() {
-        let mut stream = OutputStream::new();
-        stream.on_stream_offset(u64::MAX - 1);
-        stream.on_output(b"abc");
-        assert_eq!(stream.resume_from(), Some(u64::MAX));
-        assert_eq!(drain(&mut stream), b"abc");
-        stream.on_stream_offset(0);
-        stream.on_output(b"def");
-    }
-
-    #[test]
-    fn acks_follow_rendering() {
-        let mut stream = OutputStream::new();
-        stream.on_stream_offset(0);
-        assert_eq!(stream.ack_due(), None);
-        stream.on_output(b"abc");
-        assert_eq!(stream.ack_due(), None, "nothing rendered yet");
-        drain(&mut stream);
-        assert_eq!(stream.ack_due(), Some(3));
-        assert_eq!(stream.ack_due(), None);
-    }
-
-    #[test]
-    fn resync_resumes_from_the_last_written_byte() {
-        let mut stream = OutputStream::new();
-        stream.on_stream_offset(0);
-        stream.on_output(&vec![b'x'; MAX_QUEUED + HIGH_WATERMARK + 1]);
-        let mut in_flight = Vec::new();
-        while let Some(chunk) = stream.next_write() {
-            in_flight.push(chunk);
-        }
-        assert!(stream.is_overflowing());
-        stream.resync();
-        assert!(!stream.is_overflowing());
-        assert_eq!(stream.resume_from(), Some(HIGH_WATERMARK as u64));
-        stream.on_connect();
-        stream.on_stream_offset(HIGH_WATERMARK as u64);
-        stream.on_output(b"y");
-        for chunk in in_flight {
-            stream.on_rendered(chunk.end, chunk.data.len());
-        }
-        let chunk = stream.next_write().expect("room after rendering");
-        assert_eq!(chunk.data, b"y");
-    }
-}
+mod tests;

@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub first_output_ms: Option<f64>,
     /// How many times the link opened.
     pub connects: u32,
+    /// How many snapshots the terminal was rebuilt from (joins by snapshot).
+    pub snapshots: u32,
     /// Terminal columns.
     pub cols: u16,
     /// Terminal rows.
@@ -63,6 +65,7 @@ impl TestHook {
             set(o, "firstOutputMs", &ms.into());
         }
         set(o, "connects", &snapshot.connects.into());
+        set(o, "snapshots", &snapshot.snapshots.into());
         set(o, "cols", &snapshot.cols.into());
         set(o, "rows", &snapshot.rows.into());
         set(o, "fontSize", &snapshot.font_size.into());

@@ -10,6 +10,10 @@
 //! A viewer that sends ACKs gets at most [`WINDOW`] bytes beyond its latest
 //! one; a viewer whose cursor the ring overran is told of the gap and goes on
 //! from the oldest byte kept.
+//!
+//! A Tether viewer that joins, resumes from before the ring, or resumes far
+//! behind gets a *snapshot* instead of the replay ([`snapshot_join`]): the
+//! terminal as it is at the end of the stream, then live output from there.
 
 use std::sync::Arc;
 
@@ -17,8 +21,10 @@ use protocol::{Control, Frame, FrameType, HistoryPolicy, Role, Size};
 use tokio::sync::watch;
 
 use super::log::{CursorRead, StreamLog, ViewerCursor};
+use super::snapshot::HistoryMode;
 use super::strip::EraseInDisplayFilter;
 use super::{Liveness, Session, SessionState, ViewerGuard};
+use snapshot_join::PendingSnapshot;
 
 /// Most output bytes sent to a viewer in one message.
 const CHUNK: usize = 64 << 10;
@@ -41,6 +47,10 @@ pub(crate) struct FeedOptions<'a> {
     /// Whether the viewer understands Tether's extension frames (types 4+);
     /// a legacy viewer gets only OUTPUT, RESIZE and METADATA.
     pub(crate) extensions: bool,
+    /// Snapshot or raw history (`?history=`).
+    pub(crate) history: HistoryMode,
+    /// Lines of scrollback a snapshot carries.
+    pub(crate) snapshot_lines: usize,
 }
 
 /// One viewer's stream: yields the next message (encoded frames) given what
@@ -54,6 +64,8 @@ pub(crate) struct ViewerFeed {
     from: Option<u64>,
     default_policy: HistoryPolicy,
     extensions: bool,
+    history: HistoryMode,
+    snapshot_lines: usize,
     stage: Stage,
     cursor: ViewerCursor,
     seen: Seen,
@@ -65,6 +77,7 @@ pub(crate) struct ViewerFeed {
 #[derive(Debug)]
 enum Stage {
     Join,
+    Snapshot(PendingSnapshot),
     Replay(Replay),
     Live,
 }
@@ -107,6 +120,8 @@ impl ViewerFeed {
             from: options.from,
             default_policy: HistoryPolicy::default_for(options.agent_type),
             extensions: options.extensions,
+            history: options.history,
+            snapshot_lines: options.snapshot_lines,
             stage: Stage::Join,
             cursor: ViewerCursor::at(0),
             seen: Seen::default(),
@@ -127,6 +142,9 @@ impl ViewerFeed {
     /// Waits until the session changes (new output, size, metadata, agent
     /// link, end). Cancel-safe.
     pub(crate) async fn changed(&mut self) {
+        if let Stage::Snapshot(pending) = &mut self.stage {
+            return pending.built().await;
+        }
         if self.changes.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
@@ -136,11 +154,15 @@ impl ViewerFeed {
     /// session changes or the viewer acknowledges more.
     pub(crate) fn next_batch(&mut self) -> Option<Batch> {
         self.changes.borrow_and_update();
+        if let Stage::Snapshot(_) = self.stage {
+            return self.snapshot_step();
+        }
         let session = self.viewer.session().clone();
         let state = session.lock();
         let mut out = Outbox::new(self.extensions);
         match self.stage {
             Stage::Join => self.join(&state, &mut out),
+            Stage::Snapshot(_) => {} // handled above, without the lock
             Stage::Replay(_) if self.paced() => {}
             Stage::Replay(_) => self.replay_step(&state, &mut out),
             Stage::Live => self.live_step(&state, &mut out),
@@ -153,7 +175,8 @@ impl ViewerFeed {
             .is_some_and(|acked| self.cursor.position().saturating_sub(acked) >= WINDOW)
     }
 
-    /// Role, metadata, size, gap?, start offset; the replay starts.
+    /// Role, metadata, size; then the snapshot, or gap?, start offset and
+    /// the replay.
     fn join(&mut self, state: &SessionState, out: &mut Outbox) {
         out.push(&Frame::Control(Control::Role { role: self.role }));
         if let Some(metadata) = &state.metadata {
@@ -164,6 +187,15 @@ impl ViewerFeed {
         }
         self.seen.metadata_version = state.metadata_version;
         self.seen.size = state.size;
+        if self.wants_snapshot(state) {
+            self.stage = Stage::Snapshot(PendingSnapshot::default());
+        } else {
+            self.start_replay(state, out);
+        }
+    }
+
+    /// Gap?, start offset; the replay starts.
+    fn start_replay(&mut self, state: &SessionState, out: &mut Outbox) {
         let start = state.log.start();
         // `from` beyond the end is kept: the viewer already has those bytes
         // (e.g. the relay restarted and the wrapper is re-uploading).
@@ -352,5 +384,8 @@ impl Outbox {
     }
 }
 
+mod snapshot_join;
+#[cfg(test)]
+mod snapshot_tests;
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,7 @@ mod queue;
 mod registry;
 mod seats;
 mod size_holder;
+mod snapshot;
 mod strip;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,7 @@ pub(crate) use feed::{FeedOptions, ViewerFeed};
 pub(crate) use queue::{command_queue, CommandReceiver, CommandSender};
 pub(crate) use registry::Registry;
 pub(crate) use seats::{Seat, SeatLimits};
+pub(crate) use snapshot::HistoryMode;
 #[cfg(fuzzing)]
 pub use strip::EraseInDisplayFilter;
 pub(crate) use upload::{Upload, UploadError};
@@ -148,6 +150,11 @@ struct SessionState {
     agent: Option<AgentHandle>,
     /// Since when neither an agent nor a viewer is attached.
     idle_since: Option<Instant>,
+    /// The PTY sizes the stream in the ring was drawn at (for snapshots).
+    sizes: snapshot::SizeHistory,
+    /// Whether this relay has seen the stream from its first byte (it
+    /// registered the session), so a `from` beyond the end is wrong.
+    whole_stream: bool,
 }
 
 impl SessionState {
@@ -199,6 +206,9 @@ pub(crate) struct Session {
     user: String,
     state: Mutex<SessionState>,
     changed: watch::Sender<u64>,
+    /// The latest snapshot, reused and built on by the next (own lock: a
+    /// build never holds `state`'s for long).
+    snapshots: snapshot::SnapshotCache,
 }
 
 static NEXT_LINK_ID: AtomicU64 = AtomicU64::new(1);
@@ -222,8 +232,11 @@ impl Session {
                 size_holder: size_holder::SizeHolder::default(),
                 agent: None,
                 idle_since: Some(Instant::now()),
+                sizes: snapshot::SizeHistory::default(),
+                whole_stream: false,
             }),
             changed: watch::Sender::new(0),
+            snapshots: snapshot::SnapshotCache::default(),
         }
     }
 

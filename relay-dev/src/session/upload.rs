@@ -79,12 +79,14 @@ impl Session {
                     Frame::Resize(size) => {
                         state.size = Some(size.clamped());
                         state.size_offset = state.log.end();
+                        let (at, start) = (state.size_offset, state.log.start());
+                        state.sizes.record(at, size.clamped(), start);
                     }
                     Frame::Control(Control::AgentExited { exit_status }) => {
                         uploaded.exited = Some(exit_status);
                     }
                     Frame::Input(_) => uploaded.refused += 1,
-                    Frame::Ack(_) | Frame::Control(_) => {}
+                    Frame::Ack(_) | Frame::Control(_) | Frame::Snapshot(_) => {}
                 }
             }
             uploaded.end = state.log.end();

@@ -1,4 +1,4 @@
-//! Viewers' links: `GET /terminal/{session_id}?from=OFFSET[&protocol=tether.v1]`.
+//! Viewers' links: `GET /terminal/{session_id}?from=OFFSET[&protocol=tether.v1][&history=raw]`.
 //!
 //! The link authorizes the viewer, joins the session and then pumps: what
 //! the viewer's [`ViewerFeed`] yields goes out (join, history, live output —
@@ -31,7 +31,7 @@ use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle;
 use crate::metrics::{add, dec};
 use crate::server::AppState;
-use crate::session::{AgentCommand, FeedOptions, Seat, SeatLimits, Session, ViewerFeed};
+use crate::session::{AgentCommand, FeedOptions, HistoryMode, Seat, SeatLimits, Session, ViewerFeed};
 
 /// Upgrades `/terminal/{id}` and runs the link.
 pub(super) async fn upgrade(
@@ -45,7 +45,8 @@ pub(super) async fn upgrade(
     let (upgrade, request) =
         prepare_upgrade(upgrade, peer, &query, &headers, state.config.max_frame);
     let from = query.get("from").cloned();
-    upgrade.on_upgrade(move |ws| run(state, ws, session_id, from, request))
+    let history = query.get("history").cloned();
+    upgrade.on_upgrade(move |ws| run(state, ws, session_id, from, history, request))
 }
 
 /// Refused messages a viewer may send in a burst before its link closes…
@@ -132,6 +133,7 @@ async fn run(
     ws: WebSocket,
     session_id: String,
     from: Option<String>,
+    history: Option<String>,
     request: LinkRequest,
 ) {
     let link =
@@ -155,6 +157,13 @@ async fn run(
                 .await
         }
     };
+    let history = match HistoryMode::parse(history.as_deref()) {
+        Ok(history) => history,
+        Err(reason) => return link.close(CloseReason::policy(reason)).await,
+    };
+    if let Err(e) = session.check_from(from) {
+        return link.close(CloseReason::policy(e.to_string())).await;
+    }
     let limits = SeatLimits {
         max: state.config.max_viewers,
         owner_reserved: state.config.owner_viewers,
@@ -177,6 +186,8 @@ async fn run(
         from,
         agent_type: &agent_type,
         extensions: link.dialect() == Dialect::Tether,
+        history,
+        snapshot_lines: state.config.snapshot_lines,
     };
     let mut viewer = ViewerLink {
         viewer_id: viewer.link_id(),

@@ -2,7 +2,7 @@
 //! ([`AgentClient`], what `tether` is to the relay) and a viewer
 //! ([`ViewerClient`], what a browser is).
 
-use protocol::{Control, Frame};
+use protocol::{Control, Frame, Snapshot};
 
 use super::ws::{ws_connect, Connect, Event, FrameSocket};
 
@@ -88,6 +88,8 @@ pub struct Join {
     pub output: Vec<u8>,
     /// The STREAM_OFFSET before the history.
     pub start: Option<u64>,
+    /// The SNAPSHOT, for a viewer that joined by snapshot.
+    pub snapshot: Option<Snapshot>,
     /// The offset in `history_complete`.
     pub complete_at: u64,
 }
@@ -118,15 +120,47 @@ impl ViewerClient {
     }
 
     /// Connects with explicit options (legacy, header auth, no auth …).
+    ///
+    /// Test viewers ask for the raw history (`history=raw`): most tests are
+    /// about the stream's bytes. [`connect_by_snapshot`](Self::connect_by_snapshot)
+    /// joins the way the browser viewer does.
     pub async fn connect_with(
         ws_url: &str,
         session_id: &str,
         from: Option<u64>,
         how: &Connect,
     ) -> Result<Self, String> {
-        let mut url = format!("{ws_url}/terminal/{session_id}");
+        Self::connect_for_history(ws_url, session_id, from, how, "raw").await
+    }
+
+    /// Connects as a Tether viewer that takes a snapshot when the relay
+    /// gives one (joining, or resuming from before the ring or far behind).
+    pub async fn connect_by_snapshot(
+        ws_url: &str,
+        session_id: &str,
+        credential: &str,
+        from: Option<u64>,
+    ) -> Result<Self, String> {
+        let how = Connect {
+            subprotocol_key: Some(credential.to_string()),
+            tether: true,
+            ..Default::default()
+        };
+        Self::connect_for_history(ws_url, session_id, from, &how, "snapshot").await
+    }
+
+    /// Connects asking for `history` (`raw`, `snapshot`, or anything, to
+    /// see it refused).
+    pub async fn connect_for_history(
+        ws_url: &str,
+        session_id: &str,
+        from: Option<u64>,
+        how: &Connect,
+        history: &str,
+    ) -> Result<Self, String> {
+        let mut url = format!("{ws_url}/terminal/{session_id}?history={history}");
         if let Some(from) = from {
-            url.push_str(&format!("?from={from}"));
+            url.push_str(&format!("&from={from}"));
         }
         let (ws, echoed) = ws_connect(&url, how).await?;
         Ok(Self {
@@ -149,6 +183,7 @@ impl ViewerClient {
                 Event::Frame(frame) => {
                     match &frame {
                         Frame::Output(data) => join.output.extend_from_slice(data),
+                        Frame::Snapshot(snapshot) => join.snapshot = Some(snapshot.clone()),
                         Frame::StreamOffset(n) if join.start.is_none() => join.start = Some(*n),
                         _ => {}
                     }

@@ -37,6 +37,20 @@ impl RelayProcess {
         }
     }
 
+    /// Connects a viewer of `session` that joins by snapshot (as the
+    /// browser viewer does), from `from` if given; panics if the upgrade fails.
+    pub async fn connect_snapshot_viewer(
+        &self,
+        session: &str,
+        credential: &str,
+        from: Option<u64>,
+    ) -> ViewerClient {
+        match ViewerClient::connect_by_snapshot(&self.ws_url(), session, credential, from).await {
+            Ok(viewer) => viewer,
+            Err(e) => panic!("viewer link failed: {e}\nrelay log:\n{}", self.log()),
+        }
+    }
+
     /// Connects a viewer (from the start of the history) and reads its join
     /// up to `history_complete`, so what arrives next is live.
     pub async fn joined_viewer(&self, session: &str, credential: &str) -> ViewerClient {
@@ -102,6 +116,14 @@ impl SessionFixture {
     pub async fn connect_viewer(&self, from: Option<u64>) -> ViewerClient {
         self.relay
             .connect_viewer(&self.session, &self.key, from)
+            .await
+    }
+
+    /// Connects a viewer of the session with the key that joins by
+    /// snapshot, from `from` if given.
+    pub async fn connect_snapshot_viewer(&self, from: Option<u64>) -> ViewerClient {
+        self.relay
+            .connect_snapshot_viewer(&self.session, &self.key, from)
             .await
     }
 

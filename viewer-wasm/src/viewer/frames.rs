@@ -50,6 +50,14 @@ impl Inner {
                     self.status_dirty = true;
                 }
             }
+            Frame::Snapshot(snapshot) => {
+                // Drawn for its size: take it (the session's RESIZE came
+                // before it), then reset and draw; live output follows.
+                self.term.resize(snapshot.size);
+                self.refit();
+                self.stream.on_snapshot(snapshot.offset, &snapshot.data);
+                self.pump();
+            }
             Frame::Control(control) => self.handle_control(control),
             Frame::Input(_) | Frame::Ack(_) => {}
         }

@@ -21,6 +21,7 @@ use crate::term::{fitting_font_size, Term, TermInput};
 use crate::test_hook::TestHook;
 
 mod frames;
+mod join;
 mod status;
 
 pub use status::{Connection, Status};
@@ -208,6 +209,7 @@ impl Inner {
         self.timer = None;
         self.stream.on_connect();
         let url = terminal_url(&self.ws_origin, &self.session_id, self.stream.resume_from());
+        let url = join::with_history(url);
         self.generation += 1;
         let generation = self.generation;
         let weak = self.this.clone();
@@ -244,7 +246,10 @@ impl Inner {
                 self.link_lost();
             }
             LinkEvent::Closed { code, reason } => {
-                if code == 1008 {
+                if code == 1008 && join::resume_refused(&reason) {
+                    self.stream = OutputStream::new();
+                    self.link_lost();
+                } else if code == 1008 {
                     // A refused API key is forgotten (share tokens are never stored).
                     if !self.credential.is_share_token()
                         && reason.to_ascii_lowercase().contains("key")
@@ -373,6 +378,7 @@ impl Inner {
             lost: self.stream.lost(),
             first_output_ms: self.first_output_ms,
             connects: self.connects,
+            snapshots: self.stream.snapshots(),
             cols: size.cols,
             rows: size.rows,
             font_size: self.term.font_size(),

@@ -27,6 +27,9 @@ fn feed_with(
         from,
         agent_type,
         extensions,
+        // These tests are about the raw history; snapshot_tests.rs has the rest.
+        history: HistoryMode::Raw,
+        snapshot_lines: 0,
     };
     ViewerFeed::new(session.join_viewer(Seat::Owner, ROOMY).unwrap(), options)
 }

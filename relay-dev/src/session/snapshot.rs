@@ -1,0 +1,252 @@
+//! Snapshots: what a joining viewer gets instead of the raw history — the
+//! bytes that rebuild the session's terminal as it is at a stream offset,
+//! so that a phone draws one screen instead of parsing megabytes.
+//!
+//! Where the terminal state lives was decided by measurement (BENCHMARKS.md,
+//! "Snapshot join"): a virtual terminal parses 10–30 MB/s and holds ~50 KiB
+//! even when blank (MiBs with its scrollback), so one kept per session and
+//! fed every chunk would cost the relay most of its throughput and every
+//! idle session its memory budget. Instead a snapshot is built when a viewer
+//! asks, on a blocking thread, from the ring ([`VirtualTerminal`] fed chunk
+//! by chunk under short locks, taking each PTY size where the PTY took it:
+//! [`SizeHistory`]), and the last one is kept: a viewer joining at the same
+//! offset gets it as is, and the next build starts from it (fed into a
+//! fresh terminal, then only the output since) instead of from the ring's
+//! start. What a session keeps for this counts in
+//! [`Session::snapshot_bytes`].
+
+#[cfg(test)]
+mod costs;
+mod lines;
+mod modes;
+mod sizes;
+mod terminal;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use sizes::SizeHistory;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use protocol::{Size, Snapshot};
+
+use super::log::{CursorRead, ViewerCursor};
+use super::Session;
+use terminal::VirtualTerminal;
+
+/// A viewer resuming more than this many bytes behind the end gets a
+/// snapshot instead of the bytes it missed.
+pub(crate) const FAR_BEHIND: u64 = 256 << 10;
+
+/// The size a terminal is rebuilt at when the agent never sent one.
+const DEFAULT_SIZE: Size = Size::new(24, 80);
+
+/// Most bytes of a snapshot: what fits one frame a viewer accepts.
+const MAX_DATA: usize = protocol::DEFAULT_MAX_PAYLOAD - Snapshot::PREFIX_LEN;
+
+/// Ring bytes read per lock while rebuilding (the agent's upload waits at
+/// most one such copy).
+const READ_CHUNK: usize = 1 << 20;
+
+/// How a viewer asked for the history (`?history=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum HistoryMode {
+    /// A snapshot when joining, resuming from before the ring, or resuming
+    /// far behind; the missed bytes otherwise (the default).
+    #[default]
+    Snapshot,
+    /// The raw history from the ring, always (`history=raw`).
+    Raw,
+}
+
+impl HistoryMode {
+    /// The mode a `history` query value names.
+    pub(crate) fn parse(value: Option<&str>) -> Result<Self, String> {
+        match value {
+            None | Some("snapshot") => Ok(Self::Snapshot),
+            Some("raw") => Ok(Self::Raw),
+            Some(other) => Err(format!(
+                "unknown history mode {other:?} (use snapshot or raw)"
+            )),
+        }
+    }
+}
+
+/// Why a viewer's `from` cannot be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FromError {
+    /// The offset is beyond every byte the stream has had.
+    #[error("offset {from} is beyond the end of the stream ({end})")]
+    Future {
+        /// The offset asked for.
+        from: u64,
+        /// The end of the stream.
+        end: u64,
+    },
+}
+
+/// The session's latest snapshot and the scrollback it was built with.
+#[derive(Debug, Default)]
+pub(crate) struct SnapshotCache {
+    latest: Mutex<Option<(Arc<Snapshot>, usize)>>,
+}
+
+impl SnapshotCache {
+    fn lock(&self) -> MutexGuard<'_, Option<(Arc<Snapshot>, usize)>> {
+        self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Where a rebuild starts: a terminal and the offset of the next byte it
+/// takes.
+struct Rebuild {
+    terminal: VirtualTerminal,
+    at: u64,
+    from_checkpoint: bool,
+}
+
+impl Session {
+    /// The snapshot of the terminal at the current end of the stream, with
+    /// up to `lines` lines of scrollback, or `None` if even its screen
+    /// alone does not fit a frame. CPU-bound (up to the whole ring is
+    /// parsed): call it off the async runtime. Concurrent calls for one
+    /// session wait for each other and share the result.
+    pub(crate) fn snapshot(&self, lines: usize) -> Option<Arc<Snapshot>> {
+        let mut latest = self.snapshots.lock();
+        let started = Instant::now();
+        let (end, size) = {
+            let state = self.lock();
+            (state.log.end(), state.size.unwrap_or(DEFAULT_SIZE))
+        };
+        if let Some((snapshot, built_with)) = latest.as_ref() {
+            if snapshot.offset == end && snapshot.size == size && *built_with == lines {
+                return Some(snapshot.clone());
+            }
+        }
+        let checkpoint = latest.as_ref().map(|(s, _)| s.clone());
+        let mut rebuild = self.rebuild_from(checkpoint.as_deref(), lines);
+        let base = rebuild.at;
+        self.feed_until(&mut rebuild, end, lines);
+        let mut data = rebuild.terminal.dump(lines);
+        let mut kept_lines = lines;
+        while data.len() > MAX_DATA && kept_lines > 0 {
+            kept_lines /= 2;
+            data = rebuild.terminal.dump(kept_lines);
+        }
+        if data.len() > MAX_DATA {
+            tracing::warn!(session = %self.id, bytes = data.len(), "snapshot too large for a frame: raw replay instead");
+            return None;
+        }
+        data.shrink_to_fit();
+        let snapshot = Arc::new(Snapshot {
+            offset: end,
+            size: rebuild.terminal.size(),
+            data,
+        });
+        tracing::debug!(
+            session = %self.id,
+            parsed = end - base,
+            from_checkpoint = rebuild.from_checkpoint,
+            bytes = snapshot.data.len(),
+            elapsed = ?started.elapsed(),
+            "snapshot built"
+        );
+        *latest = Some((snapshot.clone(), lines));
+        Some(snapshot)
+    }
+
+    /// Bytes this session keeps for snapshots (the latest one and the size
+    /// history), for the memory budgets.
+    #[allow(dead_code, reason = "for the memory budgets (registry.rs) to count")]
+    pub(crate) fn snapshot_bytes(&self) -> u64 {
+        let cached = self
+            .snapshots
+            .lock()
+            .as_ref()
+            .map_or(0, |(s, _)| s.data.capacity() as u64);
+        cached + self.lock().sizes.held_bytes()
+    }
+
+    /// Refuses a `from` beyond the end of a stream this relay has seen
+    /// whole. (After a relay restart the offset may be real — the wrapper is
+    /// still re-uploading — and the viewer waits for it instead.)
+    pub(crate) fn check_from(&self, from: Option<u64>) -> Result<(), FromError> {
+        let state = self.lock();
+        let end = state.log.end();
+        match from {
+            Some(from) if from > end && state.whole_stream => Err(FromError::Future { from, end }),
+            _ => Ok(()),
+        }
+    }
+
+    /// This relay registered the session: it sees its stream from byte 0.
+    pub(crate) fn mark_whole_stream(&self) {
+        self.lock().whole_stream = true;
+    }
+
+    /// A terminal to rebuild from: the checkpoint if the ring still holds
+    /// everything after it, else a blank one at the ring's start.
+    fn rebuild_from(&self, checkpoint: Option<&Snapshot>, lines: usize) -> Rebuild {
+        let state = self.lock();
+        let (start, end) = (state.log.start(), state.log.end());
+        match checkpoint {
+            Some(c) if (start..=end).contains(&c.offset) => {
+                let mut terminal = VirtualTerminal::new(c.size, lines);
+                terminal.feed(&c.data);
+                if let Some(size) = state.sizes.at(c.offset) {
+                    terminal.resize(size);
+                }
+                Rebuild {
+                    terminal,
+                    at: c.offset,
+                    from_checkpoint: true,
+                }
+            }
+            _ => Rebuild {
+                terminal: VirtualTerminal::new(
+                    state.sizes.at(start).unwrap_or(DEFAULT_SIZE),
+                    lines,
+                ),
+                at: start,
+                from_checkpoint: false,
+            },
+        }
+    }
+
+    /// Feeds the ring's bytes from `rebuild.at` to `end` into the terminal,
+    /// a chunk per lock, resizing where the PTY was resized. If the ring
+    /// overruns the rebuild meanwhile, it starts again from the ring.
+    fn feed_until(&self, rebuild: &mut Rebuild, end: u64, lines: usize) {
+        let mut chunk = Vec::with_capacity(READ_CHUNK.min((end - rebuild.at) as usize));
+        while rebuild.at < end {
+            chunk.clear();
+            let resize = {
+                let state = self.lock();
+                let resize = state
+                    .sizes
+                    .next_after(rebuild.at)
+                    .filter(|&(at, _)| at <= end);
+                let limit = resize.map_or(end, |(at, _)| at);
+                let mut cursor = ViewerCursor::at(rebuild.at);
+                match cursor.read_into(&state.log, READ_CHUNK, limit, &mut chunk) {
+                    CursorRead::Gap { .. } => {
+                        drop(state);
+                        *rebuild = self.rebuild_from(None, lines);
+                        continue;
+                    }
+                    CursorRead::UpToDate | CursorRead::Bytes { .. } => {}
+                }
+                rebuild.at = cursor.position();
+                resize.filter(|&(at, _)| at == rebuild.at)
+            };
+            rebuild.terminal.feed(&chunk);
+            if let Some((_, size)) = resize {
+                rebuild.terminal.resize(size);
+            }
+            if chunk.is_empty() && resize.is_none() {
+                break; // the log holds less than it said (cannot happen)
+            }
+        }
+    }
+}
