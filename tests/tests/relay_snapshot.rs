@@ -44,7 +44,8 @@ fn numbered_lines(count: usize) -> Vec<u8> {
 #[tokio::test]
 async fn a_joining_viewer_gets_the_screen_as_it_is_then_live_output() {
     let mut output = numbered_lines(40);
-    output.extend_from_slice(b"\x1b[?1h\x1b[?2004h$ vi notes\x1b[?1049h\x1b[H\x1b[2Jin vi\x1b[3;4H");
+    output
+        .extend_from_slice(b"\x1b[?1h\x1b[?2004h$ vi notes\x1b[?1049h\x1b[H\x1b[2Jin vi\x1b[3;4H");
     let (fx, mut agent) = {
         let fx = session_with_output(&[], &output).await;
         let agent = fx.connect_agent().await;
@@ -56,7 +57,11 @@ async fn a_joining_viewer_gets_the_screen_as_it_is_then_live_output() {
     let end = output.len() as u64;
     assert_eq!((snapshot.offset, snapshot.size), (end, Size::new(6, 30)));
     assert_eq!((join.start, join.complete_at), (Some(end), end));
-    assert!(join.output.is_empty(), "no raw history: {:?}", join.output.len());
+    assert!(
+        join.output.is_empty(),
+        "no raw history: {:?}",
+        join.output.len()
+    );
 
     // Drawn on a fresh terminal, the snapshot shows what the stream does.
     let mut reset = b"\x1bc".to_vec();
@@ -195,7 +200,10 @@ async fn bad_requests_get_a_clear_refusal() {
         refusal(future).await,
         (
             1008,
-            format!("offset {} is beyond the end of the stream ({end})", end + 100)
+            format!(
+                "offset {} is beyond the end of the stream ({end})",
+                end + 100
+            )
         )
     );
 

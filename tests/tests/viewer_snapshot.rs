@@ -200,9 +200,11 @@ async fn application_cursor_keys_asked_for_before_the_join_shape_the_arrow_keys(
     assert_eq!(mode, true, "the snapshot set application cursor keys");
 
     browser.type_keys("\u{E013}").await; // ArrowUp
-    let screen = rig.tmux.wait_for_screen("the arrow key's bytes", SYSTEM_DEADLINE, |screen| {
-        screen.contains(" 41")
-    });
+    let screen = rig
+        .tmux
+        .wait_for_screen("the arrow key's bytes", SYSTEM_DEADLINE, |screen| {
+            screen.contains(" 41")
+        });
     let bytes: Vec<&str> = screen
         .lines()
         .map(str::trim)

@@ -49,7 +49,11 @@ fn workloads() -> Vec<(&'static str, Vec<u8>)> {
         tui.extend_from_slice(b"\x1b[30;1H\x1b[?25h");
         frame += 1;
     }
-    vec![("line flood", seq), ("colour lines", sgr), ("full-screen redraws", tui)]
+    vec![
+        ("line flood", seq),
+        ("colour lines", sgr),
+        ("full-screen redraws", tui),
+    ]
 }
 
 fn mb_per_s(bytes: usize, took: Duration) -> f64 {
@@ -102,7 +106,9 @@ fn snapshot_costs() {
         );
     }
     let lines: Vec<u8> = (0..2100)
-        .flat_map(|i| format!("line {i}: the quick brown fox jumps over the lazy dog\r\n").into_bytes())
+        .flat_map(|i| {
+            format!("line {i}: the quick brown fox jumps over the lazy dog\r\n").into_bytes()
+        })
         .collect();
     println!(
         "| memory of one 80×24 terminal: blank / with 2000 lines of scrollback | {:.1} KiB / {:.0} KiB |",
