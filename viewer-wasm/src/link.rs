@@ -10,7 +10,7 @@
 use std::rc::Rc;
 
 use js_sys::{Array, ArrayBuffer, Uint8Array};
-use protocol::{Decoder, Frame, DEFAULT_MAX_PAYLOAD, PROTOCOL_NAME};
+use protocol::{deflate, Decoder, Frame, DEFAULT_MAX_PAYLOAD, PROTOCOL_NAME};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
@@ -36,12 +36,15 @@ pub enum LinkEvent {
 }
 
 /// The WebSocket address of a session's terminal, for the page's origin.
+/// It asks for DEFLATED envelopes (`compress=deflate`), which
+/// [`message_frames`] inflates.
 ///
 /// `from` resumes after the last received byte.
 pub fn terminal_url(origin_ws: &str, session_id: &str, from: Option<u64>) -> String {
     let mut url = format!(
-        "{origin_ws}/terminal/{}?protocol={PROTOCOL_NAME}",
-        encode_path_segment(session_id)
+        "{origin_ws}/terminal/{}?protocol={PROTOCOL_NAME}&{}",
+        encode_path_segment(session_id),
+        deflate::QUERY
     );
     if let Some(from) = from {
         url.push_str(&format!("&from={from}"));
@@ -53,6 +56,16 @@ pub fn terminal_url(origin_ws: &str, session_id: &str, from: Option<u64>) -> Str
 /// and the one carrying `credential`.
 pub fn subprotocols(credential: &Credential) -> [String; 2] {
     [PROTOCOL_NAME.to_owned(), credential.subprotocol()]
+}
+
+/// The frames of one binary message: a DEFLATED envelope inflated, any
+/// other message as it is.
+pub fn message_frames(message: Vec<u8>) -> Result<Vec<u8>, deflate::InflateError> {
+    if deflate::is_deflated(&message) {
+        deflate::inflate(&message, deflate::MAX_INFLATED)
+    } else {
+        Ok(message)
+    }
 }
 
 /// `ws://host` or `wss://host` for an `http(s)://host` origin.
@@ -116,7 +129,14 @@ impl Link {
                 let Ok(buffer) = event.data().dyn_into::<ArrayBuffer>() else {
                     return; // text messages are for legacy clients only
                 };
-                decoder.push(&Uint8Array::new(&buffer).to_vec());
+                match message_frames(Uint8Array::new(&buffer).to_vec()) {
+                    Ok(frames) => decoder.push(&frames),
+                    Err(err) => {
+                        let _ = socket.close_with_code_and_reason(1002, "malformed frame");
+                        on_event(LinkEvent::Malformed(err.to_string()));
+                        return;
+                    }
+                }
                 loop {
                     match decoder.next_frame() {
                         Ok(Some(frame)) => on_event(LinkEvent::Frame(frame)),
@@ -182,14 +202,23 @@ mod tests {
     fn terminal_urls() {
         assert_eq!(
             terminal_url("ws://h:1", "abc-1", None),
-            "ws://h:1/terminal/abc-1?protocol=tether.v1"
+            "ws://h:1/terminal/abc-1?protocol=tether.v1&compress=deflate"
         );
         assert_eq!(
             terminal_url("wss://h", "a/b", Some(42)),
-            "wss://h/terminal/a%2Fb?protocol=tether.v1&from=42"
+            "wss://h/terminal/a%2Fb?protocol=tether.v1&compress=deflate&from=42"
         );
         assert_eq!(websocket_origin("https://x.y"), "wss://x.y");
         assert_eq!(websocket_origin("http://127.0.0.1:9"), "ws://127.0.0.1:9");
+    }
+
+    #[test]
+    fn deflated_messages_are_inflated_and_others_pass_as_they_are() {
+        let plain = Frame::Output(b"line of output\r\n".repeat(100)).to_bytes();
+        let envelope = deflate::Deflater::default().deflate(&plain).unwrap();
+        assert_eq!(message_frames(envelope).unwrap(), plain);
+        assert_eq!(message_frames(plain.clone()).unwrap(), plain);
+        assert!(message_frames(vec![deflate::DEFLATED, 0, 0, 0, 2, 1, 2]).is_err());
     }
 
     #[test]
