@@ -18,6 +18,7 @@ mod stream;
 mod term;
 mod test_hook;
 mod viewer;
+mod zoom;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -221,6 +221,18 @@ impl Term {
         (grid, (total - grid).max(0.0))
     }
 
+    /// Shows the grid scaled by `scale` (a CSS transform, cheap during a
+    /// pinch), or as drawn with `None`.
+    pub fn preview_scale(&self, scale: Option<f64>) {
+        let style = self.xterm.get_element().style();
+        let _ = match scale {
+            Some(scale) => style
+                .set_property("transform", &format!("scale({scale})"))
+                .and_then(|()| style.set_property("transform-origin", "0 0")),
+            None => style.remove_property("transform").map(|_| ()),
+        };
+    }
+
     /// Moves keyboard focus to the terminal (brings up a soft keyboard).
     pub fn focus(&self) {
         self.xterm.focus();

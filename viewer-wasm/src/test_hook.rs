@@ -33,6 +33,8 @@ pub struct Snapshot {
     pub rows: u16,
     /// Current font size in CSS pixels.
     pub font_size: f64,
+    /// `fit` (the grid fits the width) or `manual` (1:1 or pinched).
+    pub zoom: &'static str,
 }
 
 /// The `window.__tether` object.
@@ -69,6 +71,7 @@ impl TestHook {
         set(o, "cols", &snapshot.cols.into());
         set(o, "rows", &snapshot.rows.into());
         set(o, "fontSize", &snapshot.font_size.into());
+        set(o, "zoom", &snapshot.zoom.into());
     }
 }
 

@@ -19,8 +19,10 @@ use crate::link::{terminal_url, Link, LinkEvent};
 use crate::stream::OutputStream;
 use crate::term::{fitting_font_size, Term, TermInput};
 use crate::test_hook::TestHook;
+use crate::zoom::ZoomState;
 
 mod frames;
+mod gestures;
 mod join;
 mod status;
 
@@ -50,6 +52,10 @@ struct Inner {
     first_output_ms: Option<f64>,
     /// The session has no local terminal: this screen's size applies.
     follow_screen: bool,
+    /// How big the grid is drawn (fit width, 1:1, pinched).
+    zoom: ZoomState,
+    /// Pinch and double-tap listeners on `host`.
+    gestures: Vec<gloo::events::EventListener>,
     /// Number of the current link; events of older links are ignored.
     generation: u32,
     attempts: u32,
@@ -86,6 +92,8 @@ impl Viewer {
                 timer: None,
                 first_output_ms: None,
                 follow_screen: false,
+                zoom: ZoomState::default(),
+                gestures: Vec::new(),
                 generation: 0,
                 attempts: 0,
                 connects: 0,
@@ -104,6 +112,7 @@ impl Viewer {
                     TermInput::Binary(bytes) => inner.send_input(bytes),
                 });
             });
+            state.gestures = gestures::install(&state.host, Rc::downgrade(&inner));
             state.connect();
             state.term.focus();
         }
@@ -354,13 +363,14 @@ impl Inner {
         }
     }
 
-    /// Scales the font so that the session's columns fit the screen; below
-    /// the minimum font size the page scrolls instead.
+    /// Sizes the font by the zoom: by default so that the session's columns
+    /// fit the screen (below the minimum font size the page scrolls), else
+    /// the size a double tap or a pinch chose (the terminal pans).
     fn refit(&mut self) {
         let (grid, chrome) = self.term.grid_width();
         let available = f64::from(self.host.client_width()) - chrome;
-        let font = fitting_font_size(self.term.font_size(), grid, available);
-        self.term.set_font_size(font);
+        let fitting = fitting_font_size(self.term.font_size(), grid, available);
+        self.term.set_font_size(self.zoom.zoom().font(fitting));
     }
 
     fn snapshot(&self) -> crate::test_hook::Snapshot {
@@ -382,6 +392,7 @@ impl Inner {
             cols: size.cols,
             rows: size.rows,
             font_size: self.term.font_size(),
+            zoom: self.zoom.zoom().label(),
         }
     }
 }
