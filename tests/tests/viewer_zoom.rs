@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use protocol::Frame;
 use serde_json::Value;
-use tests::relay::Event;
 use tests::browser::{self, Browser, Screen, ViewerFixture};
+use tests::relay::Event;
 use tests::wait::DEADLINE;
 
 /// Helpers, defined in the page, that dispatch touch events on the terminal
@@ -60,7 +60,10 @@ async fn a_phone_zooms_and_pans_a_wide_session_without_resizing_it() {
     let hook = browser.hook().await;
     assert_eq!(hook["zoom"], "fit", "{hook}");
     let fitted = hook["fontSize"].as_f64().unwrap_or(0.0);
-    assert!(fitted < 14.0, "a 100-column grid fits 390 px only small: {hook}");
+    assert!(
+        fitted < 14.0,
+        "a 100-column grid fits 390 px only small: {hook}"
+    );
     let pannable = "const h = document.querySelector('.term-host'); return h.scrollWidth > h.clientWidth + 20;";
 
     // Double tap: 1:1, and the terminal pans sideways instead.
@@ -104,7 +107,9 @@ async fn a_phone_zooms_and_pans_a_wide_session_without_resizing_it() {
     browser
         .wait_for_js(
             "the pinched font size",
-            &format!("return window.__tether.zoom === 'manual' && window.__tether.fontSize === {want};"),
+            &format!(
+                "return window.__tether.zoom === 'manual' && window.__tether.fontSize === {want};"
+            ),
             DEADLINE,
         )
         .await;

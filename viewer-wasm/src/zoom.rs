@@ -126,7 +126,11 @@ impl ZoomState {
     /// time and place is a double tap: it toggles between fitting the width
     /// and the base size (1:1). Returns whether the zoom changed.
     pub fn tap(&mut self, now_ms: f64, x: f64, y: f64) -> bool {
-        let tap = Tap { at_ms: now_ms, x, y };
+        let tap = Tap {
+            at_ms: now_ms,
+            x,
+            y,
+        };
         let double = self.last_tap.is_some_and(|last| {
             now_ms - last.at_ms <= DOUBLE_TAP_MS
                 && (x - last.x).hypot(y - last.y) <= DOUBLE_TAP_SLOP
@@ -169,7 +173,11 @@ mod tests {
         assert_eq!(state.pinch_end(200.0), Some(14.0));
         assert!(!state.pinching());
         assert_eq!(state.zoom(), Zoom::Font(14.0));
-        assert_eq!(state.zoom().font(7.0), 14.0, "the fitted size no longer matters");
+        assert_eq!(
+            state.zoom().font(7.0),
+            14.0,
+            "the fitted size no longer matters"
+        );
     }
 
     #[test]

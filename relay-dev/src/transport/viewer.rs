@@ -31,7 +31,9 @@ use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle;
 use crate::metrics::{add, dec};
 use crate::server::AppState;
-use crate::session::{AgentCommand, FeedOptions, HistoryMode, Seat, SeatLimits, Session, ViewerFeed};
+use crate::session::{
+    AgentCommand, FeedOptions, HistoryMode, Seat, SeatLimits, Session, ViewerFeed,
+};
 
 /// Upgrades `/terminal/{id}` and runs the link.
 pub(super) async fn upgrade(

@@ -37,12 +37,19 @@ pub(super) fn install(host: &HtmlElement, viewer: Weak<RefCell<Inner>>) -> Vec<E
     let start = {
         let (viewer, press, last_distance) = (viewer.clone(), press.clone(), last_distance.clone());
         EventListener::new_with_options(host, "touchstart", options, move |event| {
-            let Some(event) = event.dyn_ref::<TouchEvent>() else { return };
+            let Some(event) = event.dyn_ref::<TouchEvent>() else {
+                return;
+            };
             let touches = event.touches();
             match touches.length() {
                 1 => {
                     let (x, y) = point(&touches, 0);
-                    press.set(Some(Press { at_ms: now_ms(), x, y, moved: false }));
+                    press.set(Some(Press {
+                        at_ms: now_ms(),
+                        x,
+                        y,
+                        moved: false,
+                    }));
                 }
                 2 => {
                     press.set(None);
@@ -62,7 +69,9 @@ pub(super) fn install(host: &HtmlElement, viewer: Weak<RefCell<Inner>>) -> Vec<E
     let moved = {
         let (viewer, press, last_distance) = (viewer.clone(), press.clone(), last_distance.clone());
         EventListener::new_with_options(host, "touchmove", options, move |event| {
-            let Some(event) = event.dyn_ref::<TouchEvent>() else { return };
+            let Some(event) = event.dyn_ref::<TouchEvent>() else {
+                return;
+            };
             let touches = event.touches();
             if touches.length() == 2 {
                 let distance = distance(&touches);
@@ -84,7 +93,9 @@ pub(super) fn install(host: &HtmlElement, viewer: Weak<RefCell<Inner>>) -> Vec<E
     let end = move |name: &'static str| {
         let (viewer, press, last_distance) = (viewer.clone(), press.clone(), last_distance.clone());
         EventListener::new_with_options(host, name, options, move |event| {
-            let Some(event) = event.dyn_ref::<TouchEvent>() else { return };
+            let Some(event) = event.dyn_ref::<TouchEvent>() else {
+                return;
+            };
             let mut handled = false;
             with_inner(&viewer, |inner| {
                 if inner.zoom.pinching() {
@@ -113,9 +124,9 @@ pub(super) fn install(host: &HtmlElement, viewer: Weak<RefCell<Inner>>) -> Vec<E
 }
 
 fn point(touches: &TouchList, index: u32) -> (f64, f64) {
-    touches
-        .item(index)
-        .map_or((0.0, 0.0), |t| (f64::from(t.client_x()), f64::from(t.client_y())))
+    touches.item(index).map_or((0.0, 0.0), |t| {
+        (f64::from(t.client_x()), f64::from(t.client_y()))
+    })
 }
 
 fn distance(touches: &TouchList) -> f64 {
