@@ -54,7 +54,9 @@ pub struct Config {
     /// Directory for `relay.db` and the signing secret; default `$TETHER_HOME` (`~/.tether`).
     #[arg(long, global = true, env = "TETHER_RELAY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// The built viewer (trunk's `dist/`); default `./dist` when present.
+    /// Serve the viewer from this directory (trunk's `dist/`, e.g. while
+    /// developing it) instead of the copy built into the binary; without
+    /// one built in, `./dist` when present.
     #[arg(long, env = "TETHER_RELAY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
     /// Bytes of output history kept per session (in memory only); suffixes
@@ -77,7 +79,9 @@ pub struct Config {
     /// Open sessions allowed per user (not ended, and live or active within `--retention`).
     #[arg(long, default_value_t = 64)]
     pub max_sessions: usize,
-    /// Input bytes per second a viewer may send (bursts up to one second's worth).
+    /// Input bytes per second one credential (API key or share link) may
+    /// send into one session, all its links together; every INPUT and RESIZE
+    /// frame counts, its 5-byte header too (bursts up to one second's worth).
     #[arg(long, default_value_t = 1 << 20)]
     pub max_input_rate: u64,
     /// The URL people open, e.g. `https://relay.example.com` behind a TLS
@@ -209,10 +213,12 @@ impl Config {
         }
     }
 
-    /// The static directory in force, if any exists.
+    /// The static directory in force: `--static-dir`; else none when the
+    /// viewer is built into the binary; else `./dist` if it exists.
     pub(crate) fn static_dir(&self) -> Option<PathBuf> {
         match &self.static_dir {
             Some(dir) => Some(dir.clone()),
+            None if crate::web::Viewer::built_in().is_some() => None,
             None => [
                 PathBuf::from("dist"),
                 PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"),

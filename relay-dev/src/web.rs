@@ -1,16 +1,20 @@
-//! The built browser viewer (trunk's `dist/`, or `--static-dir`): its files
-//! at `/`, and `index.html` for the dashboard's own routes (`/`,
-//! `/s/{session_id}`), served by `tower-http`. Text files are labelled UTF-8,
+//! The built browser viewer: its files at `/`, and `index.html` for the
+//! dashboard's own routes (`/`, `/s/{session_id}`). Served from
+//! `--static-dir` (or `./dist`) by `tower-http`, else from the copy embedded
+//! in the binary at build time, precompressed ([`embedded`]). Text files are labelled UTF-8,
 //! and everything carries the security headers of [`headers`] (CSP, no
 //! framing, no sniffing, no referrer). Other paths that name no file are 404.
 
+mod embedded;
 mod headers;
+
+pub(crate) use embedded::Viewer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -18,9 +22,34 @@ use tower_http::services::{ServeDir, ServeFile};
 
 /// The viewer's routes: everything the API and the links do not claim.
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>(static_dir: Option<PathBuf>) -> Router<S> {
+    routes_of(static_dir, Viewer::built_in())
+}
+
+/// The routes for `static_dir` if given, else for the `built_in` viewer.
+fn routes_of<S: Clone + Send + Sync + 'static>(
+    static_dir: Option<PathBuf>,
+    built_in: Option<Viewer>,
+) -> Router<S> {
     let Some(root) = static_dir else {
-        return Router::new().fallback(not_built);
+        return match built_in {
+            Some(viewer) => {
+                let (files, bytes) = viewer.summary();
+                tracing::info!(
+                    "viewer: built in ({files} files, {} KiB compressed)",
+                    bytes >> 10
+                );
+                embedded_routes(viewer)
+            }
+            None => {
+                tracing::warn!(
+                    "viewer: not built into this binary and no --static-dir \
+                     (run trunk build, then cargo build)"
+                );
+                Router::new().fallback(not_built)
+            }
+        };
     };
+    tracing::info!("viewer: files from {}", root.display());
     let policy = Arc::new(headers::Policy::new(root.join("index.html")));
     let index = ServeFile::new(root.join("index.html"));
     Router::new()
@@ -28,6 +57,17 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(static_dir: Option<PathBu
         .route_service("/s/{*session}", index)
         .fallback_service(ServeDir::new(root))
         .layer(map_response(utf8_text))
+        .layer(from_fn_with_state(policy, headers::add_security_headers))
+}
+
+/// The routes of the viewer embedded in the binary.
+fn embedded_routes<S: Clone + Send + Sync + 'static>(viewer: Viewer) -> Router<S> {
+    let policy = Arc::new(headers::Policy::for_html(viewer.index_html()));
+    let serve = move |method: Method, uri: Uri, headers: HeaderMap| async move {
+        viewer.respond(&method, uri.path(), &headers)
+    };
+    Router::new()
+        .fallback(serve)
         .layer(from_fn_with_state(policy, headers::add_security_headers))
 }
 
@@ -129,7 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn says_when_the_viewer_is_not_built() {
-        let router = routes(None);
+        let router = routes_of(None, None);
         let (status, _, body) = get(&router, "/").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(String::from_utf8(body).unwrap().contains("not built"));

@@ -22,22 +22,37 @@ struct Counts {
     by_address: HashMap<IpAddr, usize>,
 }
 
+/// Told how many connections are open after each change (for a gauge).
+pub(crate) type OnChange = Box<dyn Fn(usize) + Send + Sync>;
+
 /// The open connections, within `max` in all and `per_address` from one
 /// address (0: no per-address cap).
-#[derive(Debug)]
 pub(crate) struct ConnectionLimits {
     max: usize,
     per_address: usize,
     counts: Mutex<Counts>,
+    on_change: OnChange,
+}
+
+impl std::fmt::Debug for ConnectionLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionLimits")
+            .field("max", &self.max)
+            .field("per_address", &self.per_address)
+            .field("open", &self.open())
+            .finish()
+    }
 }
 
 impl ConnectionLimits {
-    /// Limits of `max` connections, `per_address` from one address.
-    pub(crate) fn new(max: usize, per_address: usize) -> Self {
+    /// Limits of `max` connections, `per_address` from one address;
+    /// `on_change` hears the count after every change.
+    pub(crate) fn new(max: usize, per_address: usize, on_change: OnChange) -> Self {
         Self {
             max,
             per_address,
             counts: Mutex::default(),
+            on_change,
         }
     }
 
@@ -63,6 +78,7 @@ impl ConnectionLimits {
         }
         *from += 1;
         counts.total += 1;
+        (self.on_change)(counts.total);
         Ok(Place {
             limits: self.clone(),
             address,
@@ -78,6 +94,7 @@ impl ConnectionLimits {
                 counts.by_address.remove(&address);
             }
         }
+        (self.on_change)(counts.total);
     }
 }
 
@@ -98,9 +115,15 @@ impl Drop for Place {
 mod tests {
     use super::*;
 
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn limits(max: usize, per_address: usize) -> Arc<ConnectionLimits> {
+        Arc::new(ConnectionLimits::new(max, per_address, Box::new(|_| {})))
+    }
+
     #[test]
     fn caps_each_address_and_the_total() {
-        let limits = Arc::new(ConnectionLimits::new(3, 2));
+        let limits = limits(3, 2);
         let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let first = limits.try_open(a).unwrap();
         let _second = limits.try_open(a).unwrap();
@@ -118,11 +141,23 @@ mod tests {
 
     #[test]
     fn zero_means_no_cap_per_address() {
-        let limits = Arc::new(ConnectionLimits::new(3, 0));
+        let limits = limits(3, 0);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let places: Vec<_> = (0..3).map(|_| limits.try_open(a).unwrap()).collect();
         assert_eq!(limits.try_open(a).unwrap_err(), Full::Relay);
         drop(places);
         assert_eq!(limits.open(), 0);
+    }
+
+    #[test]
+    fn every_change_is_reported() {
+        let seen = Arc::new(AtomicUsize::new(99));
+        let gauge = seen.clone();
+        let report = Box::new(move |open| gauge.store(open, Ordering::Relaxed));
+        let limits = Arc::new(ConnectionLimits::new(3, 0, report));
+        let place = limits.try_open("10.0.0.1".parse().unwrap()).unwrap();
+        assert_eq!(seen.load(Ordering::Relaxed), 1);
+        drop(place);
+        assert_eq!(seen.load(Ordering::Relaxed), 0);
     }
 }

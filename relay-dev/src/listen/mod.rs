@@ -58,9 +58,11 @@ pub(crate) async fn serve(
         );
     }
     set(&state.metrics.connection_limit, cap as u64);
+    let gauge = state.clone();
     let limits = Arc::new(ConnectionLimits::new(
         cap,
         state.config.max_connections_per_ip,
+        Box::new(move |open| set(&gauge.metrics.connections, open as u64)),
     ));
     let refusing = Arc::new(AtomicUsize::new(0));
     let (serving, _) = watch::channel(0usize);
@@ -82,12 +84,10 @@ pub(crate) async fn serve(
         };
         match limits.try_open(peer.ip()) {
             Ok(place) => {
-                set(&state.metrics.connections, limits.open() as u64);
                 serving.send_modify(|n| *n += 1);
                 let connection = Connection {
                     state: state.clone(),
                     app: app.clone(),
-                    limits: limits.clone(),
                     serving: serving.clone(),
                     stop: stop.clone(),
                 };
@@ -116,7 +116,6 @@ pub(crate) async fn serve(
 struct Connection {
     state: AppState,
     app: Router,
-    limits: Arc<ConnectionLimits>,
     serving: watch::Sender<usize>,
     stop: watch::Receiver<bool>,
 }
@@ -163,10 +162,9 @@ impl Connection {
                 }
             }
         }
-        self.serving.send_modify(|n| *n -= 1);
         // A WebSocket link took the socket (and its place) if it upgraded.
         drop(connection);
-        set(&self.state.metrics.connections, self.limits.open() as u64);
+        self.serving.send_modify(|n| *n -= 1);
     }
 }
 

@@ -29,6 +29,8 @@ pub(super) struct Policy {
     index: PathBuf,
     /// The hashes of the index as last read.
     cached: Mutex<Option<Hashed>>,
+    /// The hashes of an index that never changes (the embedded viewer's).
+    fixed: Option<Arc<Vec<String>>>,
 }
 
 /// An index's inline scripts' hashes, and which version of the file they
@@ -46,11 +48,23 @@ impl Policy {
         Self {
             index,
             cached: Mutex::new(None),
+            fixed: None,
+        }
+    }
+
+    /// The policy for an index page that never changes.
+    pub(super) fn for_html(html: &str) -> Self {
+        Self {
+            fixed: Some(Arc::new(inline_script_hashes(html))),
+            ..Self::new(PathBuf::new())
         }
     }
 
     /// The inline scripts' hashes of the index as it is on disk now.
     fn script_hashes(&self) -> Arc<Vec<String>> {
+        if let Some(fixed) = &self.fixed {
+            return fixed.clone();
+        }
         let Ok(meta) = std::fs::metadata(&self.index) else {
             return Arc::default();
         };
