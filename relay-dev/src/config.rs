@@ -54,6 +54,17 @@ pub struct Config {
     /// Directory for `relay.db` and the signing secret; default `$TETHER_HOME` (`~/.tether`).
     #[arg(long, global = true, env = "TETHER_RELAY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep keys, sessions, messages, share grants and the key-signing
+    /// secret in this PostgreSQL database (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`)
+    /// instead of SQLite in the data directory: every relay node given the
+    /// same URL shares them. Also for the `keys` commands.
+    #[arg(long, global = true, env = "TETHER_RELAY_DATABASE_URL", value_name = "URL",
+          value_parser = parse_database_url)]
+    pub database_url: Option<DatabaseUrl>,
+    /// Most connections to the `--database-url` database open at once;
+    /// store calls beyond them wait (up to 10 s) for a free one.
+    #[arg(long, global = true, default_value_t = 8)]
+    pub database_connections: usize,
     /// Serve the viewer from this directory (trunk's `dist/`, e.g. while
     /// developing it) instead of the copy built into the binary; without
     /// one built in, `./dist` when present.
@@ -144,6 +155,34 @@ pub struct Config {
     pub max_messages: usize,
 }
 
+/// A PostgreSQL connection URL; its `Debug` form hides it (it may hold a password).
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL itself, for connecting (never for logs).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(..)")
+    }
+}
+
+/// A `postgres://` (or `postgresql://`) URL that the PostgreSQL client accepts.
+fn parse_database_url(text: &str) -> Result<DatabaseUrl, String> {
+    const FORM: &str = "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE";
+    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+        return Err(format!("not a PostgreSQL URL: expected {FORM}"));
+    }
+    text.parse::<tokio_postgres::Config>()
+        .map_err(|e| format!("not a valid PostgreSQL URL ({FORM}): {e}"))?;
+    Ok(DatabaseUrl(text.to_owned()))
+}
+
 /// [`parse_bytes`] for sizes held in memory.
 fn parse_size(text: &str) -> Result<usize, String> {
     parse_bytes(text)?
@@ -177,6 +216,8 @@ impl Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: Some(data_dir),
+            database_url: None,
+            database_connections: 8,
             static_dir: None,
             history_bytes: 8 << 20,
             snapshot_lines: 2000,
@@ -251,7 +292,17 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_bytes;
+    use super::{parse_bytes, parse_database_url};
+
+    #[test]
+    fn database_urls_are_checked_and_never_shown() {
+        let url = parse_database_url("postgres://ann:s3cret@db.example:5433/tether").unwrap();
+        assert_eq!(url.expose(), "postgres://ann:s3cret@db.example:5433/tether");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert!(parse_database_url("postgresql://localhost/tether").is_ok());
+        assert!(parse_database_url("mysql://localhost/tether").is_err());
+        assert!(parse_database_url("postgres://localhost:notaport/db").is_err());
+    }
 
     #[test]
     fn byte_counts_take_binary_suffixes() {

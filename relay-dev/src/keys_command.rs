@@ -1,15 +1,15 @@
-//! `tether-relay keys create|list|revoke`: API keys, managed in the data
-//! directory's store directly (no server needed; a running relay picks up a
-//! revocation within a second).
+//! `tether-relay keys create|list|revoke`: API keys, managed in the store
+//! directly — the data directory's, or with `--database-url` the shared
+//! PostgreSQL database from any machine (no server needed; running relays
+//! pick up a revocation within a second).
 
 use crate::config::{Config, KeysCommand};
-use crate::server::open_data_dir;
-use crate::store::Store as _;
+use crate::store::open_store;
 use crate::time::rfc3339;
 
 /// Runs one `keys` command, printing its result on stdout.
 pub fn run_keys_command(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
-    let (store, signer) = open_data_dir(&config.data_dir()?)?;
+    let (store, signer) = open_store(config)?;
     match command {
         KeysCommand::Create { user } => {
             let (key, record) = signer.mint_api_key(&user)?;

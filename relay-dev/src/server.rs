@@ -2,7 +2,6 @@
 //! shares, the routes, housekeeping, and a graceful shutdown.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use crate::auth::{refresh_revocations, Revoked, ShareViewers, Signer};
 use crate::config::Config;
 use crate::metrics::{set, Metrics};
 use crate::session::{Budget, Registry};
-use crate::store::{AsyncStore, SqliteStore};
+use crate::store::{open_store, AsyncStore};
 use crate::{api, listen, local_key, transport, web};
 
 /// Everything the handlers share.
@@ -43,16 +42,6 @@ pub(crate) struct Shared {
 
 /// The handlers' state.
 pub(crate) type AppState = Arc<Shared>;
-
-/// The store and signer in a data directory (created 0700 if needed).
-pub(crate) fn open_data_dir(data_dir: &Path) -> anyhow::Result<(SqliteStore, Signer)> {
-    crate::private_files::create_private_dir(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let store = SqliteStore::open(&data_dir.join("relay.db")).context("opening relay.db")?;
-    let signer =
-        Signer::load_or_create(&data_dir.join("relay.secret")).context("reading relay.secret")?;
-    Ok((store, signer))
-}
 
 /// A relay bound to its listener, ready to [`run`](Server::run).
 ///
@@ -82,13 +71,14 @@ impl ShutdownHandle {
 }
 
 impl Server {
-    /// Opens the store in the data directory and binds the listener.
+    /// Opens the store (PostgreSQL at `--database-url`, else SQLite in the
+    /// data directory) and binds the listener.
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
-        let data_dir = config.data_dir()?;
-        let (store, signer) = tokio::task::spawn_blocking(move || open_data_dir(&data_dir))
+        let options = config.clone();
+        let (store, signer) = tokio::task::spawn_blocking(move || open_store(&options))
             .await
-            .context("opening the data directory")??;
-        let store = AsyncStore::new(Arc::new(store));
+            .context("opening the store")??;
+        let store = AsyncStore::new(store);
         let revoked = Revoked::load(&store).await?;
         let listener = TcpListener::bind(config.listen)
             .await

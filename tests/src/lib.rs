@@ -6,7 +6,8 @@
 //! [`tmux`] gives it a real terminal, [`browser`] drives headless Chromium,
 //! [`screens`] compares the two screens,
 //! [`workload`] makes agent-like output by the megabyte,
-//! [`fake_relay`] stands in for relays that misbehave. Every wait goes
+//! [`fake_relay`] stands in for relays that misbehave, [`services`] starts
+//! the real servers of the multi-node tests (PostgreSQL). Every wait goes
 //! through [`wait`] (one deadline), and every test that needs a program
 //! from outside the workspace asks [`tools`] first: without it the test is
 //! skipped with a note, or fails under `TETHER_REQUIRE_TOOLS=1`.
@@ -18,6 +19,7 @@ pub mod browser;
 pub mod fake_relay;
 pub mod relay;
 pub mod screens;
+pub mod services;
 pub mod tmux;
 pub mod tools;
 pub mod wait;

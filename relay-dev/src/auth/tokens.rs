@@ -63,6 +63,13 @@ impl Signer {
         Self { secret }
     }
 
+    /// A new random secret (32 bytes).
+    pub(crate) fn random_secret() -> std::io::Result<Vec<u8>> {
+        let mut secret = vec![0u8; 32];
+        getrandom::fill(&mut secret).map_err(std::io::Error::other)?;
+        Ok(secret)
+    }
+
     /// Reads the secret from `path`, creating a random one (mode 0600) if absent.
     pub(crate) fn load_or_create(path: &Path) -> std::io::Result<Self> {
         match std::fs::read_to_string(path) {
@@ -82,8 +89,7 @@ impl Signer {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             Err(_) => {}
         }
-        let mut secret = vec![0u8; 32];
-        getrandom::fill(&mut secret).map_err(std::io::Error::other)?;
+        let secret = Self::random_secret()?;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]

@@ -1,0 +1,75 @@
+//! What only the PostgreSQL store does: connect errors, a schema and a
+//! secret shared by nodes that start together, closing inside async code.
+//! (The records' behaviour is the shared `store::conformance` suite.)
+
+use tests::services::postgres::PostgresServer;
+
+use super::PgStore;
+use crate::store::{KeyRecord, Store as _};
+
+#[test]
+fn an_unreachable_server_is_a_clear_error() {
+    let error = PgStore::connect("postgres://ann:s3cret@127.0.0.1:1/tether", 1).unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("PostgreSQL at 127.0.0.1:1/tether"), "{text}");
+    assert!(text.contains("error connecting to server"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+    let error = PgStore::connect("postgres://127.0.0.1:nope/tether", 1).unwrap_err();
+    assert!(error.to_string().contains("--database-url"), "{error}");
+}
+
+#[test]
+fn nodes_starting_together_share_the_schema_and_the_secret() {
+    let Some(server) = PostgresServer::start() else {
+        return;
+    };
+    let url = server.create_database("nodes");
+    let nodes: Vec<PgStore> = std::thread::scope(|scope| {
+        let starts: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| PgStore::connect(&url, 2)))
+            .collect();
+        starts
+            .into_iter()
+            .map(|start| start.join().unwrap().unwrap())
+            .collect()
+    });
+    let secrets: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| nodes[usize::from(i)].signing_secret(&[i; 32]).unwrap())
+        .collect();
+    assert!(
+        secrets.iter().all(|s| *s == secrets[0]),
+        "one secret for all"
+    );
+    let key = KeyRecord {
+        id: "k1".into(),
+        user: "ann".into(),
+        hash: "h".into(),
+        created_at: 1,
+        revoked: false,
+    };
+    nodes[0].insert_key(&key).unwrap();
+    assert!(nodes[1].revoke_key("k1").unwrap());
+    assert!(nodes[2].revoked_key_ids().unwrap().contains("k1"));
+
+    // Reconnecting finds the schema in place and the records kept.
+    drop(nodes);
+    let again = PgStore::connect(&url, 1).unwrap();
+    assert!(again.key("k1").unwrap().is_some_and(|k| k.revoked));
+
+    // A schema from a newer relay is refused, not changed.
+    again
+        .run(async |c| {
+            Ok(c.execute("INSERT INTO tether_schema VALUES (99)", &[])
+                .await?)
+        })
+        .unwrap();
+    let refused = PgStore::connect(&url, 1).unwrap_err().to_string();
+    assert!(refused.contains("upgrade the relay"), "{refused}");
+
+    // The last reference may go inside async code (a server's state):
+    // closing must not block there (which would panic).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async move { drop(again) });
+}
