@@ -5,7 +5,7 @@
 //! legacy ones; bad requests get a clear refusal.
 
 use protocol::{Control, Frame, Metadata, Size};
-use tests::relay::{Connect, Event, SessionFixture, ViewerClient};
+use tests::relay::{contains, Connect, Event, SessionFixture, ViewerClient};
 
 /// What a terminal of `size` shows after `bytes`: its rows, trailing
 /// spaces removed, and the cursor.
@@ -122,6 +122,62 @@ async fn a_resume_far_behind_gets_a_snapshot_and_a_near_one_the_bytes() {
     let near = near.read_history().await;
     assert!(near.snapshot.is_none());
     assert_eq!(near.output.len(), 255 << 10);
+}
+
+#[tokio::test]
+async fn a_live_viewer_that_falls_far_behind_gets_a_snapshot_not_a_gap() {
+    let (fx, mut agent) = SessionFixture::with_agent(&[]).await;
+    agent
+        .send(&[Frame::Resize(Size::new(6, 30)), Frame::StreamOffset(0)])
+        .await;
+    let mut viewer = fx.connect_snapshot_viewer(None).await;
+    let join = viewer.read_history().await;
+    // The agent writes faster than the viewer is sent the bytes.
+    assert_eq!(join.complete_at, 0);
+    let mut written = numbered_lines(120_000);
+    for chunk in written.chunks(64 << 10) {
+        agent.send_output(chunk).await;
+    }
+    let mut received = 0;
+    let mut snapshot = None;
+    let mut since = Vec::new();
+    let mut live_sent = false;
+    while !contains(&since, b"live after") {
+        match viewer.socket.next_event().await {
+            Event::Frame(Frame::Snapshot(s)) => {
+                // Far behind: the snapshot stands for the bytes missed
+                // (it may come more than once while the agent writes).
+                let (rows, _) = screen_after(s.size, &s.data);
+                let at = s.offset as usize;
+                assert_eq!(screen_after(s.size, &written[..at]).0, rows);
+                assert!(at > received + (256 << 10), "far behind: {received}, {at}");
+                snapshot = Some(at);
+                received = at;
+                since.clear();
+            }
+            Event::Frame(Frame::Output(data)) => {
+                received += data.len();
+                since.extend_from_slice(&data);
+            }
+            Event::Frame(Frame::Control(Control::Gap { from, to })) => {
+                panic!("a gap {from}..{to} instead of a snapshot")
+            }
+            Event::Frame(_) => {}
+            other => panic!("reading the live stream: {other:?}"),
+        }
+        if snapshot.is_some() && !live_sent {
+            agent.send_output(b"live after").await;
+            written.extend_from_slice(b"live after");
+            live_sent = true;
+        }
+    }
+    let at = snapshot.expect("a snapshot once far behind");
+    assert!(
+        since == written[at..],
+        "live output from the snapshot's offset ({} bytes, {} expected)",
+        since.len(),
+        written.len() - at
+    );
 }
 
 #[tokio::test]

@@ -8,12 +8,13 @@
 //! `history_complete`. *Live*: new output as is, metadata changes, and size
 //! changes and the session's end, each placed after the output before it.
 //! A viewer that sends ACKs gets at most [`WINDOW`] bytes beyond its latest
-//! one; a viewer whose cursor the ring overran is told of the gap and goes on
-//! from the oldest byte kept.
+//! one; a raw-history viewer whose cursor the ring overran is told of the gap
+//! and goes on from the oldest byte kept.
 //!
 //! A Tether viewer that joins, resumes from before the ring, or resumes far
 //! behind gets a *snapshot* instead of the replay ([`snapshot_join`]): the
 //! terminal as it is at the end of the stream, then live output from there.
+//! So does one that falls far behind later, or that the ring overruns.
 
 use std::sync::Arc;
 
@@ -159,6 +160,11 @@ impl ViewerFeed {
         }
         let session = self.viewer.session().clone();
         let state = session.lock();
+        if self.fell_far_behind(&state) {
+            drop(state);
+            self.stage = Stage::Snapshot(PendingSnapshot::default());
+            return self.snapshot_step();
+        }
         let mut out = Outbox::new(self.extensions);
         match self.stage {
             Stage::Join => self.join(&state, &mut out),

@@ -182,12 +182,15 @@ impl SessionState {
     }
 
     /// Bytes this session's history counts against the budgets: an open
-    /// session reserves its whole ring, an ended one holds what it holds.
+    /// session reserves its whole ring, an ended one holds what it holds;
+    /// with the PTY sizes kept for snapshots (the snapshot itself is
+    /// counted by [`Session::held_bytes`]).
     fn held_bytes(&self) -> u64 {
-        match self.ended {
+        let ring = match self.ended {
             Some(_) => self.log.allocated(),
             None => self.log.allocated().max(self.log.capacity()),
-        }
+        };
+        ring + self.sizes.held_bytes()
     }
 
     fn mark_idle_if_unused(&mut self) {

@@ -57,7 +57,7 @@ impl Registry {
     pub(crate) fn admit(&self, id: Uuid, user: &str) -> Result<Admitted, BudgetError> {
         let mut map = self.map();
         let existing = map.get(&id).cloned();
-        let held_now = existing.as_ref().map_or(0, |s| s.lock().held_bytes());
+        let held_now = existing.as_ref().map_or(0, |s| s.held_bytes());
         let ended = existing.as_ref().is_none_or(|s| s.lock().ended.is_some());
         let mut freed = 0;
         if ended {
@@ -69,7 +69,7 @@ impl Registry {
                 .collect();
             for free in make_room(&holdings, user, need, self.budget)? {
                 if let Some(session) = map.get(&free) {
-                    session.change(|state| state.log.free());
+                    session.free_history();
                     freed += 1;
                 }
             }
@@ -117,7 +117,7 @@ impl Registry {
 
     /// Bytes of history all sessions hold or reserve.
     pub(crate) fn held_bytes(&self) -> u64 {
-        self.map().values().map(|s| s.lock().held_bytes()).sum()
+        self.map().values().map(|s| s.held_bytes()).sum()
     }
 
     /// Drops sessions that have had neither agent nor viewers for `retention`.
@@ -138,13 +138,27 @@ impl Registry {
 impl Session {
     /// What this session holds, for the budgets.
     fn holding(&self) -> Holding {
+        let snapshot = self.snapshot_bytes();
         let state = self.lock();
         Holding {
             id: self.id,
             user: self.user.clone(),
-            bytes: state.held_bytes(),
+            bytes: state.held_bytes() + snapshot,
             ended: state.ended.and(state.ended_at),
         }
+    }
+
+    /// Bytes this session holds or reserves: its ring and what it keeps
+    /// for snapshots.
+    fn held_bytes(&self) -> u64 {
+        self.snapshot_bytes() + self.lock().held_bytes()
+    }
+
+    /// Frees the history of an ended session (the budgets need it): its
+    /// ring and its latest snapshot.
+    fn free_history(&self) {
+        self.change(|state| state.log.free());
+        self.snapshots.free();
     }
 
     /// Restarts the idle clock of a session nobody uses yet.
@@ -208,19 +222,53 @@ mod tests {
         second.end(None);
         let fourth = registry.admit(Uuid::new_v4(), "ann").unwrap();
         assert_eq!(fourth.freed, 1, "one ended ring is enough");
-        assert_eq!(first.lock().held_bytes(), 0, "the oldest was freed");
-        assert!(second.lock().held_bytes() >= 60, "the newer one is kept");
+        assert_eq!(first.held_bytes(), 0, "the oldest was freed");
+        assert!(second.held_bytes() >= 60, "the newer one is kept");
         // Reopening an ended session needs room for its whole ring again:
         // the next ended ring goes.
         let reopened = registry.admit(first.id, "ann").unwrap();
         assert_eq!(reopened.freed, 1);
-        assert_eq!(second.lock().held_bytes(), 0);
+        assert_eq!(second.held_bytes(), 0);
         assert!(
             matches!(
                 registry.admit(Uuid::new_v4(), "ann"),
                 Err(BudgetError::User { held: 300, .. })
             ),
             "only open sessions are left: nothing to free"
+        );
+    }
+
+    #[test]
+    fn a_sessions_snapshot_counts_and_goes_with_its_ring() {
+        let registry = Registry::new(100, Budget::UNLIMITED);
+        let session = registry.admit(Uuid::new_v4(), "ann").unwrap().session;
+        output(&session, 60);
+        let before = registry.held_bytes();
+        let snapshot = session.snapshot(10).unwrap();
+        assert!(session.snapshot_bytes() >= snapshot.data.len() as u64);
+        assert_eq!(registry.held_bytes(), before + session.snapshot_bytes());
+        session.end(None);
+        session.free_history();
+        assert_eq!((session.held_bytes(), session.snapshot_bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_snapshot_can_tip_the_budget() {
+        let budget = Budget {
+            per_user: 250,
+            global: 1000,
+        };
+        let registry = Registry::new(100, budget);
+        let first = registry.admit(Uuid::new_v4(), "ann").unwrap().session;
+        output(&first, 60);
+        first.snapshot(10).unwrap();
+        assert!(first.snapshot_bytes() > 50, "a screen's worth");
+        assert!(
+            matches!(
+                registry.admit(Uuid::new_v4(), "ann"),
+                Err(BudgetError::User { .. })
+            ),
+            "a ring and a snapshot leave no room for a second ring"
         );
     }
 

@@ -12,8 +12,8 @@
 //! [`SizeHistory`]), and the last one is kept: a viewer joining at the same
 //! offset gets it as is, and the next build starts from it (fed into a
 //! fresh terminal, then only the output since) instead of from the ring's
-//! start. What a session keeps for this counts in
-//! [`Session::snapshot_bytes`].
+//! start. What a session keeps for this ([`Session::snapshot_bytes`])
+//! counts in the memory budgets with its ring.
 
 #[cfg(test)]
 mod costs;
@@ -26,6 +26,7 @@ mod tests;
 
 pub(crate) use sizes::SizeHistory;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -90,11 +91,29 @@ pub(crate) enum FromError {
 #[derive(Debug, Default)]
 pub(crate) struct SnapshotCache {
     latest: Mutex<Option<(Arc<Snapshot>, usize)>>,
+    /// Bytes the latest snapshot holds, readable while a build holds
+    /// `latest` (the budgets must not wait for a build).
+    held: AtomicU64,
 }
 
 impl SnapshotCache {
     fn lock(&self) -> MutexGuard<'_, Option<(Arc<Snapshot>, usize)>> {
         self.latest.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bytes the latest snapshot holds.
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Drops the latest snapshot (its session's history was freed). A build
+    /// in progress keeps it and stores what it builds, counted as usual.
+    pub(crate) fn free(&self) {
+        let Ok(mut latest) = self.latest.try_lock() else {
+            return;
+        };
+        *latest = None;
+        self.held.store(0, Ordering::Relaxed);
     }
 }
 
@@ -153,19 +172,16 @@ impl Session {
             "snapshot built"
         );
         *latest = Some((snapshot.clone(), lines));
+        let held = (snapshot.data.capacity() + std::mem::size_of::<Snapshot>()) as u64;
+        self.snapshots.held.store(held, Ordering::Relaxed);
         Some(snapshot)
     }
 
-    /// Bytes this session keeps for snapshots (the latest one and the size
-    /// history), for the memory budgets.
-    #[allow(dead_code, reason = "for the memory budgets (registry.rs) to count")]
+    /// Bytes this session keeps for snapshots: the latest one (the size
+    /// history counts with the ring, [`SessionState::held_bytes`]). Counted
+    /// in the memory budgets; never waits for a build.
     pub(crate) fn snapshot_bytes(&self) -> u64 {
-        let cached = self
-            .snapshots
-            .lock()
-            .as_ref()
-            .map_or(0, |(s, _)| s.data.capacity() as u64);
-        cached + self.lock().sizes.held_bytes()
+        self.snapshots.held_bytes()
     }
 
     /// Refuses a `from` beyond the end of a stream this relay has seen

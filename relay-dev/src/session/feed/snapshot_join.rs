@@ -1,7 +1,8 @@
-//! The snapshot join: when a viewer gets a snapshot instead of the replay,
-//! and how the feed waits for it (built off the async runtime) and sends
-//! it — SNAPSHOT, STREAM_OFFSET and `history_complete` at its offset — so
-//! that live output follows from there.
+//! The snapshot join: when a viewer gets a snapshot instead of the replay
+//! (or, having fallen far behind, instead of the bytes it missed), and how
+//! the feed waits for it (built off the async runtime) and sends it —
+//! SNAPSHOT, STREAM_OFFSET and `history_complete` at its offset — so that
+//! live output follows from there.
 
 use std::sync::Arc;
 
@@ -54,6 +55,21 @@ impl ViewerFeed {
         }
     }
 
+    /// Whether this viewer, past its join, fell so far behind that a
+    /// snapshot brings it up to date sooner than the bytes: more than
+    /// [`FAR_BEHIND`] behind the end, or overrun by the ring (a raw-history
+    /// or legacy viewer gets the bytes, or the gap, instead).
+    pub(super) fn fell_far_behind(&self, state: &SessionState) -> bool {
+        if !self.extensions || self.history == HistoryMode::Raw {
+            return false;
+        }
+        if !matches!(self.stage, Stage::Replay(_) | Stage::Live) {
+            return false;
+        }
+        let at = self.cursor.position();
+        at < state.log.start() || state.log.end().saturating_sub(at) > FAR_BEHIND
+    }
+
     /// The snapshot stage: starts the build, or sends the snapshot once it
     /// is built (or, if it could not be, starts the replay instead).
     pub(super) fn snapshot_step(&mut self) -> Option<Batch> {
@@ -74,7 +90,11 @@ impl ViewerFeed {
         let mut out = Outbox::new(self.extensions);
         match built {
             Some(snapshot) => self.send_snapshot(&snapshot, &state, &mut out),
-            None => self.start_replay(&state, &mut out),
+            None => {
+                // Too large for a frame: this viewer gets bytes from now on.
+                self.history = HistoryMode::Raw;
+                self.start_replay(&state, &mut out);
+            }
         }
         out.into_batch()
     }
@@ -98,6 +118,13 @@ impl ViewerFeed {
     /// SNAPSHOT, STREAM_OFFSET, `history_complete`; live output follows
     /// from the snapshot's offset.
     fn send_snapshot(&mut self, snapshot: &Snapshot, state: &SessionState, out: &mut Outbox) {
+        // A viewer that fell behind may have missed a size change; the
+        // snapshot is drawn at the size in force at its offset.
+        if state.size_offset <= snapshot.offset && self.seen.size != state.size {
+            if let Some(size) = state.size {
+                out.push(&Frame::Resize(size));
+            }
+        }
         out.progressed = true;
         snapshot.encode(&mut out.bytes);
         out.push(&Frame::StreamOffset(snapshot.offset));
@@ -105,6 +132,8 @@ impl ViewerFeed {
             offset: snapshot.offset,
         }));
         self.cursor = ViewerCursor::at(snapshot.offset);
+        // A viewer that fell behind: its pacing window restarts here.
+        self.acked = self.acked.map(|acked| acked.max(snapshot.offset));
         // The snapshot is drawn at the size in force at its offset; a later
         // change comes in the live stream.
         if state.size_offset <= snapshot.offset {

@@ -146,6 +146,76 @@ fn a_resume_far_behind_gets_a_snapshot_and_a_near_one_the_bytes() {
 }
 
 #[test]
+fn a_live_viewer_far_behind_gets_a_snapshot_then_live_output() {
+    let session = session(1 << 20);
+    let mut feed = joiner(&session, None);
+    drain(&mut feed);
+    print(&session, b"seen");
+    assert_eq!(outputs(&drain(&mut feed)), b"seen");
+    // The viewer stops reading while the agent writes more than FAR_BEHIND.
+    agent_sends(&session, vec![Frame::Resize(Size::new(10, 40))]);
+    print(&session, &vec![b'x'; FAR_BEHIND as usize + 1]);
+    let end = session.lock().log.end();
+    let caught_up = drain(&mut feed);
+    assert_eq!(snapshot_in(&caught_up).map(|s| s.offset), Some(end));
+    assert!(outputs(&caught_up).is_empty(), "no missed bytes");
+    assert!(caught_up.contains(&Frame::Resize(Size::new(10, 40))));
+    assert!(!caught_up
+        .iter()
+        .any(|f| matches!(f, Frame::Control(Control::Gap { .. }))));
+    print(&session, b"next");
+    assert_eq!(drain(&mut feed), [Frame::Output(b"next".to_vec())]);
+}
+
+#[test]
+fn a_live_viewer_the_ring_overran_gets_a_snapshot_not_a_gap() {
+    let session = session(8);
+    let mut feed = joiner(&session, None);
+    drain(&mut feed);
+    print(&session, b"abcdefghijkl");
+    let caught_up = drain(&mut feed);
+    assert_eq!(snapshot_in(&caught_up).map(|s| s.offset), Some(12));
+    assert!(!caught_up
+        .iter()
+        .any(|f| matches!(f, Frame::Control(Control::Gap { .. }))));
+}
+
+#[test]
+fn a_paced_viewer_far_behind_gets_a_snapshot_and_its_window_restarts() {
+    let session = session(8 << 20);
+    let mut feed = joiner(&session, None);
+    drain(&mut feed);
+    feed.ack(0);
+    // Read as it comes, never rendered: the window fills.
+    for _ in 0..WINDOW / (128 << 10) + 1 {
+        print(&session, &vec![b'x'; 128 << 10]);
+        drain(&mut feed);
+    }
+    print(&session, b"x");
+    assert!(drain(&mut feed).is_empty(), "paced");
+    // The viewer renders nothing while more arrives: it is paced, then far
+    // behind.
+    print(&session, &vec![b'y'; FAR_BEHIND as usize + 1]);
+    let caught_up = drain(&mut feed);
+    let offset = snapshot_in(&caught_up).expect("a snapshot").offset;
+    assert!(outputs(&caught_up).is_empty());
+    print(&session, b"after");
+    assert_eq!(drain(&mut feed), [Frame::Output(b"after".to_vec())]);
+    assert_eq!(offset + 5, session.lock().log.end());
+}
+
+#[test]
+fn a_raw_viewer_far_behind_still_gets_the_bytes() {
+    let session = session(1 << 20);
+    let mut feed = feed(&session, None, HistoryMode::Raw, true);
+    drain(&mut feed);
+    print(&session, &vec![b'x'; FAR_BEHIND as usize + 1]);
+    let frames = drain(&mut feed);
+    assert!(snapshot_in(&frames).is_none());
+    assert_eq!(outputs(&frames).len() as u64, FAR_BEHIND + 1);
+}
+
+#[test]
 fn a_resume_beyond_the_end_waits_for_the_reupload() {
     // A relay that restarted: the viewer has more than the relay holds.
     let session = session(64);
