@@ -1,0 +1,167 @@
+//! The relay on PostgreSQL (`--database-url`), with a real server: keys
+//! made by `tether-relay keys` on a machine with no data directory, used
+//! by a real `tether`; two relay processes on one database accept the same
+//! key and show the same sessions; a revocation made through one is
+//! refused by the other, and its open links there close.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use protocol::Role;
+use tests::relay::{contains, fetch, workspace_binary, RelayProcess, ViewerClient};
+use tests::services::postgres::PostgresServer;
+use tests::wait::DEADLINE;
+use tests::wrapper::TetherCommand;
+
+/// How soon a relay closes a link after its grant was revoked elsewhere:
+/// it rereads revocations from the store once a second, plus the close.
+const REVOCATION_REACHES_LINKS: Duration = Duration::from_millis(2500);
+
+/// `tether-relay keys ARGS --database-url URL`, run with `home` as its only
+/// home (no data directory anywhere).
+fn keys(url: &str, home: &Path, args: &[&str]) -> Output {
+    Command::new(workspace_binary("tether-relay"))
+        .arg("keys")
+        .args(args)
+        .args(["--database-url", url])
+        .env_clear()
+        .env("HOME", home)
+        .env("TETHER_HOME", home)
+        .env("TETHER_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run tether-relay keys")
+}
+
+/// [`keys`] that must succeed; its stdout.
+fn keys_ok(url: &str, home: &Path, args: &[&str]) -> String {
+    let out = keys(url, home, args);
+    assert!(
+        out.status.success(),
+        "tether-relay keys {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A relay node on the database at `url`.
+fn node(url: &str) -> RelayProcess {
+    RelayProcess::start_with(&["--database-url", url, "--no-local-key"])
+}
+
+/// The close a viewer with `credential` gets at once.
+async fn refused(relay: &RelayProcess, session: &str, credential: &str) -> (u16, String) {
+    let mut viewer = ViewerClient::connect(&relay.ws_url(), session, credential, None)
+        .await
+        .expect("the upgrade itself succeeds");
+    viewer.socket.closed().await.expect("a close frame")
+}
+
+#[tokio::test]
+async fn keys_from_any_machine_work_on_every_relay_of_the_database() {
+    let Some(pg) = PostgresServer::start() else {
+        return;
+    };
+    let url = pg.create_database("tether");
+    let machine = tempfile::tempdir().unwrap();
+    let created = keys_ok(&url, machine.path(), &["create", "--user", "ann"]);
+    let key = created.lines().last().unwrap().trim().to_string();
+    let id = key.split('.').nth(1).unwrap().to_string();
+    let listed = keys_ok(&url, machine.path(), &["list"]);
+    assert!(
+        listed.contains(&format!("{id}\tann\t")) && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(
+        std::fs::read_dir(machine.path()).unwrap().next().is_none(),
+        "the keys commands wrote nothing on this machine"
+    );
+    let (a, b) = (node(&url), node(&url));
+
+    // A real `tether` streams through node A with the key from the CLI.
+    let home = tempfile::tempdir().unwrap();
+    let tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", a.http_url())
+        .env("TETHER_API_KEY", &key)
+        .args([
+            "--command",
+            "sh",
+            "--",
+            "-c",
+            "echo stored-in-postgres; read x",
+        ])
+        .spawn();
+    let streamed = tether.session_id(DEADLINE);
+    let mut viewer = a.connect_viewer(&streamed, &key, None).await;
+    let join = viewer.read_history().await;
+    if !contains(&join.output, b"stored-in-postgres") {
+        viewer.read_output_until(b"stored-in-postgres").await;
+    }
+
+    // Node B accepts the same key and lists the same session.
+    let listed_on_b: Vec<String> = b
+        .sessions(&key)
+        .await
+        .into_iter()
+        .map(|s| s.agent_instance_id)
+        .collect();
+    assert_eq!(listed_on_b, [streamed]);
+    let on_b = b.register_session(&key, "claude");
+    let mut agent_on_b = b.connect_agent(&on_b, &key).await;
+    agent_on_b.send_output(b"hello from b").await;
+
+    // A share link minted on B and revoked through A: B closes its viewer.
+    let share = b.share(&key, &on_b, Role::ReadOnly, 600).await;
+    let mut helper = b.joined_viewer(&on_b, &share.token).await;
+    let url_on_a = format!("{}/api/v1/shares/{}", a.http_url(), share.id);
+    let revoke = fetch("DELETE", &url_on_a, Some(&key), None).await;
+    assert!(revoke.status < 300, "{} {}", revoke.status, revoke.text());
+    let revoked = Instant::now();
+    assert_eq!(
+        helper.socket.closed().await,
+        Some((1008, "share link revoked".into()))
+    );
+    let took = revoked.elapsed();
+    assert!(took < REVOCATION_REACHES_LINKS, "closed after {took:?}");
+    assert_eq!(
+        refused(&b, &on_b, &share.token).await,
+        (1008, "share link revoked".into())
+    );
+
+    // The key revoked from the machine: both nodes refuse it, B closes its agent.
+    keys_ok(&url, machine.path(), &["revoke", &id]);
+    assert_eq!(
+        agent_on_b.socket.closed().await,
+        Some((1008, "API key revoked".into()))
+    );
+    for relay in [&a, &b] {
+        let refusal = relay.refused_agent(&on_b, &key).await;
+        assert!(refusal.contains("revoked"), "{refusal}");
+    }
+    drop(tether);
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error() {
+    let machine = tempfile::tempdir().unwrap();
+    let out = keys(
+        "postgres://ann:s3cret@127.0.0.1:1/tether",
+        machine.path(),
+        &["list"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("PostgreSQL at 127.0.0.1:1/tether") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    let bad = keys("mysql://localhost/tether", machine.path(), &["list"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("not a PostgreSQL URL"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
