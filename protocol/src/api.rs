@@ -19,6 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attention::AttentionState;
 use crate::control::Role;
 
 /// `POST /api/v1/agent-instances`: register a session, or re-attach to
@@ -67,6 +68,10 @@ pub struct SessionInfo {
     /// Viewers connected now.
     #[serde(default)]
     pub viewer_count: u64,
+    /// What the agent asks of the person now, once the wrapper said
+    /// (`None` from relays that do not know it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<AttentionInfo>,
     /// The latest messages, oldest first (only when one session is shown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageInfo>>,
@@ -80,6 +85,28 @@ impl SessionInfo {
             .filter(|name| !name.is_empty())
             .unwrap_or(&self.agent_type)
     }
+}
+
+/// A session's attention as the API shows it.
+///
+/// ```
+/// let json = r#"{"state":"waiting","text":"Allow edit?","offset":42,"since":"2026-01-01T00:00:00Z"}"#;
+/// let info: protocol::api::AttentionInfo = serde_json::from_str(json).unwrap();
+/// assert_eq!(info.state, protocol::AttentionState::Waiting);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttentionInfo {
+    /// `working`, `waiting`, `idle` or `ended`.
+    pub state: AttentionState,
+    /// The notification's text (for `waiting`, when it had one).
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Stream offset at which the state began: with the session id, a
+    /// wait's identity (a dashboard alerts once per wait).
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// When the state began.
+    pub since: String,
 }
 
 /// One entry of a session's message log ("started", exit notices, anything

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::attention::Attention;
+
 /// How the relay treats a session's history when replaying it to a viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -148,6 +150,10 @@ pub enum Control {
     /// force ("fit to screen") has left. The wrapper gives the size back to
     /// its local terminal, if one is attached.
     SizeReleased,
+    /// Wrapper → relay → viewer: the session's attention state
+    /// ([`Attention`]): working, waiting for the person (with the
+    /// notification's text), idle, ended.
+    Attention(Attention),
     /// Either direction: a request was refused or failed, for this reason.
     Error {
         /// A human-readable reason.

@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod attention;
 #[cfg(feature = "config")]
 pub mod config;
 mod control;
@@ -45,6 +46,7 @@ pub mod deflate;
 mod encode;
 mod frame;
 
+pub use attention::{Attention, AttentionState};
 pub use control::{Control, HistoryPolicy, Metadata, Role};
 pub use decode::{decode_message, DecodeError, Decoder};
 pub use encode::{encode_header, encode_output};

@@ -196,6 +196,7 @@ fn session_info() -> SessionInfo {
         ended_at: None,
         exit_status: None,
         viewer_count: 0,
+        attention: None,
         messages: None,
     }
 }

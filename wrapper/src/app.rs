@@ -10,6 +10,7 @@ mod endpoints;
 
 use crate::agent::{self, AgentProgram, DEFAULT_AGENT};
 use crate::api::{ApiClient, ApiError};
+use crate::attention::AttentionRules;
 use crate::cli::Cli;
 use crate::link::{Link, LinkConfig, LinkSummary, DEFAULT_CAPACITY};
 use crate::printable::{notice, printable};
@@ -19,6 +20,7 @@ use endpoints::Endpoints;
 use protocol::config::{self, Config};
 use protocol::{HistoryPolicy, Metadata, Size};
 use std::path::Path;
+use std::time::Duration;
 
 /// Exit code for tether's own usage and setup errors (the agent's codes pass through).
 pub const EXIT_SETUP: i32 = 2;
@@ -74,6 +76,14 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
     wrapped_run(&cli, &config, &endpoints, &home)
 }
 
+/// How the session's attention is read from the agent's output (`--idle-after`, `--ignore-bell`).
+fn attention_rules(cli: &Cli) -> AttentionRules {
+    AttentionRules {
+        idle_after: (cli.idle_after > 0).then(|| Duration::from_secs(cli.idle_after)),
+        bell: !cli.ignore_bell,
+    }
+}
+
 /// The run itself: the agent in its PTY, streamed unless `--no-relay`.
 fn wrapped_run(
     cli: &Cli,
@@ -124,7 +134,8 @@ fn wrapped_run(
         size,
     };
     let (link, api) = relay.map_or((None, None), |r| (Some(r.link), Some(r.api)));
-    let outcome = session::run(&spawn, link).map_err(|err| Fatal::setup(format!("{err:#}")))?;
+    let outcome = session::run(&spawn, link, attention_rules(cli))
+        .map_err(|err| Fatal::setup(format!("{err:#}")))?;
     tracing::info!(exit_code = outcome.exit_code, "session over");
 
     if let Some(api) = api {

@@ -93,6 +93,18 @@ pub struct Cli {
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
 
+    /// Seconds without output after which a working agent counts as idle (0: never)
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub idle_after: u64,
+
+    /// A BEL from the agent does not mean it waits for you (notification sequences still do)
+    #[arg(long)]
+    pub ignore_bell: bool,
+
+    /// Make Claude Code or Codex tell tether when they need you (adds a hook; your own settings stay)
+    #[arg(long)]
+    pub agent_notify: bool,
+
     /// Arguments for the agent (filled by [`split_args`], not by clap).
     #[arg(skip)]
     pub agent_args: Vec<OsString>,
@@ -118,6 +130,9 @@ const OWN_FLAGS: &[(&str, bool)] = &[
     ("--set-default", true),
     ("--qr", false),
     ("--insecure-skip-tls-verify", false),
+    ("--idle-after", true),
+    ("--ignore-bell", false),
+    ("--agent-notify", false),
     ("--help", false),
     ("-h", false),
     ("--version", false),

@@ -38,6 +38,7 @@ pub mod cli;
 
 mod agent;
 mod api;
+mod attention;
 mod inbox;
 mod link;
 mod logging;

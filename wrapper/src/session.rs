@@ -12,11 +12,13 @@
 //! buffer and moves on. Only the local terminal (stdout) can slow it down, as
 //! it would without tether.
 
+mod attention;
 mod input;
 mod output;
 mod resizing;
 mod signals;
 
+use crate::attention::AttentionRules;
 use crate::inbox::{AgentInbox, RemoteSize};
 use crate::link::{Link, LinkSummary};
 use crate::pty::{AgentPty, Spawn};
@@ -47,7 +49,7 @@ pub struct Outcome {
 /// Runs the agent until it exits, wiring the local terminal and, when given,
 /// the relay link. Raw mode is entered when stdin is a terminal and restored
 /// before returning.
-pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
+pub fn run(spawn: &Spawn, link: Option<Link>, rules: AttentionRules) -> anyhow::Result<Outcome> {
     let local_tty = terminal::stdin_is_tty();
     // Handlers first: a SIGTERM that comes as soon as the agent runs must
     // already end it cleanly rather than kill tether with raw mode on.
@@ -78,11 +80,22 @@ pub fn run(spawn: &Spawn, link: Option<Link>) -> anyhow::Result<Outcome> {
         link.start(inbox)
     });
 
+    // The attention rule, on what goes to the relay.
+    let attention = match &link {
+        Some(link) => Some(attention::AttentionWatch::start(
+            rules,
+            link.attention_sink(),
+        )?),
+        None => None,
+    };
+
     // Output: PTY → stdout and the link's buffer.
     let output_done = {
         let reader = agent.reader()?;
         let queries = Arc::clone(&queries);
-        let sink = link.as_ref().map(|l| l.output_sink());
+        let sink = link
+            .as_ref()
+            .map(|l| output::RelayOutput::new(l.output_sink(), attention.clone()));
         let wake = input_tx.clone();
         let (done_tx, done_rx) = mpsc::channel();
         thread::Builder::new()

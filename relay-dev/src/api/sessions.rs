@@ -7,7 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use protocol::api::{EndRequest, EndResponse, RegisterRequest, SessionInfo};
+use protocol::api::{AttentionInfo, EndRequest, EndResponse, RegisterRequest, SessionInfo};
+use protocol::AttentionState;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -17,7 +18,7 @@ use super::messages::message_info;
 use super::{owned_session, parse_body, parse_id, user_of, ApiResult};
 use crate::lifecycle::{self, Registration};
 use crate::server::{AppState, Shared};
-use crate::session::Liveness;
+use crate::session::{Liveness, Session};
 use crate::store::SessionRecord;
 use crate::time::rfc3339;
 
@@ -42,7 +43,27 @@ pub(super) fn session_info(state: &Shared, record: &SessionRecord) -> SessionInf
         ended_at: record.ended_at.map(rfc3339),
         exit_status: record.exit_status,
         viewer_count: viewers as u64,
+        attention: attention_info(in_memory.as_deref(), record),
         messages: None,
+    }
+}
+
+/// The session's attention: what memory holds, else `ended` for a session
+/// the store says ended.
+fn attention_info(session: Option<&Session>, record: &SessionRecord) -> Option<AttentionInfo> {
+    match session.and_then(Session::attention) {
+        Some(now) => Some(AttentionInfo {
+            state: now.attention.state,
+            text: now.attention.text,
+            offset: now.attention.offset,
+            since: rfc3339(now.since),
+        }),
+        None => record.ended_at.map(|at| AttentionInfo {
+            state: AttentionState::Ended,
+            text: None,
+            offset: None,
+            since: rfc3339(at),
+        }),
     }
 }
 

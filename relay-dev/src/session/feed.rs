@@ -94,6 +94,7 @@ struct Replay {
 #[derive(Debug, Default)]
 struct Seen {
     metadata_version: u64,
+    attention_version: u64,
     size: Option<Size>,
     liveness: Option<Liveness>,
 }
@@ -193,6 +194,7 @@ impl ViewerFeed {
         }
         self.seen.metadata_version = state.metadata_version;
         self.seen.size = state.size;
+        self.push_attention(state, out);
         if self.wants_snapshot(state) {
             self.stage = Stage::Snapshot(PendingSnapshot::default());
         } else {
@@ -264,6 +266,9 @@ impl ViewerFeed {
                 out.push(&Frame::Metadata(metadata.clone()));
             }
         }
+        if state.attention.version() != self.seen.attention_version {
+            self.push_attention(state, out);
+        }
         let liveness = state.liveness();
         let size_pending = state.size != self.seen.size;
         let end_pending = liveness == Liveness::Ended && self.seen.liveness != Some(liveness);
@@ -305,6 +310,16 @@ impl ViewerFeed {
                 Some(event) => out.push(&Frame::Control(event)),
                 None => out.progressed = true,
             }
+        }
+    }
+
+    /// The session's attention, if it has one (at once, not in stream order:
+    /// it is about now).
+    fn push_attention(&mut self, state: &SessionState, out: &mut Outbox) {
+        self.seen.attention_version = state.attention.version();
+        match state.attention.current() {
+            Some(now) => out.push(&Frame::Control(Control::Attention(now.attention.clone()))),
+            None => out.progressed = true,
         }
     }
 

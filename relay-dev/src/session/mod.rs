@@ -9,6 +9,7 @@
 //! its [`ViewerFeed`] yields. The state is private: every change goes
 //! through a [`Session`] method, which wakes the viewers.
 
+mod attention;
 mod budget;
 mod feed;
 mod log;
@@ -24,6 +25,7 @@ mod strip;
 mod tests;
 mod upload;
 
+pub(crate) use attention::{AttentionChange, AttentionNow};
 pub(crate) use budget::{Budget, BudgetError};
 pub(crate) use feed::{FeedOptions, ViewerFeed};
 pub(crate) use queue::{command_queue, CommandReceiver, CommandSender};
@@ -143,6 +145,8 @@ struct SessionState {
     ended_offset: u64,
     /// When it ended (its ring is freed oldest first when memory is short).
     ended_at: Option<Instant>,
+    /// What the agent asks of the person now.
+    attention: attention::SessionAttention,
     /// Viewers currently attached, by credential.
     seats: ViewerSeats,
     /// The viewer link whose RESIZE is in force.
@@ -172,13 +176,18 @@ impl SessionState {
         self.ended = Some(exit_status);
         self.ended_offset = self.log.end();
         self.ended_at = Some(Instant::now());
+        self.attention.end(self.ended_offset);
         // Its ring no longer grows: hold only what it holds.
         self.log.shrink();
     }
 
     fn reopen(&mut self) -> bool {
         self.ended_at = None;
-        self.ended.take().is_some()
+        let reopened = self.ended.take().is_some();
+        if reopened {
+            self.attention.clear();
+        }
+        reopened
     }
 
     /// Bytes this session's history counts against the budgets: an open
@@ -231,6 +240,7 @@ impl Session {
                 ended: None,
                 ended_offset: 0,
                 ended_at: None,
+                attention: attention::SessionAttention::default(),
                 seats: ViewerSeats::default(),
                 size_holder: size_holder::SizeHolder::default(),
                 agent: None,
@@ -273,6 +283,11 @@ impl Session {
     /// Live, offline or ended.
     pub(crate) fn liveness(&self) -> Liveness {
         self.lock().liveness()
+    }
+
+    /// The attention in force, once the agent reported one (or ended).
+    pub(crate) fn attention(&self) -> Option<AttentionNow> {
+        self.lock().attention.current().cloned()
     }
 
     /// Viewers attached now.

@@ -4,7 +4,7 @@
 
 use protocol::{Control, Frame, Metadata};
 
-use super::Session;
+use super::{AttentionChange, Session};
 
 /// Largest stream offset accepted (2^62 bytes: never reached by a real
 /// stream, and far from overflowing the offset arithmetic).
@@ -33,6 +33,8 @@ pub(crate) struct Uploaded {
     pub(crate) metadata: Option<Metadata>,
     /// `Some(exit_status)` when the agent said it exited.
     pub(crate) exited: Option<Option<i32>>,
+    /// The attention the agent reported, when it changed.
+    pub(crate) attention: Option<AttentionChange>,
     /// Frames an agent has no business sending (INPUT).
     pub(crate) refused: u64,
 }
@@ -84,6 +86,11 @@ impl Session {
                     }
                     Frame::Control(Control::AgentExited { exit_status }) => {
                         uploaded.exited = Some(exit_status);
+                    }
+                    Frame::Control(Control::Attention(attention)) => {
+                        if let Some(change) = state.attention.report(attention) {
+                            uploaded.attention = Some(change);
+                        }
                     }
                     Frame::Input(_) => uploaded.refused += 1,
                     Frame::Ack(_) | Frame::Control(_) | Frame::Snapshot(_) => {}

@@ -158,4 +158,8 @@ pub(crate) trait Store: Send + Sync {
     /// Ids of grants unexpired at `now` that no longer work: revoked, or
     /// minted by a revoked key.
     fn revoked_share_ids(&self, now: u64) -> StoreResult<HashSet<String>>;
+
+    /// Records that session `session_id`'s wait at stream offset `offset`
+    /// was alerted; `false` if this wait (or a later one) already was.
+    fn claim_alert(&self, session_id: Uuid, offset: u64) -> StoreResult<bool>;
 }

@@ -2,6 +2,7 @@
 //! schema migrated on open. Share grants' queries live in [`shares`].
 
 mod pages;
+mod push;
 mod shares;
 
 use std::collections::HashSet;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_by_session ON messages (session_id, seq);
 ",
     shares::SHARES_MIGRATION,
+    push::PUSH_MIGRATION,
 ];
 
 /// A [`Store`] in one SQLite file.
@@ -289,5 +291,9 @@ impl Store for SqliteStore {
 
     fn revoked_share_ids(&self, now: u64) -> StoreResult<HashSet<String>> {
         self.with(|c| shares::revoked_ids(c, now))
+    }
+
+    fn claim_alert(&self, session_id: Uuid, offset: u64) -> StoreResult<bool> {
+        self.with(|c| push::claim_alert(c, &session_id.to_string(), offset))
     }
 }

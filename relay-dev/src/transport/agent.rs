@@ -23,6 +23,7 @@ use super::{
     close_after, decode_frames, link_timing, CloseReason, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR,
     CLOSE_TRY_AGAIN,
 };
+use crate::alerts;
 use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle::{self, OpenError, Registration};
 use crate::metrics::{add, dec};
@@ -216,6 +217,9 @@ impl AgentLink {
         add(&self.state.metrics.frames_dropped, uploaded.refused);
         if let Some(metadata) = uploaded.metadata {
             lifecycle::apply_metadata(&self.state, self.session.id, metadata).await;
+        }
+        if let Some(change) = uploaded.attention {
+            alerts::attention_changed(&self.state, self.session.id, change);
         }
         if let Some(exit_status) = uploaded.exited {
             lifecycle::end(&self.state, &self.session, exit_status).await;

@@ -100,6 +100,7 @@ impl Inner {
             Control::Ready
             | Control::AgentExited { .. }
             | Control::SizeReleased
+            | Control::Attention(_)
             | Control::Unknown => {}
         }
     }

@@ -5,7 +5,7 @@
 use super::incoming::Incoming;
 use super::{AgentFeed, LinkError, WsSink, MAX_CHUNK};
 use futures_util::SinkExt;
-use protocol::{Control, Frame};
+use protocol::{Attention, Control, Frame};
 use std::time::Duration;
 use tokio::time::{interval_at, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -76,6 +76,7 @@ impl<'a> Connection<'a> {
     pub(super) async fn run(&mut self) -> Served {
         let mut ping = interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
         let mut size_open = true;
+        let mut attention_open = self.tether_peer;
         loop {
             if let Some(exit_code) = self.feed.exit_code() {
                 return self.finish(exit_code).await;
@@ -98,6 +99,14 @@ impl<'a> Connection<'a> {
                         Ok(())
                     }
                 }
+                changed = self.feed.attention_rx.changed(), if attention_open => {
+                    attention_open = changed.is_ok();
+                    let attention = self.feed.attention_rx.borrow_and_update().clone();
+                    match attention {
+                        Some(attention) if attention_open => self.send_attention(attention).await,
+                        _ => Ok(()),
+                    }
+                }
                 changed = self.feed.exit_rx.changed() => {
                     if changed.is_err() {
                         // The session is gone without reporting an exit.
@@ -118,6 +127,12 @@ impl<'a> Connection<'a> {
                 return Served::Dropped(err);
             }
         }
+    }
+
+    /// Sends the session's attention (Tether relays only).
+    pub(super) async fn send_attention(&mut self, attention: Attention) -> Result<(), LinkError> {
+        let frame = Frame::Control(Control::Attention(attention));
+        self.send(Message::binary(frame.to_bytes())).await
     }
 
     /// Sends everything buffered past the cursor, one frame per message.

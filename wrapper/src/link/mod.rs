@@ -32,7 +32,7 @@ pub use resend::DEFAULT_CAPACITY;
 use crate::api::ApiClient;
 use crate::inbox::AgentInbox;
 use futures_util::stream::SplitSink;
-use protocol::{Metadata, Size, DEFAULT_MAX_PAYLOAD};
+use protocol::{Attention, Metadata, Size, DEFAULT_MAX_PAYLOAD};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -114,6 +114,7 @@ impl Shared {
 struct AgentFeed {
     shared: Arc<Shared>,
     size_rx: watch::Receiver<Size>,
+    attention_rx: watch::Receiver<Option<Attention>>,
     exit_rx: watch::Receiver<Option<i32>>,
 }
 
@@ -131,10 +132,32 @@ pub struct OutputSink {
 }
 
 impl OutputSink {
-    /// Appends output and wakes the link. Never blocks on the network.
-    pub fn push(&self, bytes: &[u8]) {
-        self.shared.buffer().push(bytes);
+    /// Appends output and wakes the link; returns the stream offset at which
+    /// `bytes` start. Never blocks on the network.
+    pub fn push(&self, bytes: &[u8]) -> u64 {
+        let start = {
+            let mut buffer = self.shared.buffer();
+            let start = buffer.end();
+            buffer.push(bytes);
+            start
+        };
         self.shared.wake.notify_one();
+        start
+    }
+}
+
+/// Where the attention rule reports the session's attention; the link sends
+/// the latest to the relay (again after each reconnect: the relay knows a
+/// wait it has seen by its offset).
+#[derive(Debug, Clone)]
+pub struct AttentionSink {
+    tx: watch::Sender<Option<Attention>>,
+}
+
+impl AttentionSink {
+    /// Reports the attention now.
+    pub fn report(&self, attention: Attention) {
+        self.tx.send_replace(Some(attention));
     }
 }
 
@@ -170,12 +193,14 @@ impl Link {
             wake: Notify::new(),
         });
         let (size_tx, size_rx) = watch::channel(self.config.initial_size);
+        let (attention_tx, attention_rx) = watch::channel(None);
         let (exit_tx, exit_rx) = watch::channel(None);
         let (done_tx, done) = std::sync::mpsc::channel();
         {
             let feed = AgentFeed {
                 shared: Arc::clone(&shared),
                 size_rx,
+                attention_rx,
                 exit_rx,
             };
             let spawned = std::thread::Builder::new()
@@ -191,6 +216,7 @@ impl Link {
         RunningLink {
             shared,
             size_tx,
+            attention_tx,
             exit_tx,
             done,
         }
@@ -202,6 +228,7 @@ impl Link {
 pub struct RunningLink {
     shared: Arc<Shared>,
     size_tx: watch::Sender<Size>,
+    attention_tx: watch::Sender<Option<Attention>>,
     exit_tx: watch::Sender<Option<i32>>,
     done: std::sync::mpsc::Receiver<LinkSummary>,
 }
@@ -211,6 +238,13 @@ impl RunningLink {
     pub fn output_sink(&self) -> OutputSink {
         OutputSink {
             shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// The sink the attention rule reports into.
+    pub fn attention_sink(&self) -> AttentionSink {
+        AttentionSink {
+            tx: self.attention_tx.clone(),
         }
     }
 

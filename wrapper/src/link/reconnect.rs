@@ -218,7 +218,14 @@ impl Linker {
         self.first_connection = false;
 
         let incoming = Incoming::spawn(stream, self.feed.shared.clone(), self.inbox.clone());
+        // The attention the relay may have missed (it ignores a wait it has seen).
+        let attention = self.feed.attention_rx.borrow_and_update().clone();
         let mut connection = Connection::new(&mut self.feed, sink, incoming, tether_peer, start);
+        if let Some(attention) = attention.filter(|_| tether_peer) {
+            if let Err(err) = connection.send_attention(attention).await {
+                return Ok(Served::Dropped(err));
+            }
+        }
         let served = connection.run().await;
         self.sent_until = connection.sent_until();
         Ok(served)

@@ -1,16 +1,47 @@
 //! The output thread: the agent's output to the local terminal and the relay.
 
+use super::attention::AttentionWatch;
 use super::lock;
 use crate::inbox::InputEvent;
 use crate::link::OutputSink;
 use crate::queries::QueryArbiter;
 use std::io::{Read, Write};
 use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
 
 /// Bytes read from the PTY at once.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Where the output goes for the relay: the link's buffer, and the
+/// attention rule (which reads it at its stream offsets).
+pub(super) struct RelayOutput {
+    sink: OutputSink,
+    attention: Option<Arc<AttentionWatch>>,
+}
+
+impl RelayOutput {
+    /// Output for `sink`, shown to `attention` too.
+    pub(super) fn new(sink: OutputSink, attention: Option<Arc<AttentionWatch>>) -> Self {
+        Self { sink, attention }
+    }
+
+    fn push(&self, chunk: &[u8]) {
+        let offset = self.sink.push(chunk);
+        if let Some(attention) = &self.attention {
+            attention.observe(chunk, offset);
+        }
+    }
+}
+
+impl Drop for RelayOutput {
+    fn drop(&mut self) {
+        if let Some(attention) = &self.attention {
+            attention.stop();
+        }
+    }
+}
 
 /// Reads the PTY until it closes. Each chunk is shown to the query arbiter
 /// first (waking the input thread when a query is pending), then appended to
@@ -18,7 +49,7 @@ const READ_CHUNK: usize = 64 * 1024;
 pub(super) fn pump(
     mut reader: Box<dyn Read + Send>,
     queries: &Mutex<QueryArbiter>,
-    sink: Option<&OutputSink>,
+    sink: Option<&RelayOutput>,
     wake: &SyncSender<InputEvent>,
 ) {
     let mut buf = vec![0u8; READ_CHUNK];

@@ -236,6 +236,12 @@ fn the_end_comes_after_the_last_byte() {
     assert_eq!(
         drain(&mut feed),
         [
+            // The attention is about now: it does not wait for the output.
+            control(Control::Attention(protocol::Attention::new(
+                protocol::AttentionState::Ended,
+                None,
+                Some(3)
+            ))),
             output(b"bye"),
             control(Control::SessionEnded {
                 exit_status: Some(7)

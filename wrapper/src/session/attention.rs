@@ -1,0 +1,80 @@
+//! The attention rule run beside the output thread: the output thread shows
+//! each chunk to the [`AttentionTracker`]; a small thread applies the idle
+//! rule when its deadline comes. Every change goes to the relay link.
+
+use crate::attention::{AttentionRules, AttentionTracker};
+use crate::link::AttentionSink;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// The tracker shared by the output thread and the idle thread.
+#[derive(Debug)]
+pub(super) struct AttentionWatch {
+    inner: Mutex<Inner>,
+    wake: Condvar,
+    sink: AttentionSink,
+}
+
+#[derive(Debug)]
+struct Inner {
+    tracker: AttentionTracker,
+    stopped: bool,
+}
+
+impl AttentionWatch {
+    /// Starts the idle thread; changes go to `sink`.
+    pub(super) fn start(rules: AttentionRules, sink: AttentionSink) -> std::io::Result<Arc<Self>> {
+        let watch = Arc::new(Self {
+            inner: Mutex::new(Inner {
+                tracker: AttentionTracker::new(rules),
+                stopped: false,
+            }),
+            wake: Condvar::new(),
+            sink,
+        });
+        let idle = Arc::clone(&watch);
+        std::thread::Builder::new()
+            .name("attention".into())
+            .spawn(move || idle.run_idle_rule())?;
+        Ok(watch)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The output thread read `chunk`, which starts at stream offset `offset`.
+    pub(super) fn observe(&self, chunk: &[u8], offset: u64) {
+        let changed = self.lock().tracker.observe(chunk, offset, Instant::now());
+        if let Some(attention) = changed {
+            self.sink.report(attention);
+            self.wake.notify_one();
+        }
+    }
+
+    /// The output ended: the idle thread stops.
+    pub(super) fn stop(&self) {
+        self.lock().stopped = true;
+        self.wake.notify_one();
+    }
+
+    fn run_idle_rule(&self) {
+        let mut inner = self.lock();
+        while !inner.stopped {
+            inner = match inner.tracker.idle_deadline() {
+                None => self.wake.wait(inner).unwrap_or_else(|e| e.into_inner()),
+                Some(at) => {
+                    let wait = at.saturating_duration_since(Instant::now());
+                    let (mut inner, _) = self
+                        .wake
+                        .wait_timeout(inner, wait)
+                        .unwrap_or_else(|e| e.into_inner());
+                    if let Some(attention) = inner.tracker.poll(Instant::now()) {
+                        self.sink.report(attention);
+                    }
+                    inner
+                }
+            };
+        }
+    }
+}
