@@ -1,7 +1,9 @@
 //! A real PostgreSQL server for a test: `initdb` in a temporary directory,
 //! `postgres` on a free loopback port (TCP only, trust authentication,
 //! durability off — the data is thrown away), ready when `pg_isready` says
-//! so, shut down (immediate mode) when dropped.
+//! so, shut down when dropped. [`PostgresServer::stop`]
+//! and [`PostgresServer::restart`] (same data, same port) test what clients
+//! do while it is away.
 //!
 //! Debian keeps the server programs off `PATH`, in
 //! `/usr/lib/postgresql/VERSION/bin`; they are taken from `PATH` when there,
@@ -42,6 +44,7 @@ pub struct PostgresServer {
     child: Option<Child>,
     port: u16,
     bin: PathBuf,
+    user: Option<ServerUser>,
     /// Holds `data/` (the cluster) and `postgres.log`; removed on drop.
     dir: tempfile::TempDir,
 }
@@ -106,6 +109,7 @@ impl PostgresServer {
                     child: Some(child),
                     port,
                     bin,
+                    user,
                     dir,
                 });
             }
@@ -144,6 +148,44 @@ impl PostgresServer {
         self.url(name)
     }
 
+    /// Stops the server: open connections break, committed data stays
+    /// (fast shutdown, SIGINT: without durability, only a clean stop keeps
+    /// the last commits).
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(child.id().to_string())
+            .status();
+        if poll_blocking(Duration::from_secs(10), || child.try_wait().ok().flatten()).is_none() {
+            let _ = child.kill();
+        }
+        let _ = child.wait();
+    }
+
+    /// Starts the server again, after [`stop`](Self::stop), with the same
+    /// data on the same port; panics with its log if it does not get ready.
+    pub fn restart(&mut self) {
+        self.stop();
+        let data = self.dir.path().join("data");
+        // The old socket may hold the port for a moment: retry until ready.
+        let child = poll_blocking(DEADLINE, || {
+            let mut child = spawn_server(&self.bin, self.user, self.dir.path(), &data, self.port);
+            if wait_ready(&self.bin, &mut child, self.port) {
+                return Some(child);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        });
+        match child {
+            Some(child) => self.child = Some(child),
+            None => panic!("PostgreSQL did not restart; its log:\n{}", self.log()),
+        }
+    }
+
     /// What the server logged so far, for failure messages.
     pub fn log(&self) -> String {
         read_log(self.dir.path())
@@ -152,19 +194,7 @@ impl PostgresServer {
 
 impl Drop for PostgresServer {
     fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        // Immediate shutdown (SIGQUIT): the postmaster stops its backends
-        // and exits; nothing needs to be kept.
-        let _ = Command::new("kill")
-            .arg("-QUIT")
-            .arg(child.id().to_string())
-            .status();
-        if poll_blocking(Duration::from_secs(10), || child.try_wait().ok().flatten()).is_none() {
-            let _ = child.kill();
-        }
-        let _ = child.wait();
+        self.stop();
     }
 }
 

@@ -1,8 +1,12 @@
 //! What only the PostgreSQL store does: connect errors, a schema and a
-//! secret shared by nodes that start together, closing inside async code.
+//! secret shared by nodes that start together, closing inside async code,
+//! a database that goes away and comes back.
 //! (The records' behaviour is the shared `store::conformance` suite.)
 
+use std::time::{Duration, Instant};
+
 use tests::services::postgres::PostgresServer;
+use tests::wait::{eventually_blocking, DEADLINE};
 
 use super::PgStore;
 use crate::store::{KeyRecord, Store as _};
@@ -76,4 +80,44 @@ fn nodes_starting_together_share_the_schema_and_the_secret() {
         .build()
         .unwrap();
     runtime.block_on(async move { drop(again) });
+}
+
+#[test]
+fn a_database_away_fails_calls_at_once_and_back_serves_them_again() {
+    let Some(mut server) = PostgresServer::start() else {
+        return;
+    };
+    let url = server.create_database("outage");
+    let store = PgStore::connect(&url, 2).unwrap();
+    let key = KeyRecord {
+        id: "k1".into(),
+        user: "ann".into(),
+        hash: "h".into(),
+        created_at: 1,
+        revoked: false,
+    };
+    store.insert_key(&key).unwrap();
+
+    server.stop();
+    for _ in 0..2 {
+        let started = Instant::now();
+        let error = store.key("k1").unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("PostgreSQL at 127.0.0.1:{}/outage", server.port())),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{error}");
+    }
+
+    server.restart();
+    let found = eventually_blocking("the store to reconnect", DEADLINE, || {
+        match store.key("k1") {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("{e}");
+                None
+            }
+        }
+    });
+    assert_eq!(found, key);
 }
