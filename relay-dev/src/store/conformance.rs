@@ -33,6 +33,7 @@ const CASES: &[Case] = &[
         "grants_are_listed_until_revoked_by_id_or_with_their_key",
         grants_are_listed_until_revoked_by_id_or_with_their_key,
     ),
+    ("each_wait_is_alerted_once", each_wait_is_alerted_once),
 ];
 
 fn run_cases(mut open: impl FnMut(usize) -> Box<dyn Store>) {
@@ -240,4 +241,16 @@ fn grants_are_listed_until_revoked_by_id_or_with_their_key(store: &dyn Store) {
     store.insert_share(&late).unwrap();
     assert_eq!(store.share("a").unwrap(), None);
     assert!(store.share("late").unwrap().is_some());
+}
+
+fn each_wait_is_alerted_once(store: &dyn Store) {
+    let (session, other) = (Uuid::new_v4(), Uuid::new_v4());
+    assert!(store.claim_alert(session, 10).unwrap());
+    assert!(
+        !store.claim_alert(session, 10).unwrap(),
+        "the same wait again"
+    );
+    assert!(!store.claim_alert(session, 5).unwrap(), "an earlier wait");
+    assert!(store.claim_alert(session, 20).unwrap(), "a later wait");
+    assert!(store.claim_alert(other, 5).unwrap(), "another session's");
 }

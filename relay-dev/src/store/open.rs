@@ -17,11 +17,14 @@ use crate::config::Config;
 /// Blocking: call it off the async runtime.
 pub(crate) fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Signer)> {
     let Some(url) = &config.database_url else {
-        let (store, signer) = open_data_dir(&config.data_dir()?)?;
+        let data_dir = config.data_dir()?;
+        let (store, signer) = open_data_dir(&data_dir)?;
+        tracing::debug!("store: SQLite in {}", data_dir.display());
         return Ok((Arc::new(store), signer));
     };
     let store = PgStore::connect(url.expose(), config.database_connections)?;
     let secret = store.signing_secret(&Signer::random_secret()?)?;
+    tracing::info!("store: {store:?}");
     Ok((Arc::new(store), Signer::new(secret)))
 }
 

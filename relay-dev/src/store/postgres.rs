@@ -74,7 +74,7 @@ pub(crate) struct PgStore {
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PgStore({})", self.target)
+        write!(f, "PostgreSQL at {}", self.target)
     }
 }
 
@@ -271,6 +271,10 @@ impl Store for PgStore {
 
     fn revoked_share_ids(&self, now: u64) -> StoreResult<HashSet<String>> {
         self.run(async |c| shares::revoked_ids(&c, now).await)
+    }
+
+    fn claim_alert(&self, session_id: Uuid, offset: u64) -> StoreResult<bool> {
+        self.run(async |c| records::claim_alert(&c, session_id, offset).await)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Single records in PostgreSQL: API keys, sessions and the signing
-//! secret, and the helpers every query uses (cached statements, columns
+//! Single records in PostgreSQL: API keys, sessions, alerts and the
+//! signing secret, and the helpers every query uses (cached statements, columns
 //! read without panicking).
 
 use std::collections::HashSet;
@@ -161,6 +161,20 @@ pub(super) async fn session(c: &Object, id: Uuid) -> PgResult<Option<SessionReco
         .first()
         .map(session_from_row)
         .transpose()
+}
+
+/// Records the wait at `offset` as alerted; `false` if a wait at or past it
+/// already was (one statement, so two nodes never both claim it).
+pub(super) async fn claim_alert(c: &Object, session_id: Uuid, offset: u64) -> PgResult<bool> {
+    let claimed = execute(
+        c,
+        "INSERT INTO alerts (session_id, wait_offset) VALUES ($1, $2)
+         ON CONFLICT (session_id) DO UPDATE SET wait_offset = EXCLUDED.wait_offset
+         WHERE alerts.wait_offset < EXCLUDED.wait_offset",
+        &[&session_id, &big(offset)],
+    )
+    .await?;
+    Ok(claimed > 0)
 }
 
 /// The signing secret: the stored one, or `fresh` stored now if there is

@@ -11,7 +11,8 @@ use super::{PgFailure, PgResult};
 const MIGRATION_LOCK: i64 = 0x7e7_4e12;
 
 /// Schema steps, applied in order.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE api_keys (
         id TEXT PRIMARY KEY,
         user_name TEXT NOT NULL,
@@ -59,7 +60,15 @@ const MIGRATIONS: &[&str] = &["
         only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
         secret BYTEA NOT NULL
     );
-"];
+",
+    "
+    -- The last wait each session alerted for (by stream offset).
+    CREATE TABLE alerts (
+        session_id UUID PRIMARY KEY,
+        wait_offset BIGINT NOT NULL
+    );
+",
+];
 
 /// Creates the tables, or brings them up to date.
 pub(super) async fn migrate(c: &mut Object) -> PgResult<()> {
