@@ -153,6 +153,43 @@ pub struct Config {
     /// Messages kept per session in the message log (the oldest are dropped).
     #[arg(long, default_value_t = 1000)]
     pub max_messages: usize,
+    /// Redis shared by several relay nodes (`redis://HOST:PORT[/DB]`): which
+    /// node holds each session's agent link, the session list's liveness and
+    /// viewer counts, revocations broadcast. Without it the relay is one node.
+    #[arg(long, env = "TETHER_RELAY_REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// This node's name among the nodes (letters, digits, `.`, `_`, `-`);
+    /// default: random.
+    #[arg(long, env = "TETHER_RELAY_NODE_ID", value_parser = parse_node_id)]
+    pub node_id: Option<String>,
+    /// Where the other nodes reach this one (`http://ADDR:PORT`), to serve
+    /// their viewers of the sessions held here; default: the bound address
+    /// (a wildcard address needs this flag).
+    #[arg(long, env = "TETHER_RELAY_NODE_URL", value_parser = parse_node_url)]
+    pub node_url: Option<String>,
+}
+
+/// A `--node-id`.
+fn parse_node_id(text: &str) -> Result<String, String> {
+    if crate::cluster::valid_node_id(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a node id (1 to 64 letters, digits, '.', '_' or '-')"
+        ))
+    }
+}
+
+/// A `--node-url`: `http://HOST:PORT`, without a path.
+fn parse_node_url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{text:?} must start with http:// (e.g. http://10.0.0.5:8080)"))?;
+    let authority = rest.trim_end_matches('/');
+    if authority.is_empty() || authority.contains(['/', '?', '#', ' ']) {
+        return Err(format!("{text:?} must be http://HOST:PORT with no path"));
+    }
+    Ok(format!("http://{authority}"))
 }
 
 /// A PostgreSQL connection URL; its `Debug` form hides it (it may hold a password).
@@ -241,6 +278,9 @@ impl Config {
             memory_budget: 1 << 30,
             user_memory_budget: 256 << 20,
             max_messages: 1000,
+            redis_url: None,
+            node_id: None,
+            node_url: None,
         }
     }
 
@@ -292,7 +332,18 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_bytes, parse_database_url};
+    use super::{parse_bytes, parse_database_url, parse_node_url};
+
+    #[test]
+    fn node_urls_are_http_authorities() {
+        assert_eq!(
+            parse_node_url("http://10.0.0.5:8080/"),
+            Ok("http://10.0.0.5:8080".to_string())
+        );
+        assert!(parse_node_url("ws://10.0.0.5:8080").is_err());
+        assert!(parse_node_url("http://host:1/path").is_err());
+        assert!(parse_node_url("http://").is_err());
+    }
 
     #[test]
     fn database_urls_are_checked_and_never_shown() {

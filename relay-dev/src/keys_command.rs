@@ -1,7 +1,8 @@
 //! `tether-relay keys create|list|revoke`: API keys, managed in the store
 //! directly — the data directory's, or with `--database-url` the shared
 //! PostgreSQL database from any machine (no server needed; running relays
-//! pick up a revocation within a second).
+//! pick up a revocation within a second, and at once with `--redis-url`,
+//! which tells every node).
 
 use crate::config::{Config, KeysCommand};
 use crate::store::open_store;
@@ -33,6 +34,9 @@ pub fn run_keys_command(config: &Config, command: KeysCommand) -> anyhow::Result
                 anyhow::bail!("no key with id {id}");
             }
             println!("revoked key {id}");
+            if let Some(url) = &config.redis_url {
+                crate::cluster::publish_revocation_blocking(url)?;
+            }
         }
     }
     Ok(())

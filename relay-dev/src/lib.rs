@@ -21,6 +21,7 @@
 mod alerts;
 mod api;
 mod auth;
+mod cluster;
 pub mod config;
 mod keys_command;
 mod lifecycle;

@@ -92,8 +92,9 @@ pub(crate) async fn open(
         }
     };
     let session = admit(state, id, user)?;
-    if new {
+    if new && state.cluster.is_none() {
         // Its stream starts here: a viewer's offset beyond its end is wrong.
+        // (With several nodes, another one may be holding the stream.)
         session.mark_whole_stream();
     }
     state.store.put_session(record.clone()).await?;

@@ -10,6 +10,8 @@ pub(crate) struct Metrics {
     pub(crate) agents: AtomicU64,
     /// Viewer links open now.
     pub(crate) viewers: AtomicU64,
+    /// Viewer links open now that this node relays to their session's owner.
+    pub(crate) proxied_viewers: AtomicU64,
     /// OUTPUT bytes received from agents.
     pub(crate) bytes_in: AtomicU64,
     /// OUTPUT bytes sent to viewers.
@@ -69,6 +71,12 @@ impl Metrics {
         );
         metric("agents", "gauge", "Agent links open.", get(&self.agents));
         metric("viewers", "gauge", "Viewer links open.", get(&self.viewers));
+        metric(
+            "proxied_viewers",
+            "gauge",
+            "Viewer links relayed to the node that owns their session.",
+            get(&self.proxied_viewers),
+        );
         metric(
             "bytes_in_total",
             "counter",

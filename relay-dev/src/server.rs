@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::{refresh_revocations, Revoked, ShareViewers, Signer};
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::{set, Metrics};
 use crate::session::{Budget, Registry};
@@ -38,6 +39,8 @@ pub(crate) struct Shared {
     pub(crate) share_viewers: ShareViewers,
     /// Becomes `true` when the relay shuts down.
     pub(crate) shutdown: watch::Sender<bool>,
+    /// The other nodes, through Redis (`--redis-url`); `None` for one node.
+    pub(crate) cluster: Option<Cluster>,
 }
 
 /// The handlers' state.
@@ -83,7 +86,12 @@ impl Server {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
+        let cluster = match &config.redis_url {
+            Some(url) => Some(join_cluster(&config, url, listener.local_addr()?).await?),
+            None => None,
+        };
         let state = Arc::new(Shared {
+            cluster,
             registry: Registry::new(
                 config.history_bytes,
                 Budget {
@@ -153,13 +161,21 @@ impl Server {
     pub async fn run(self) -> anyhow::Result<()> {
         let state = self.state;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let upkeep = state
+            .cluster
+            .is_some()
+            .then(|| tokio::spawn(crate::cluster::upkeep::run(state.clone())));
         let stop = state.shutdown.subscribe();
         let app = Self::router(state.clone());
         listen::serve(self.listener, app, state.clone(), stop).await;
         housekeeping.abort();
+        if let Some(upkeep) = upkeep {
+            upkeep.abort();
+        }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
         while state.metrics.agents.load(Ordering::Relaxed)
             + state.metrics.viewers.load(Ordering::Relaxed)
+            + state.metrics.proxied_viewers.load(Ordering::Relaxed)
             > 0
             && tokio::time::Instant::now() < deadline
         {
@@ -167,6 +183,25 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Connects to the cluster's Redis as this node (`--node-id`, else a random
+/// one), reachable at `--node-url` (else the bound address).
+async fn join_cluster(config: &Config, url: &str, bound: SocketAddr) -> anyhow::Result<Cluster> {
+    let node_id = config
+        .node_id
+        .clone()
+        .unwrap_or_else(|| format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
+    let node_url = match &config.node_url {
+        Some(url) => url.clone(),
+        None if bound.ip().is_unspecified() => anyhow::bail!(
+            "listening on {bound}, a wildcard address: pass --node-url http://ADDR:PORT (where the other nodes reach this one)"
+        ),
+        None => format!("http://{bound}"),
+    };
+    let cluster = Cluster::connect(url, node_id, node_url).await?;
+    tracing::info!(node = cluster.node_id(), "joined the cluster through Redis");
+    Ok(cluster)
 }
 
 /// Once a second: pick up revocations of keys and share links (also made by

@@ -4,7 +4,8 @@
 //! Each module owns one piece: [`relay`] starts `tether-relay` and speaks
 //! its REST API and WebSockets, [`wrapper`] drives `tether` through pipes,
 //! [`tmux`] gives it a real terminal, [`browser`] drives headless Chromium,
-//! [`screens`] compares the two screens,
+//! [`screens`] compares the two screens, [`services`] runs Redis and
+//! HAProxy for the multi-node tests,
 //! [`workload`] makes agent-like output by the megabyte,
 //! [`fake_relay`] stands in for relays that misbehave, [`services`] starts
 //! the real servers of the multi-node tests (PostgreSQL). Every wait goes

@@ -2,6 +2,8 @@
 //! list (`?limit=&offset=`) or one session with its latest messages
 //! (`?message_limit=&before=`), `POST /api/v1/sessions/end`.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,21 +18,53 @@ use super::error::ApiError;
 use super::limits::{check_name, MAX_PAGE};
 use super::messages::message_info;
 use super::{owned_session, parse_body, parse_id, user_of, ApiResult};
+use crate::cluster::Presence;
 use crate::lifecycle::{self, Registration};
 use crate::server::{AppState, Shared};
 use crate::session::{Liveness, Session};
 use crate::store::SessionRecord;
 use crate::time::rfc3339;
 
-/// A stored session as the API shows it, with what memory knows (liveness,
-/// viewers).
-pub(super) fn session_info(state: &Shared, record: &SessionRecord) -> SessionInfo {
-    let in_memory = state.registry.get(record.id);
-    let viewers = in_memory.as_ref().map_or(0, |s| s.viewer_count());
-    let liveness = match &in_memory {
-        _ if record.ended_at.is_some() => Liveness::Ended,
-        Some(session) => session.liveness(),
-        None => Liveness::Offline,
+/// Liveness and viewers of `records` across the nodes, when there are
+/// several (`--redis-url`): each session as its owner reports it.
+pub(super) async fn presence_of(
+    state: &Shared,
+    records: &[SessionRecord],
+) -> Option<HashMap<Uuid, Presence>> {
+    let cluster = state.cluster.as_ref()?;
+    let open: Vec<Uuid> = records
+        .iter()
+        .filter(|r| r.ended_at.is_none())
+        .map(|r| r.id)
+        .collect();
+    Some(cluster.presence(&open).await)
+}
+
+/// A stored session as the API shows it, with its liveness and viewers:
+/// from the nodes' `presence` when there are several, else from memory.
+pub(super) fn session_info(
+    state: &Shared,
+    record: &SessionRecord,
+    presence: Option<&HashMap<Uuid, Presence>>,
+) -> SessionInfo {
+    let (liveness, viewers) = match presence {
+        // Across nodes, only owners count viewers (the session is the same
+        // on every node's list).
+        Some(presence) => match presence.get(&record.id) {
+            _ if record.ended_at.is_some() => (Liveness::Ended, 0),
+            Some(p) => (Liveness::Live, p.viewers),
+            None => (Liveness::Offline, 0),
+        },
+        None => {
+            let in_memory = state.registry.get(record.id);
+            let viewers = in_memory.as_ref().map_or(0, |s| s.viewer_count() as u64);
+            let liveness = match &in_memory {
+                _ if record.ended_at.is_some() => Liveness::Ended,
+                Some(session) => session.liveness(),
+                None => Liveness::Offline,
+            };
+            (liveness, viewers)
+        }
     };
     SessionInfo {
         id: record.id.to_string(),
@@ -42,8 +76,8 @@ pub(super) fn session_info(state: &Shared, record: &SessionRecord) -> SessionInf
         last_activity: rfc3339(record.last_activity),
         ended_at: record.ended_at.map(rfc3339),
         exit_status: record.exit_status,
-        viewer_count: viewers as u64,
-        attention: attention_info(in_memory.as_deref(), record),
+        viewer_count: viewers,
+        attention: attention_info(state.registry.get(record.id).as_deref(), record),
         messages: None,
     }
 }
@@ -86,7 +120,9 @@ pub(super) async fn register(
         name: body.name.as_deref(),
     };
     let (record, _) = lifecycle::open(&state, id, &user, registration).await?;
-    Ok((StatusCode::CREATED, Json(session_info(&state, &record))).into_response())
+    let presence = presence_of(&state, std::slice::from_ref(&record)).await;
+    let info = session_info(&state, &record, presence.as_ref());
+    Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
 /// Query of `GET /api/v1/agent-instances`.
@@ -108,12 +144,14 @@ pub(super) async fn list(
     let user = user_of(&state, &headers).await?;
     let limit = query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
     let offset = query.offset.unwrap_or(0);
-    let sessions: Vec<SessionInfo> = state
+    let records = state
         .store
         .call(move |s| s.sessions_page(&user, limit, offset))
-        .await?
+        .await?;
+    let presence = presence_of(&state, &records).await;
+    let sessions: Vec<SessionInfo> = records
         .iter()
-        .map(|r| session_info(&state, r))
+        .map(|r| session_info(&state, r, presence.as_ref()))
         .collect();
     Ok(Json(sessions).into_response())
 }
@@ -149,7 +187,8 @@ pub(super) async fn show(
         .store
         .call(move |s| s.messages_before(id, limit, before))
         .await?;
-    let mut info = session_info(&state, &record);
+    let presence = presence_of(&state, std::slice::from_ref(&record)).await;
+    let mut info = session_info(&state, &record, presence.as_ref());
     info.messages = Some(messages.iter().map(message_info).collect());
     Ok(Json(info).into_response())
 }

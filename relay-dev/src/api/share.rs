@@ -90,8 +90,12 @@ pub(super) async fn revoke(
         .await
         .map_err(|_| unknown())?;
     state.store.revoke_share(share_id).await?;
-    // Close its viewers now rather than at the next housekeeping tick.
+    // Close its viewers now rather than at the next housekeeping tick,
+    // here and on the other nodes.
     refresh_revocations(&state).await;
+    if let Some(cluster) = &state.cluster {
+        cluster.publish_revocation().await;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

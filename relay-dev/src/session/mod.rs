@@ -218,6 +218,8 @@ pub(crate) struct Session {
     user: String,
     state: Mutex<SessionState>,
     changed: watch::Sender<u64>,
+    /// Bumped when another node takes the session: its links here close.
+    moves: watch::Sender<u64>,
     /// The latest snapshot, reused and built on by the next (own lock: a
     /// build never holds `state`'s for long).
     snapshots: snapshot::SnapshotCache,
@@ -249,6 +251,7 @@ impl Session {
                 whole_stream: false,
             }),
             changed: watch::Sender::new(0),
+            moves: watch::Sender::new(0),
             snapshots: snapshot::SnapshotCache::default(),
         }
     }
@@ -373,6 +376,25 @@ impl Session {
     /// Clears the end of a session registered again.
     pub(crate) fn reopen(&self) {
         self.change_if(SessionState::reopen);
+    }
+
+    /// Another node took the session (its agent link is there now): the
+    /// agent link here, if any, is closed as replaced, and the viewers here
+    /// are told to reconnect ([`moves`](Self::moves)).
+    pub(crate) fn moved_away(&self) {
+        self.change(|state| {
+            if let Some(old) = state.agent.take() {
+                old.commands
+                    .close(AgentCommand::Close(CloseCause::Replaced));
+                state.mark_idle_if_unused();
+            }
+        });
+        self.moves.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes when the session moves to another node ([`moved_away`](Self::moved_away)).
+    pub(crate) fn moves(&self) -> watch::Receiver<u64> {
+        self.moves.subscribe()
     }
 
     /// Registers a viewer holding `seat`'s credential within `limits`. The

@@ -115,6 +115,17 @@ impl Registry {
         self.map().len()
     }
 
+    /// The sessions whose agent link is attached here, with their viewer counts.
+    pub(crate) fn live_sessions(&self) -> Vec<(Uuid, usize)> {
+        self.map()
+            .values()
+            .filter_map(|s| {
+                let state = s.lock();
+                (state.liveness() == super::Liveness::Live).then(|| (s.id, state.seats.total()))
+            })
+            .collect()
+    }
+
     /// Bytes of history all sessions hold or reserve.
     pub(crate) fn held_bytes(&self) -> u64 {
         self.map().values().map(|s| s.held_bytes()).sum()

@@ -29,7 +29,8 @@ use crate::lifecycle::{self, OpenError, Registration};
 use crate::metrics::{add, dec};
 use crate::server::AppState;
 use crate::session::{
-    command_queue, AgentCommand, CloseCause, CommandReceiver, Session, Upload, UploadError,
+    command_queue, AgentCommand, CloseCause, CommandReceiver, Liveness, Session, Upload,
+    UploadError,
 };
 
 /// Bytes of viewers' commands queued for one agent before more input is
@@ -102,6 +103,10 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
     let (commands_tx, commands) = command_queue(queue_bytes(state.config.max_frame));
     let attached = session.attach_agent(commands_tx);
     let held = attached.held();
+    if let Some(cluster) = &state.cluster {
+        // This node holds the link now: the others send its viewers here.
+        cluster.claim(id, session.viewer_count()).await;
+    }
     add(&state.metrics.agents, 1);
     tracing::info!(session = %id, dialect = ?link.dialect(), peer = ?request.peer, held, "agent connected");
     let mut agent = AgentLink {
@@ -113,6 +118,11 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
     };
     let why = agent.serve(held, commands).await;
     drop(attached);
+    if let Some(cluster) = &state.cluster {
+        if agent.session.liveness() != Liveness::Live {
+            cluster.release(id).await;
+        }
+    }
     tracing::info!(session = %id, reason = ?why.as_ref().map(|w| &w.reason), "agent disconnected");
     if let Some(why) = why {
         agent.link.close(why).await;

@@ -1,6 +1,7 @@
 //! [`CloseWatch`]: what ends a running link besides its peer — the relay
 //! shutting down, the link's grant (its API key, or its share link or the key
-//! that minted it) being revoked, its share token expiring.
+//! that minted it) being revoked, its share token expiring, its session
+//! moving to another node (a viewer then reconnects and is served from there).
 //!
 //! A link is authorized before it subscribes to revocations: a revocation
 //! broadcast in between would never reach it as a change. So the watch checks
@@ -14,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
 
-use super::CloseReason;
+use super::{CloseReason, CLOSE_SERVICE_RESTART};
 use crate::auth::{Grant, Revoked};
 use crate::server::Shared;
 use crate::time::unix_now;
@@ -29,6 +30,16 @@ pub(super) struct CloseWatch {
     pending: Option<CloseReason>,
     /// When the link's share token expires.
     expiry: Option<Pin<Box<Sleep>>>,
+    /// Changes when the link's session moves to another node.
+    moves: Option<watch::Receiver<u64>>,
+}
+
+/// The close for a session that moved to another node: 1012, reconnect.
+fn moved() -> CloseReason {
+    CloseReason::new(
+        CLOSE_SERVICE_RESTART,
+        "session moved to another node: reconnect",
+    )
 }
 
 impl CloseWatch {
@@ -59,11 +70,20 @@ impl CloseWatch {
             grant,
             pending: None,
             expiry,
+            moves: None,
         };
         // Subscribed: a revocation made while the link was authorized is
         // in the set now, and later ones arrive as changes.
         watch.pending = watch.revocation();
         watch
+    }
+
+    /// Also closes the link when `moves` changes (its session moved to
+    /// another node; changes before this call do not count).
+    pub(super) fn closing_when_moved(mut self, mut moves: watch::Receiver<u64>) -> Self {
+        moves.mark_unchanged();
+        self.moves = Some(moves);
+        self
     }
 
     /// Why the link's grant no longer works, if it does not (marks the
@@ -79,6 +99,13 @@ impl CloseWatch {
     pub(super) fn now(&mut self) -> Option<CloseReason> {
         if *self.shutdown.borrow_and_update() {
             return Some(CloseReason::going_away());
+        }
+        if self
+            .moves
+            .as_ref()
+            .is_some_and(|m| m.has_changed().unwrap_or(false))
+        {
+            return Some(moved());
         }
         self.pending.clone()
     }
@@ -103,6 +130,12 @@ impl CloseWatch {
                         None => std::future::pending().await,
                     }
                 } => return CloseReason::policy("share token expired"),
+                Ok(()) = async {
+                    match self.moves.as_mut() {
+                        Some(moves) => moves.changed().await,
+                        None => std::future::pending().await,
+                    }
+                } => return moved(),
             }
         }
     }

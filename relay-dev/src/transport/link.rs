@@ -110,6 +110,16 @@ impl Link {
         self.send(Message::Binary(Bytes::from(bytes)), watch).await
     }
 
+    /// Sends one binary message as it is (a message relayed from another
+    /// node, already encoded and compressed there).
+    pub(super) async fn send_binary(
+        &mut self,
+        bytes: Bytes,
+        watch: &mut CloseWatch,
+    ) -> Result<(), SendFailure> {
+        self.send(Message::Binary(bytes), watch).await
+    }
+
     /// Sends a text message (only the legacy `ready`).
     pub(super) async fn send_text(
         &mut self,

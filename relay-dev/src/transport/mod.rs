@@ -5,6 +5,7 @@
 //! ([`upgrade`]) and its Origin check ([`origin`]), the socket ([`link`]),
 //! the reasons a running link must close ([`close_watch`]), viewers' input
 //! budgets ([`input_rate`]), frame decoding and the close codes (here).
+//! Viewers of a session another node owns are relayed there ([`proxy`]).
 
 mod agent;
 mod close_watch;
@@ -12,6 +13,7 @@ mod deflate;
 mod input_rate;
 mod link;
 mod origin;
+mod proxy;
 mod upgrade;
 mod viewer;
 
@@ -36,6 +38,9 @@ const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 const CLOSE_POLICY: u16 = 1008;
 /// A frame over the payload limit.
 const CLOSE_TOO_BIG: u16 = 1009;
+/// The session moved to another node (or the node serving it went away):
+/// reconnect, and be served from where it is now.
+const CLOSE_SERVICE_RESTART: u16 = 1012;
 /// A limit of the relay's is reached (memory budget, …): try again later.
 const CLOSE_TRY_AGAIN: u16 = 1013;
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use protocol::{Control, Frame, Role};
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use uuid::Uuid;
 use super::close_watch::CloseWatch;
 use super::input_rate::{InputBucket, SharedBucket};
 use super::link::Link;
+use super::proxy;
 use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer};
 use super::{close_after, decode_frames, link_timing, CloseReason, CLOSE_TRY_AGAIN};
 use crate::auth::{authenticate, Grant, Principal};
@@ -35,17 +36,27 @@ use crate::session::{
     AgentCommand, FeedOptions, HistoryMode, Seat, SeatLimits, Session, ViewerFeed,
 };
 
-/// Upgrades `/terminal/{id}` and runs the link.
+/// Upgrades `/terminal/{id}` and runs the link: here, or relayed to the
+/// node that owns the session (when that node can be reached).
 pub(super) async fn upgrade(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    uri: Uri,
     headers: HeaderMap,
     peer: Peer,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let (upgrade, request) =
         prepare_upgrade(upgrade, peer, &query, &headers, state.config.max_frame);
+    if let Some(owner) = proxy::remote_owner(&state, &session_id).await {
+        match proxy::connect(&state, &owner, &uri, &headers).await {
+            Ok(upstream) => return proxy::relay(state, upgrade, request, upstream),
+            Err(e) => {
+                tracing::info!(session = %session_id, node = %owner.node, "owner node unreachable, serving here: {e}");
+            }
+        }
+    }
     let from = query.get("from").cloned();
     let history = query.get("history").cloned();
     upgrade.on_upgrade(move |ws| run(state, ws, session_id, from, history, request))
@@ -194,7 +205,8 @@ async fn run(
     let mut viewer = ViewerLink {
         viewer_id: viewer.link_id(),
         feed: ViewerFeed::new(viewer, options),
-        watch: CloseWatch::new(&state, Some(access.grant), access.expires_at),
+        watch: CloseWatch::new(&state, Some(access.grant), access.expires_at)
+            .closing_when_moved(session.moves()),
         role: access.role,
         bucket: state.input_rates.bucket(id, &access.credential),
         refusals: InputBucket::with_depth(REFUSALS_PER_SEC, REFUSAL_BURST),

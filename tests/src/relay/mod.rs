@@ -23,12 +23,14 @@
 
 mod clients;
 mod fixture;
+mod nodes;
 mod process;
 mod rest;
 mod ws;
 
 pub use clients::{contains, AgentClient, Join, ViewerClient};
 pub use fixture::SessionFixture;
+pub use nodes::RelayNodes;
 pub use process::{workspace_binary, RelayProcess};
 pub use rest::{fetch, fetch_blocking, http, Reply};
 pub use ws::{ws_connect, Connect, Event, FrameSocket, WsStream};

@@ -135,7 +135,8 @@ impl RelayProcess {
         self.keys_command(&["revoke", id]);
     }
 
-    fn keys_command(&self, args: &[&str]) -> String {
+    /// Runs `tether-relay keys ARGS` on this relay's data; returns what it printed.
+    pub fn keys_command(&self, args: &[&str]) -> String {
         let output = Command::new(workspace_binary("tether-relay"))
             .arg("keys")
             .args(args)

@@ -1,0 +1,71 @@
+//! Several relay nodes sharing one store and one Redis ([`RelayNodes`]):
+//! the set-up of the multi-node tests. The nodes share a data directory
+//! (SQLite, in WAL mode, serves several processes on one machine; the
+//! signing secret is the same file), each has its own node id and port,
+//! and all are killed on drop, Redis last.
+
+use super::RelayProcess;
+use crate::services::redis::RedisServer;
+
+/// Relay nodes on Redis, sharing one store.
+pub struct RelayNodes {
+    /// The nodes, `node1`, `node2`, … in order.
+    pub nodes: Vec<RelayProcess>,
+    /// The Redis they share.
+    pub redis: RedisServer,
+    _home: tempfile::TempDir,
+}
+
+impl RelayNodes {
+    /// Starts Redis and `count` nodes with extra `args`; `None` (after the
+    /// note, or a failure under `TETHER_REQUIRE_TOOLS=1`) without Redis.
+    pub fn start(count: usize, args: &[&str]) -> Option<Self> {
+        let redis = RedisServer::start()?;
+        let home = tempfile::tempdir().expect("a temporary home for the nodes");
+        let url = redis.url();
+        let nodes = (1..=count)
+            .map(|i| {
+                let id = format!("node{i}");
+                let mut all = vec!["--redis-url", &url, "--node-id", &id];
+                // Relayed viewers all come from the other nodes' address.
+                all.extend(["--max-connections-per-ip", "0"]);
+                all.extend(args);
+                RelayProcess::start_in(home.path(), &all)
+            })
+            .collect();
+        Some(Self {
+            nodes,
+            redis,
+            _home: home,
+        })
+    }
+
+    /// Node `i` (0-based).
+    pub fn node(&self, i: usize) -> &RelayProcess {
+        &self.nodes[i]
+    }
+
+    /// The local-dev key the first node created (user `local`).
+    pub fn key(&self) -> String {
+        self.nodes[0].api_key()
+    }
+
+    /// Creates a key for `user` in the shared store.
+    pub fn create_key(&self, user: &str) -> String {
+        self.nodes[0].create_key(user)
+    }
+
+    /// Revokes `key` with `tether-relay keys revoke ID --redis-url …`, which
+    /// tells every node at once.
+    pub fn revoke_key(&self, key: &str) {
+        let id = key.split('.').nth(1).expect("key has an id part");
+        let url = self.redis.url();
+        self.nodes[0].keys_command(&["revoke", id, "--redis-url", &url]);
+    }
+
+    /// Every node's log, for failure messages.
+    pub fn logs(&self) -> String {
+        // The nodes share their home: one log, interleaved.
+        self.nodes[0].log()
+    }
+}
