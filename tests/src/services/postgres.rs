@@ -69,15 +69,18 @@ impl PostgresServer {
             return None;
         };
         let user = if running_as_root() {
-            match postgres_user() {
-                Some(user) => Some(user),
-                None => {
-                    require(&[
-                        "a `postgres` system user to run PostgreSQL as (we are root)".into(),
-                    ]);
-                    return None;
-                }
+            let user = postgres_user();
+            let mut missing = Vec::new();
+            if user.is_none() {
+                missing.push("a `postgres` system user to run PostgreSQL as (we are root)".into());
             }
+            if find_tool("setpriv").is_none() {
+                missing.push("setpriv (util-linux), to run PostgreSQL as `postgres`".into());
+            }
+            if !require(&missing) {
+                return None;
+            }
+            user
         } else {
             None
         };
