@@ -55,6 +55,29 @@ fn nodes_starting_together_share_the_schema_and_the_secret() {
     assert!(nodes[1].revoke_key("k1").unwrap());
     assert!(nodes[2].revoked_key_ids().unwrap().contains("k1"));
 
+    // Calls beyond the pool wait for a connection, and no node opens more
+    // than its bound (2 each here).
+    std::thread::scope(|scope| {
+        for _ in 0..16 {
+            scope.spawn(|| nodes[0].keys().unwrap());
+        }
+    });
+    let open: i64 = nodes[0]
+        .run(async |c| {
+            let row = c
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tether-relay'",
+                    &[],
+                )
+                .await?;
+            Ok(row.try_get(0)?)
+        })
+        .unwrap();
+    assert!(
+        (1..=6).contains(&open),
+        "{open} connections for 3 nodes of 2"
+    );
+
     // Reconnecting finds the schema in place and the records kept.
     drop(nodes);
     let again = PgStore::connect(&url, 1).unwrap();
