@@ -13,8 +13,8 @@
 //! above are Tether's extensions, sent only to peers that announced
 //! [`PROTOCOL_NAME`]. See `PROTOCOL.md` beside this crate for the full exchange.
 //!
-//! Beside the frames: [`Size`], the one terminal size type, and [`api`], the
-//! REST API's bodies and answers. This crate does no I/O and builds for
+//! Beside the frames: [`Size`], the one terminal size type, [`api`], the
+//! REST API's bodies and answers, and [`asciicast`], recordings. This crate does no I/O and builds for
 //! `wasm32-unknown-unknown`; only the optional `config` feature (for the two
 //! native binaries) adds `config`, the reader and writer of
 //! `~/.tether/config.json`.
@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod asciicast;
 pub mod attention;
 #[cfg(feature = "config")]
 pub mod config;

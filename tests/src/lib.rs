@@ -8,7 +8,8 @@
 //! HAProxy for the multi-node tests,
 //! [`workload`] makes agent-like output by the megabyte,
 //! [`fake_relay`] stands in for relays that misbehave, [`services`] starts
-//! the real servers of the multi-node tests (PostgreSQL). Every wait goes
+//! the real servers of the multi-node tests (PostgreSQL), [`asciicast`]
+//! reads recordings and checks them with asciinema. Every wait goes
 //! through [`wait`] (one deadline), and every test that needs a program
 //! from outside the workspace asks [`tools`] first: without it the test is
 //! skipped with a note, or fails under `TETHER_REQUIRE_TOOLS=1`.
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod asciicast;
 pub mod browser;
 pub mod fake_relay;
 pub mod relay;

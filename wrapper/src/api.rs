@@ -12,6 +12,17 @@ use std::time::Duration;
 /// Time allowed for one API request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Why a recording could not be downloaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    /// The API refused or could not be reached.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The transfer or the file failed midway.
+    #[error("the download failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 /// Why an API call failed, in words a person can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -167,6 +178,65 @@ impl ApiClient {
             .header("Authorization", &format!("Bearer {}", self.key))
             .call();
         self.answer(response, None).map(|_| ())
+    }
+
+    /// The newest session of this key's user (`GET /api/v1/agent-instances`).
+    pub fn latest_session(&self) -> Result<String, ApiError> {
+        let url = format!("{}/api/v1/agent-instances?limit=1", self.base);
+        let response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {}", self.key))
+            .call();
+        let text = self.answer(response, None)?;
+        let sessions: Vec<Registered> = serde_json::from_str(&text).unwrap_or_default();
+        let newest = sessions.first().ok_or_else(|| ApiError::Refused {
+            status: 404,
+            reason: "this key has no sessions yet".into(),
+        })?;
+        session_id(&newest.agent_instance_id).ok_or_else(|| ApiError::BadSessionId {
+            url: self.base.clone(),
+            id: format!("\"{}\"", server_text(&newest.agent_instance_id)),
+        })
+    }
+
+    /// `GET /api/v1/agent-instances/{id}/recording`, copied into `out` as it
+    /// arrives (the answer must start within the usual timeout; the body may
+    /// take as long as it takes: a long history is large);
+    /// returns the bytes written.
+    pub fn download_recording(
+        &self,
+        agent_instance_id: &str,
+        out: &mut impl std::io::Write,
+    ) -> Result<u64, DownloadError> {
+        let url = format!(
+            "{}/api/v1/agent-instances/{agent_instance_id}/recording",
+            self.base
+        );
+        let response = self
+            .agent
+            .get(&url)
+            .config()
+            .timeout_global(None)
+            .timeout_recv_response(Some(REQUEST_TIMEOUT))
+            .build()
+            .header("Authorization", &format!("Bearer {}", self.key))
+            .call();
+        let mut response = match response {
+            Ok(response) if response.status().is_success() => response,
+            other => {
+                return Err(self
+                    .answer(other, Some(agent_instance_id))
+                    .err()
+                    .unwrap_or(ApiError::Refused {
+                        status: 0,
+                        reason: "no answer".into(),
+                    })
+                    .into())
+            }
+        };
+        let mut body = response.body_mut().with_config().limit(u64::MAX).reader();
+        Ok(std::io::copy(&mut body, out)?)
     }
 
     /// POSTs `body` as JSON; the answer's body on success.

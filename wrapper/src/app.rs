@@ -1,5 +1,6 @@
 //! What `tether` does with its flags: `--set-default`, `--auth`, or a wrapped
-//! run (register, print the dashboard URL, run the agent, report its exit).
+//! run (register, print the dashboard URL, run the agent, report its exit),
+//! and `tether record` ([`download_recording`]).
 //!
 //! Everything printed here is made printable first (control characters
 //! escaped): parts of it (error texts, the reason a link dropped) come from
@@ -7,6 +8,9 @@
 
 mod auth;
 mod endpoints;
+mod recording;
+
+pub use recording::download_recording;
 
 use crate::agent::{self, AgentProgram, DEFAULT_AGENT};
 use crate::api::{ApiClient, ApiError};
@@ -99,6 +103,7 @@ fn wrapped_run(
     let program = agent::resolve(&agent_name, cli.command.as_deref())
         .map_err(|err| Fatal::new(err, EXIT_NOT_FOUND))?;
     let size = terminal::initial_size();
+    let recorder = recording::recorder(cli, size, &program.kind)?;
 
     let (session_id, relay) = if cli.no_relay {
         (new_session_id(), None)
@@ -134,7 +139,7 @@ fn wrapped_run(
         size,
     };
     let (link, api) = relay.map_or((None, None), |r| (Some(r.link), Some(r.api)));
-    let outcome = session::run(&spawn, link, attention_rules(cli))
+    let outcome = session::run(&spawn, link, attention_rules(cli), recorder)
         .map_err(|err| Fatal::setup(format!("{err:#}")))?;
     tracing::info!(exit_code = outcome.exit_code, "session over");
 

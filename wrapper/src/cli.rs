@@ -8,6 +8,7 @@
 
 use clap::Parser;
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// Default agent WebSocket endpoint of a local relay.
 pub const DEFAULT_RELAY_URL: &str = "ws://localhost:8080/agent";
@@ -24,6 +25,8 @@ Examples:
   tether --resume 3f2c...                  attach to an existing session again
   tether --auth                            store and check an API key
   tether --set-default codex               make codex the default agent
+  tether --record run.cast --agent codex   also write the session to run.cast (asciicast v3)
+  tether record -o run.cast                download the newest session's recording from the relay
 
 Agent flags pass through unchanged and in order: every argument tether does not
 recognise, and everything after `--` (use it for an agent flag that tether has
@@ -105,9 +108,74 @@ pub struct Cli {
     #[arg(long)]
     pub agent_notify: bool,
 
+    /// Write the whole session to FILE as it runs (asciicast v3: output, sizes, exit)
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
+
+    /// With --record, also record what goes into the agent (keys, pastes: may hold secrets)
+    #[arg(long, requires = "record")]
+    pub record_input: bool,
+
     /// Arguments for the agent (filled by [`split_args`], not by clap).
     #[arg(skip)]
     pub agent_args: Vec<OsString>,
+}
+
+/// `tether record [SESSION_ID] -o FILE.cast`: download a session's recording
+/// (what the relay still holds of it) as asciicast v3.
+#[derive(Debug, Clone, PartialEq, Parser)]
+#[command(name = "tether record", version)]
+pub struct RecordCommand {
+    /// The session [default: your newest session]
+    #[arg(value_name = "SESSION_ID", value_parser = parse_session_id)]
+    pub session: Option<String>,
+
+    /// Where to write the recording
+    #[arg(short, long, value_name = "FILE.cast")]
+    pub output: PathBuf,
+
+    /// API key [default: $TETHER_API_KEY, else the config file]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "TETHER_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_key: Option<String>,
+
+    /// API base URL [default: the config file's, else http://localhost:8080]
+    #[arg(long, value_name = "URL", env = "TETHER_API_URL")]
+    pub api_url: Option<String>,
+
+    /// Skip TLS certificate verification for https:// (local testing only)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// What the command line asks for: a wrapped run (and its variants), or a
+/// recording's download (`tether record …`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `tether [OPTIONS] [AGENT FLAGS...]`
+    Run(Box<Cli>),
+    /// `tether record [SESSION_ID] -o FILE.cast`
+    Record(RecordCommand),
+}
+
+/// Parses a full argv (program name first): `record` as the first argument
+/// is the download (give an agent the prompt "record" with `tether -- record`);
+/// exits with clap's message on `--help`, `--version` or a bad flag.
+pub fn parse_command<I>(argv: I) -> Command
+where
+    I: IntoIterator<Item = OsString>,
+{
+    let argv: Vec<OsString> = argv.into_iter().collect();
+    if argv.get(1).is_some_and(|arg| arg == "record") {
+        let rest =
+            std::iter::once(OsString::from("tether record")).chain(argv[2..].iter().cloned());
+        return Command::Record(RecordCommand::try_parse_from(rest).unwrap_or_else(|e| e.exit()));
+    }
+    Command::Run(Box::new(parse(argv)))
 }
 
 /// `--resume`'s value: a session id is a UUID (kept in its canonical form).
@@ -133,6 +201,8 @@ const OWN_FLAGS: &[(&str, bool)] = &[
     ("--idle-after", true),
     ("--ignore-bell", false),
     ("--agent-notify", false),
+    ("--record", true),
+    ("--record-input", false),
     ("--help", false),
     ("-h", false),
     ("--version", false),
@@ -300,6 +370,30 @@ mod tests {
         let argv = ["tether", "--resume", "abc"].map(OsString::from);
         let err = try_parse(argv).unwrap_err();
         assert!(err.to_string().contains("a session id is a UUID"), "{err}");
+    }
+
+    #[test]
+    fn record_flags_and_the_record_command() {
+        let cli = parse_strs(&["--record", "a.cast", "--record-input", "-p"]);
+        assert_eq!(cli.record.as_deref(), Some(std::path::Path::new("a.cast")));
+        assert!(cli.record_input);
+        assert_eq!(strs(&cli.agent_args), ["-p"]);
+        let argv = ["tether", "--record-input"].map(OsString::from);
+        assert!(try_parse(argv).is_err(), "--record-input needs --record");
+
+        let id = "5d2f7a10-3c4b-4e8f-9a61-2b7c8d9e0f12";
+        let argv = ["tether", "record", id, "-o", "x.cast"].map(OsString::from);
+        let Command::Record(record) = parse_command(argv) else {
+            panic!("not the record command");
+        };
+        assert_eq!(
+            (record.session.as_deref(), record.output.to_str()),
+            (Some(id), Some("x.cast"))
+        );
+        let argv = ["tether", "--", "record"].map(OsString::from);
+        assert!(
+            matches!(parse_command(argv), Command::Run(cli) if strs(&cli.agent_args) == ["record"])
+        );
     }
 
     #[test]

@@ -28,6 +28,7 @@
 //! | `queries` | terminal queries: exactly one answer reaches the agent |
 //! | `logging` | the run's log file (0600, in 0700 folders), throttled lines |
 //! | `printable` | server text made safe for the person's terminal |
+//! | `recorder` | `--record`: the session written as asciicast v3 while it runs |
 #![warn(missing_docs)]
 // The crate itself needs no `unsafe`: the PTY and termios layers are
 // `portable-pty` and `rustix`.
@@ -45,6 +46,7 @@ mod logging;
 mod printable;
 mod pty;
 mod queries;
+mod recorder;
 mod resize;
 mod session;
 mod terminal;

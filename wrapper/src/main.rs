@@ -3,8 +3,11 @@
 
 fn main() {
     wrapper::install_panic_hook();
-    let cli = wrapper::cli::parse(std::env::args_os());
-    let code = match wrapper::app::run(cli) {
+    let result = match wrapper::cli::parse_command(std::env::args_os()) {
+        wrapper::cli::Command::Run(cli) => wrapper::app::run(*cli),
+        wrapper::cli::Command::Record(command) => wrapper::app::download_recording(&command),
+    };
+    let code = match result {
         Ok(code) => code,
         Err(fatal) => {
             wrapper::restore_terminal();

@@ -23,6 +23,7 @@ use crate::inbox::{AgentInbox, RemoteSize};
 use crate::link::{Link, LinkSummary};
 use crate::pty::{AgentPty, Spawn};
 use crate::queries::QueryArbiter;
+use crate::recorder::Recorder;
 use crate::terminal;
 use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGWINCH};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -47,9 +48,14 @@ pub struct Outcome {
 }
 
 /// Runs the agent until it exits, wiring the local terminal and, when given,
-/// the relay link. Raw mode is entered when stdin is a terminal and restored
-/// before returning.
-pub fn run(spawn: &Spawn, link: Option<Link>, rules: AttentionRules) -> anyhow::Result<Outcome> {
+/// the relay link and the recording. Raw mode is entered when stdin is a
+/// terminal and restored before returning.
+pub fn run(
+    spawn: &Spawn,
+    link: Option<Link>,
+    rules: AttentionRules,
+    recorder: Option<Recorder>,
+) -> anyhow::Result<Outcome> {
     let local_tty = terminal::stdin_is_tty();
     // Handlers first: a SIGTERM that comes as soon as the agent runs must
     // already end it cleanly rather than kill tether with raw mode on.
@@ -97,11 +103,12 @@ pub fn run(spawn: &Spawn, link: Option<Link>, rules: AttentionRules) -> anyhow::
             .as_ref()
             .map(|l| output::RelayOutput::new(l.output_sink(), attention.clone()));
         let wake = input_tx.clone();
+        let recorder = recorder.clone();
         let (done_tx, done_rx) = mpsc::channel();
         thread::Builder::new()
             .name("pty-output".into())
             .spawn(move || {
-                output::pump(reader, &queries, sink.as_ref(), &wake);
+                output::pump(reader, &queries, sink.as_ref(), recorder.as_ref(), &wake);
                 let _ = done_tx.send(());
             })?;
         done_rx
@@ -111,9 +118,10 @@ pub fn run(spawn: &Spawn, link: Option<Link>, rules: AttentionRules) -> anyhow::
     {
         let writer = agent.writer()?;
         let queries = Arc::clone(&queries);
+        let recorder = recorder.clone();
         thread::Builder::new()
             .name("pty-input".into())
-            .spawn(move || input::pump(writer, &input_rx, &queries))?;
+            .spawn(move || input::pump(writer, &input_rx, &queries, recorder.as_ref()))?;
     }
     // Written when the agent exits: the stdin thread stops reading.
     let (stop_stdin_rx, stop_stdin_tx) = rustix::pipe::pipe()?;
@@ -127,6 +135,15 @@ pub fn run(spawn: &Spawn, link: Option<Link>, rules: AttentionRules) -> anyhow::
 
     // Size: SIGWINCH and viewer requests → PTY and relay.
     let size_sink = link.as_ref().map(|l| l.size_sink());
+    let size_recorder = recorder.clone();
+    let size_taken = move |size| {
+        if let Some(sink) = &size_sink {
+            sink(size);
+        }
+        if let Some(recorder) = &size_recorder {
+            recorder.resize(size);
+        }
+    };
     resizing::spawn(
         resize_rx,
         remote_size,
@@ -134,7 +151,7 @@ pub fn run(spawn: &Spawn, link: Option<Link>, rules: AttentionRules) -> anyhow::
         spawn.size,
         local_tty,
         Arc::clone(&queries),
-        size_sink,
+        size_taken,
     )?;
     // Signals: window size, and termination requests forwarded to the agent.
     signals::spawn(signals, agent.pid(), agent.killer(), resize_tx)?;
@@ -145,6 +162,9 @@ pub fn run(spawn: &Spawn, link: Option<Link>, rules: AttentionRules) -> anyhow::
     // Let the output thread drain what the agent wrote last.
     if output_done.recv_timeout(DRAIN_DEADLINE).is_err() {
         tracing::warn!("agent output still open after exit (a background process holds the PTY)");
+    }
+    if let Some(recorder) = &recorder {
+        recorder.exit(exit_code);
     }
     let link = link.map(|link| link.finish(exit_code));
     drop(raw_mode);

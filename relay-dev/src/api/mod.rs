@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`, shaped like Omnara's: register, list, show
 //! and end sessions ([`sessions`]), post and read messages ([`messages`]),
-//! mint, list and revoke share links ([`share`]); plus `/health` and
+//! mint, list and revoke share links ([`share`]), download a session's
+//! history as an asciicast v3 recording ([`recording`]); plus `/health` and
 //! `/metrics` (with an API key) ([`health`]). Another user's session is
 //! answered exactly as an unknown one (404).
 //! Bodies and answers are [`protocol::api`]'s types. Handlers parse,
@@ -13,6 +14,7 @@ mod error;
 mod health;
 mod limits;
 mod messages;
+mod recording;
 mod sessions;
 mod share;
 
@@ -37,6 +39,10 @@ pub(crate) fn routes() -> Router<AppState> {
             post(sessions::register).get(sessions::list),
         )
         .route("/api/v1/agent-instances/{id}", get(sessions::show))
+        .route(
+            "/api/v1/agent-instances/{id}/recording",
+            get(recording::recording),
+        )
         .route("/api/v1/agent-instances/{id}/share", post(share::share))
         .route("/api/v1/agent-instances/{id}/shares", get(share::list))
         .route("/api/v1/shares/{share_id}", delete(share::revoke))

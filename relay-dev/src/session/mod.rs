@@ -16,6 +16,7 @@ mod log;
 #[cfg(test)]
 mod properties;
 mod queue;
+mod recording;
 mod registry;
 mod seats;
 mod size_holder;
@@ -23,12 +24,14 @@ mod snapshot;
 mod strip;
 #[cfg(test)]
 mod tests;
+mod timing;
 mod upload;
 
 pub(crate) use attention::{AttentionChange, AttentionNow};
 pub(crate) use budget::{Budget, BudgetError};
 pub(crate) use feed::{FeedOptions, ViewerFeed};
 pub(crate) use queue::{command_queue, CommandReceiver, CommandSender};
+pub(crate) use recording::RecordingReader;
 pub(crate) use registry::Registry;
 pub(crate) use seats::{Seat, SeatLimits};
 pub(crate) use snapshot::HistoryMode;
@@ -159,6 +162,8 @@ struct SessionState {
     /// Whether this relay has seen the stream from its first byte (it
     /// registered the session), so a `from` beyond the end is wrong.
     whole_stream: bool,
+    /// When the output in the ring arrived (for recordings).
+    marks: timing::TimeMarks,
 }
 
 impl SessionState {
@@ -195,11 +200,19 @@ impl SessionState {
     /// with the PTY sizes kept for snapshots (the snapshot itself is
     /// counted by [`Session::held_bytes`]).
     fn held_bytes(&self) -> u64 {
+        // The time marks are not counted: they are at most 1/64 of the
+        // ring's capacity (`timing.rs`).
         let ring = match self.ended {
             Some(_) => self.log.allocated(),
             None => self.log.allocated().max(self.log.capacity()),
         };
         ring + self.sizes.held_bytes()
+    }
+
+    /// Drops the ring and its time marks (to make room).
+    fn free_ring(&mut self) {
+        self.log.free();
+        self.marks.free();
     }
 
     fn mark_idle_if_unused(&mut self) {
@@ -249,6 +262,7 @@ impl Session {
                 idle_since: Some(Instant::now()),
                 sizes: snapshot::SizeHistory::default(),
                 whole_stream: false,
+                marks: timing::TimeMarks::new(history_bytes),
             }),
             changed: watch::Sender::new(0),
             moves: watch::Sender::new(0),

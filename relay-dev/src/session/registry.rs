@@ -168,7 +168,7 @@ impl Session {
     /// Frees the history of an ended session (the budgets need it): its
     /// ring and its latest snapshot.
     fn free_history(&self) {
-        self.change(|state| state.log.free());
+        self.change(|state| state.free_ring());
         self.snapshots.free();
     }
 

@@ -2,6 +2,8 @@
 //! metadata, the PTY's size, the agent's exit. [`Session::upload`] applies
 //! one message's frames under one lock and wakes the viewers once.
 
+use std::time::Instant;
+
 use protocol::{Control, Frame, Metadata};
 
 use super::{AttentionChange, Session};
@@ -57,11 +59,19 @@ impl Session {
     ) -> Result<Uploaded, UploadError> {
         self.change(|state| {
             let mut uploaded = Uploaded::default();
+            // One clock read per message, for the recording's time marks.
+            let mut now = None;
             for frame in frames {
                 match frame {
                     Frame::Output(data) => {
                         let at = upload.next_offset.unwrap_or_else(|| state.log.end());
                         let appended = state.log.append_at(at, &data);
+                        if appended.stored > 0 {
+                            let first_new = state.log.end() - appended.stored as u64;
+                            let now = *now.get_or_insert_with(Instant::now);
+                            let start = state.log.start();
+                            state.marks.record(first_new, now, start);
+                        }
                         uploaded.gaps.extend(appended.gap);
                         if upload.next_offset.is_some() {
                             upload.next_offset = Some(at + data.len() as u64);
@@ -83,6 +93,8 @@ impl Session {
                         state.size_offset = state.log.end();
                         let (at, start) = (state.size_offset, state.log.start());
                         state.sizes.record(at, size.clamped(), start);
+                        let now = *now.get_or_insert_with(Instant::now);
+                        state.marks.record(at, now, start);
                     }
                     Frame::Control(Control::AgentExited { exit_status }) => {
                         uploaded.exited = Some(exit_status);

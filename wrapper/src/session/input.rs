@@ -5,6 +5,7 @@
 use super::{lock, next_event};
 use crate::inbox::{InputEvent, ResizeEvent};
 use crate::queries::{self, QueryArbiter};
+use crate::recorder::Recorder;
 use crate::terminal;
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -14,11 +15,13 @@ use std::time::Instant;
 
 /// Writes input events into the PTY, through the query arbiter, until every
 /// sender is gone or the PTY refuses a write. Also writes the arbiter's own
-/// replies when their deadline comes.
+/// replies when their deadline comes. What goes in is handed to the
+/// recording (which keeps it only with `--record-input`).
 pub(super) fn pump(
     mut writer: Box<dyn Write + Send>,
     events: &Receiver<InputEvent>,
     queries: &Mutex<QueryArbiter>,
+    recorder: Option<&Recorder>,
 ) {
     let mut last_local = b'\n';
     loop {
@@ -52,6 +55,9 @@ pub(super) fn pump(
             }
             bytes
         };
+        if let (Some(recorder), false) = (recorder, bytes.is_empty()) {
+            recorder.input(&bytes);
+        }
         let written = bytes.is_empty()
             || writer
                 .write_all(&bytes)

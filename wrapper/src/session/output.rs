@@ -5,6 +5,7 @@ use super::lock;
 use crate::inbox::InputEvent;
 use crate::link::OutputSink;
 use crate::queries::QueryArbiter;
+use crate::recorder::Recorder;
 use std::io::{Read, Write};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -45,11 +46,12 @@ impl Drop for RelayOutput {
 
 /// Reads the PTY until it closes. Each chunk is shown to the query arbiter
 /// first (waking the input thread when a query is pending), then appended to
-/// the relay's buffer, then written to stdout.
+/// the relay's buffer and the recording, then written to stdout.
 pub(super) fn pump(
     mut reader: Box<dyn Read + Send>,
     queries: &Mutex<QueryArbiter>,
     sink: Option<&RelayOutput>,
+    recorder: Option<&Recorder>,
     wake: &SyncSender<InputEvent>,
 ) {
     let mut buf = vec![0u8; READ_CHUNK];
@@ -79,6 +81,9 @@ pub(super) fn pump(
         // Then the relay: it only appends to memory, never waits.
         if let Some(sink) = sink {
             sink.push(chunk);
+        }
+        if let Some(recorder) = recorder {
+            recorder.output(chunk);
         }
         if stdout_ok {
             let mut out = stdout.lock();

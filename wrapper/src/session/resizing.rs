@@ -20,7 +20,8 @@ use std::thread;
 use std::time::Instant;
 
 /// Starts the resize thread for a PTY of size `initial`; every size applied
-/// is also told to the query arbiter and, when there is a link, to the relay.
+/// is also told to the query arbiter and to `size_taken` (the relay, the
+/// recording).
 /// With a local terminal (`local_tty`), a key typed on it or the holder's
 /// release gives the size back to it (its size asked for then).
 pub(super) fn spawn(
@@ -30,7 +31,7 @@ pub(super) fn spawn(
     initial: Size,
     local_tty: bool,
     queries: Arc<Mutex<QueryArbiter>>,
-    link_size: Option<impl Fn(Size) + Send + 'static>,
+    size_taken: impl Fn(Size) + Send + 'static,
 ) -> std::io::Result<()> {
     let local_size = move || local_tty.then(terminal::local_size).flatten();
     thread::Builder::new()
@@ -38,9 +39,7 @@ pub(super) fn spawn(
         .spawn(move || {
             drive(&events, &remote, &resizer, initial, local_size, |size| {
                 lock(&queries).set_pty_size(size);
-                if let Some(sink) = &link_size {
-                    sink(size);
-                }
+                size_taken(size);
             });
         })?;
     Ok(())
