@@ -15,12 +15,13 @@
 //! # }
 //! ```
 
-use std::net::SocketAddr;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use super::free_port;
-use crate::relay::fetch_blocking;
 use crate::tools::require_tool;
 use crate::wait::{poll_blocking, DEADLINE};
 
@@ -80,17 +81,30 @@ impl HaproxyServer {
             .spawn()
             .map_err(|e| format!("spawn haproxy: {e}"))?;
         let mut server = Self { child, port, dir };
-        let health = format!("{}/health", server.http_url());
         let ready = poll_blocking(DEADLINE, || {
             if matches!(server.child.try_wait(), Ok(Some(_))) {
                 return Some(false);
             }
-            (fetch_blocking("GET", &health, None, None).status == 200).then_some(true)
+            server.healthy().then_some(true)
         });
         match ready {
             Some(true) => Ok(server),
             _ => Err(format!("/health not answered on {port}: {}", server.log())),
         }
+    }
+
+    /// Whether `GET /health` through it answers 200 now.
+    fn healthy(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut status = [0u8; 12];
+        stream
+            .write_all(b"GET /health HTTP/1.0\r\nHost: lb\r\n\r\n")
+            .is_ok()
+            && stream.read_exact(&mut status).is_ok()
+            && status.ends_with(b" 200")
     }
 
     /// `http://127.0.0.1:PORT`
