@@ -13,6 +13,7 @@ mod attention;
 mod budget;
 mod feed;
 mod log;
+mod markers;
 #[cfg(test)]
 mod properties;
 mod queue;
@@ -164,6 +165,8 @@ struct SessionState {
     whole_stream: bool,
     /// When the output in the ring arrived (for recordings).
     marks: timing::TimeMarks,
+    /// The attention changes, for recordings' `m` events.
+    markers: markers::Markers,
 }
 
 impl SessionState {
@@ -209,10 +212,11 @@ impl SessionState {
         ring + self.sizes.held_bytes()
     }
 
-    /// Drops the ring and its time marks (to make room).
+    /// Drops the ring and its time marks and markers (to make room).
     fn free_ring(&mut self) {
         self.log.free();
         self.marks.free();
+        self.markers.free();
     }
 
     fn mark_idle_if_unused(&mut self) {
@@ -263,6 +267,7 @@ impl Session {
                 sizes: snapshot::SizeHistory::default(),
                 whole_stream: false,
                 marks: timing::TimeMarks::new(history_bytes),
+                markers: markers::Markers::default(),
             }),
             changed: watch::Sender::new(0),
             moves: watch::Sender::new(0),

@@ -1,8 +1,8 @@
 //! A session's retained history as an asciicast v3 recording, read a chunk
 //! at a time ([`RecordingReader`]) so that a large ring is streamed, never
 //! built as one string. Output keeps its pacing from the time marks
-//! (`timing.rs`), the PTY's size changes become `r` events, the end an `x`
-//! event. What the relay no longer holds is said with a marker where it is
+//! (`timing.rs`), the PTY's size changes become `r` events, attention
+//! changes `m` markers (`markers.rs`), the end an `x` event. What the relay no longer holds is said with a marker where it is
 //! missing: at the start for the evicted bytes, mid-way for bytes evicted
 //! while the download ran.
 
@@ -30,8 +30,8 @@ pub(crate) struct RecordingReader {
     end: u64,
     /// µs (since the session's time origin) of the recording's start.
     base: u64,
-    /// Size changes still to write: `(offset, µs since origin, size)`.
-    resizes: Vec<(u64, u64, Size)>,
+    /// Size changes and markers still to write, by offset.
+    pending: Vec<Pending>,
     /// `(µs since origin, exit status)` if the session had ended.
     ended: Option<(u64, Option<i32>)>,
     events: EventWriter,
@@ -65,7 +65,7 @@ impl RecordingReader {
             );
             events.marker(0, &label, &mut header);
         }
-        let resizes = resizes_between(&state, start, end);
+        let pending = pending_between(&state, start, end);
         let ended = state.ended.map(|status| {
             (
                 state.ended_at.map_or(0, |at| state.marks.micros(at)),
@@ -78,7 +78,7 @@ impl RecordingReader {
             cursor: ViewerCursor::at(start),
             end,
             base,
-            resizes,
+            pending,
             ended,
             events,
             header: Some(header),
@@ -127,33 +127,37 @@ impl RecordingReader {
     }
 
     /// `o` events for `data` (stream bytes from `offset`), split where the
-    /// time marks or the size change, with the size changes in between.
+    /// time marks or the size change, with the size changes and markers in
+    /// between.
     fn write_output(&mut self, state: &SessionState, offset: u64, data: &[u8], out: &mut String) {
         let end = offset + data.len() as u64;
         let mut at = offset;
         while at < end {
-            self.write_resizes_up_to(at, out);
+            self.write_pending_up_to(at, out);
             let next_mark = state.marks.next_after(at).unwrap_or(u64::MAX);
-            let next_resize = self.resizes.first().map_or(u64::MAX, |r| r.0);
-            let piece_end = end.min(next_mark).min(next_resize);
+            let next_pending = self.pending.first().map_or(u64::MAX, |p| p.offset);
+            let piece_end = end.min(next_mark).min(next_pending);
             let piece = &data[(at - offset) as usize..(piece_end - offset) as usize];
             self.events.output(self.time(state, at), piece, out);
             at = piece_end;
         }
     }
 
-    /// `r` events for the size changes at or before `offset`.
-    fn write_resizes_up_to(&mut self, offset: u64, out: &mut String) {
-        let due = self.resizes.partition_point(|r| r.0 <= offset);
-        for (_, micros, size) in self.resizes.drain(..due) {
-            self.events
-                .resize(micros.saturating_sub(self.base), size, out);
+    /// `r` and `m` events for what happened at or before `offset`.
+    fn write_pending_up_to(&mut self, offset: u64, out: &mut String) {
+        let due = self.pending.partition_point(|p| p.offset <= offset);
+        for pending in self.pending.drain(..due) {
+            let at = pending.micros.saturating_sub(self.base);
+            match pending.event {
+                PendingEvent::Resize(size) => self.events.resize(at, size, out),
+                PendingEvent::Marker(label) => self.events.marker(at, &label, out),
+            }
         }
     }
 
     /// The last size changes and the end.
     fn finish(&mut self, out: &mut String) {
-        self.write_resizes_up_to(u64::MAX, out);
+        self.write_pending_up_to(u64::MAX, out);
         match self.ended {
             Some((micros, Some(status))) => {
                 self.events
@@ -175,18 +179,48 @@ impl RecordingReader {
     }
 }
 
-/// The size changes after `start` up to `end`, with when they happened.
-fn resizes_between(state: &SessionState, start: u64, end: u64) -> Vec<(u64, u64, Size)> {
-    let mut changes = Vec::new();
+/// A size change or a marker, at a stream offset and a time.
+#[derive(Debug)]
+struct Pending {
+    offset: u64,
+    /// µs since the session's time origin.
+    micros: u64,
+    event: PendingEvent,
+}
+
+#[derive(Debug)]
+enum PendingEvent {
+    Resize(Size),
+    Marker(String),
+}
+
+/// The size changes after `start` and the markers from `start`, up to
+/// `end`, by offset, with when they happened.
+fn pending_between(state: &SessionState, start: u64, end: u64) -> Vec<Pending> {
+    let mut pending = Vec::new();
     let mut from = start;
     while let Some((at, size)) = state.sizes.next_after(from) {
         if at > end {
             break;
         }
-        changes.push((at, state.marks.time_of(at), size));
+        let micros = state.marks.time_of(at);
+        pending.push(Pending {
+            offset: at,
+            micros,
+            event: PendingEvent::Resize(size),
+        });
         from = at;
     }
-    changes
+    for (offset, micros, label) in state.markers.between(start, end) {
+        let event = PendingEvent::Marker(label);
+        pending.push(Pending {
+            offset,
+            micros,
+            event,
+        });
+    }
+    pending.sort_by_key(|p| (p.offset, p.micros));
+    pending
 }
 
 #[cfg(test)]
@@ -194,7 +228,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use protocol::asciicast::{parse_event, Event};
-    use protocol::{Control, Frame};
+    use protocol::{Attention, AttentionState, Control, Frame};
     use uuid::Uuid;
 
     use super::*;
@@ -259,6 +293,37 @@ mod tests {
                 (2.5, Event::Resize(Size::new(30, 100))),
                 (0.0, Event::Output("two".into())),
                 (0.5, Event::Exit(3)),
+            ]
+        );
+    }
+
+    #[test]
+    fn attention_changes_are_markers_before_the_output_after_them() {
+        let session = Arc::new(Session::new(Uuid::new_v4(), "ann", 1024));
+        let mut upload = Upload::default();
+        let waiting = Attention::new(AttentionState::Waiting, Some("Allow?".into()), Some(4));
+        let frames = vec![
+            Frame::Output(b"ask\x07".to_vec()),
+            Frame::Control(Control::Attention(waiting.clone())),
+        ];
+        session.upload(&mut upload, frames).unwrap();
+        // A reconnect reporting the same again adds nothing.
+        let again = vec![Frame::Control(Control::Attention(waiting))];
+        session.upload(&mut upload, again).unwrap();
+        let working = Attention::new(AttentionState::Working, None, Some(4));
+        let frames = vec![
+            Frame::Control(Control::Attention(working)),
+            Frame::Output(b"yes".to_vec()),
+        ];
+        session.upload(&mut upload, frames).unwrap();
+        let events: Vec<Event> = read_all(&session).into_iter().map(|e| e.1).collect();
+        assert_eq!(
+            events,
+            [
+                Event::Output("ask\x07".into()),
+                Event::Marker("waiting: Allow?".into()),
+                Event::Marker("working".into()),
+                Event::Output("yes".into()),
             ]
         );
     }

@@ -101,6 +101,12 @@ impl Session {
                     }
                     Frame::Control(Control::Attention(attention)) => {
                         if let Some(change) = state.attention.report(attention) {
+                            // A change only (not a reconnect's report again).
+                            let micros = state.marks.micros(*now.get_or_insert_with(Instant::now));
+                            let (end, start) = (state.log.end(), state.log.start());
+                            state
+                                .markers
+                                .attention(&change.now.attention, micros, end, start);
                             uploaded.attention = Some(change);
                         }
                     }
