@@ -1,5 +1,5 @@
 //! The whole multi-node path: a real `tether` runs a program through HAProxy
-//! in front of three relay nodes (Redis, one store); viewers watch through
+//! in front of three relay nodes (on Redis and PostgreSQL); viewers watch through
 //! HAProxy and straight at each node. Every viewer sees every byte of 20 MB
 //! (SHA-256 equal), a line typed in a viewer on a node that does not hold
 //! the agent link reaches the program, and the node holding it is killed
@@ -101,7 +101,7 @@ async fn wait_for_text(viewer: &mut ViewerClient, text: &str) {
 async fn through_haproxy_every_byte_reaches_every_viewer_and_survives_its_node() {
     // Rings that hold the whole stream: the new owner gets all the wrapper
     // retained (16 MiB) at once, faster than a debug-build viewer reads.
-    let Some(mut nodes) = RelayNodes::start(3, &["--history-bytes", "32M"]) else {
+    let Some(mut nodes) = RelayNodes::start_on_postgres(3, &["--history-bytes", "32M"]) else {
         return;
     };
     let addrs = [0, 1, 2].map(|i| nodes.node(i).addr());

@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
 
-use super::{CloseReason, CLOSE_SERVICE_RESTART};
+use super::CloseReason;
 use crate::auth::{Grant, Revoked};
 use crate::server::Shared;
 use crate::time::unix_now;
@@ -32,14 +32,6 @@ pub(super) struct CloseWatch {
     expiry: Option<Pin<Box<Sleep>>>,
     /// Changes when the link's session moves to another node.
     moves: Option<watch::Receiver<u64>>,
-}
-
-/// The close for a session that moved to another node: 1012, reconnect.
-fn moved() -> CloseReason {
-    CloseReason::new(
-        CLOSE_SERVICE_RESTART,
-        "session moved to another node: reconnect",
-    )
 }
 
 impl CloseWatch {
@@ -105,7 +97,7 @@ impl CloseWatch {
             .as_ref()
             .is_some_and(|m| m.has_changed().unwrap_or(false))
         {
-            return Some(moved());
+            return Some(CloseReason::moved());
         }
         self.pending.clone()
     }
@@ -135,7 +127,7 @@ impl CloseWatch {
                         Some(moves) => moves.changed().await,
                         None => std::future::pending().await,
                     }
-                } => return moved(),
+                } => return CloseReason::moved(),
             }
         }
     }

@@ -79,6 +79,15 @@ impl CloseReason {
         Self::new(CLOSE_POLICY, reason)
     }
 
+    /// The session moved to another node, or the node serving it went
+    /// away (1012): reconnect.
+    fn moved() -> Self {
+        Self::new(
+            CLOSE_SERVICE_RESTART,
+            "session moved to another node: reconnect",
+        )
+    }
+
     /// The relay is shutting down (1001).
     fn going_away() -> Self {
         Self::new(CLOSE_GOING_AWAY, "relay shutting down")

@@ -31,7 +31,7 @@ use super::{close_after, decode_frames, link_timing, CloseReason, CLOSE_TRY_AGAI
 use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle;
 use crate::metrics::{add, dec};
-use crate::server::AppState;
+use crate::server::{AppState, Shared};
 use crate::session::{
     AgentCommand, FeedOptions, HistoryMode, Seat, SeatLimits, Session, ViewerFeed,
 };
@@ -49,17 +49,24 @@ pub(super) async fn upgrade(
 ) -> Response {
     let (upgrade, request) =
         prepare_upgrade(upgrade, peer, &query, &headers, state.config.max_frame);
+    let mut unreachable = None;
     if let Some(owner) = proxy::remote_owner(&state, &session_id).await {
         match proxy::connect(&state, &owner, &uri, &headers).await {
             Ok(upstream) => return proxy::relay(state, upgrade, request, upstream),
             Err(e) => {
                 tracing::info!(session = %session_id, node = %owner.node, "owner node unreachable, serving here: {e}");
+                unreachable = Some(owner.node);
             }
         }
     }
     let from = query.get("from").cloned();
     let history = query.get("history").cloned();
-    upgrade.on_upgrade(move |ws| run(state, ws, session_id, from, history, request))
+    let here = Served {
+        from,
+        history,
+        unreachable,
+    };
+    upgrade.on_upgrade(move |ws| run(state, ws, session_id, here, request))
 }
 
 /// Refused messages a viewer may send in a burst before its link closes…
@@ -141,14 +148,40 @@ async fn authorize(
     Ok((session, record.agent_type, access))
 }
 
+/// What a viewer served here asked for, and the owner node it could not
+/// be relayed to (if any).
+struct Served {
+    from: Option<String>,
+    history: Option<String>,
+    unreachable: Option<String>,
+}
+
+/// Whether another node took the session while this viewer joined it here
+/// (its event may have come before the viewer's watch began): then the
+/// viewer reconnects at once, to be relayed there. A claim made after the
+/// watch began reaches it as an event.
+async fn claimed_elsewhere(state: &Shared, id: Uuid, unreachable: Option<&str>) -> bool {
+    let Some(cluster) = &state.cluster else {
+        return false;
+    };
+    cluster
+        .owner(id)
+        .await
+        .is_some_and(|o| o.node != cluster.node_id() && Some(o.node.as_str()) != unreachable)
+}
+
 async fn run(
     state: AppState,
     ws: WebSocket,
     session_id: String,
-    from: Option<String>,
-    history: Option<String>,
+    here: Served,
     request: LinkRequest,
 ) {
+    let Served {
+        from,
+        history,
+        unreachable,
+    } = here;
     let link =
         Link::new(ws, request.dialect, link_timing(&state.config)).with_deflate(request.deflate);
     let authorized = tokio::time::timeout(
@@ -202,11 +235,16 @@ async fn run(
         history,
         snapshot_lines: state.config.snapshot_lines,
     };
+    let watch = CloseWatch::new(&state, Some(access.grant), access.expires_at)
+        .closing_when_moved(session.moves());
+    if claimed_elsewhere(&state, id, unreachable.as_deref()).await {
+        dec(&state.metrics.viewers);
+        return link.close(CloseReason::moved()).await;
+    }
     let mut viewer = ViewerLink {
         viewer_id: viewer.link_id(),
         feed: ViewerFeed::new(viewer, options),
-        watch: CloseWatch::new(&state, Some(access.grant), access.expires_at)
-            .closing_when_moved(session.moves()),
+        watch,
         role: access.role,
         bucket: state.input_rates.bucket(id, &access.credential),
         refusals: InputBucket::with_depth(REFUSALS_PER_SEC, REFUSAL_BURST),

@@ -1,10 +1,13 @@
 //! Several relay nodes sharing one store and one Redis ([`RelayNodes`]):
-//! the set-up of the multi-node tests. The nodes share a data directory
+//! the set-up of the multi-node tests. The store is a real PostgreSQL
+//! ([`RelayNodes::start_on_postgres`], as a deployment has it) or, where a
+//! test is about Redis alone and should start fast, a shared data directory
 //! (SQLite, in WAL mode, serves several processes on one machine; the
-//! signing secret is the same file), each has its own node id and port,
-//! and all are killed on drop, Redis last.
+//! signing secret is the same file). Each node has its own id and port;
+//! all are killed on drop, the servers last.
 
 use super::RelayProcess;
+use crate::services::postgres::PostgresServer;
 use crate::services::redis::RedisServer;
 
 /// Relay nodes on Redis, sharing one store.
@@ -14,12 +17,32 @@ pub struct RelayNodes {
     /// The Redis they share.
     pub redis: RedisServer,
     _home: tempfile::TempDir,
+    /// The PostgreSQL they share, if they do.
+    _postgres: Option<PostgresServer>,
 }
 
 impl RelayNodes {
     /// Starts Redis and `count` nodes with extra `args`; `None` (after the
     /// note, or a failure under `TETHER_REQUIRE_TOOLS=1`) without Redis.
     pub fn start(count: usize, args: &[&str]) -> Option<Self> {
+        Self::start_with_store(count, args, None)
+    }
+
+    /// Like [`start`](Self::start), the store in a fresh PostgreSQL
+    /// database; `None` without PostgreSQL or Redis.
+    pub fn start_on_postgres(count: usize, args: &[&str]) -> Option<Self> {
+        let postgres = PostgresServer::start()?;
+        let url = postgres.create_database("tether");
+        let mut all = vec!["--database-url", url.as_str()];
+        all.extend(args);
+        Self::start_with_store(count, &all, Some(postgres))
+    }
+
+    fn start_with_store(
+        count: usize,
+        args: &[&str],
+        postgres: Option<PostgresServer>,
+    ) -> Option<Self> {
         let redis = RedisServer::start()?;
         let home = tempfile::tempdir().expect("a temporary home for the nodes");
         let url = redis.url();
@@ -37,6 +60,7 @@ impl RelayNodes {
             nodes,
             redis,
             _home: home,
+            _postgres: postgres,
         })
     }
 
