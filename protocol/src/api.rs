@@ -273,6 +273,52 @@ pub struct ShareInfo {
     pub viewer_count: u64,
 }
 
+/// `GET /api/v1/push/key`: the relay's VAPID public key (base64url), the
+/// `applicationServerKey` a browser subscribes with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushKey {
+    /// The uncompressed P-256 public key, base64url without padding.
+    pub public_key: String,
+}
+
+/// `POST /api/v1/push/subscriptions`: a browser's push subscription, as
+/// `PushSubscription.toJSON()` gives it (other fields are ignored).
+///
+/// ```
+/// let json = r#"{"endpoint":"https://push.example/abc","expirationTime":null,
+///   "keys":{"p256dh":"BPk…","auth":"x2…"}}"#;
+/// let request: protocol::api::PushSubscriptionRequest = serde_json::from_str(json).unwrap();
+/// assert_eq!(request.keys.auth, "x2…");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionRequest {
+    /// The push service's URL for this browser.
+    pub endpoint: String,
+    /// The browser's keys.
+    pub keys: PushKeys,
+}
+
+/// A push subscription's keys (RFC 8291), base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushKeys {
+    /// The browser's P-256 public key (65 bytes).
+    pub p256dh: String,
+    /// The authentication secret (16 bytes).
+    pub auth: String,
+}
+
+/// One registered push subscription (never its endpoint, which is a secret
+/// capability: only the push service's origin).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionInfo {
+    /// Its id, for `DELETE /api/v1/push/subscriptions/{id}`.
+    pub id: String,
+    /// The push service, e.g. `https://fcm.googleapis.com`.
+    pub origin: String,
+    /// When it was registered.
+    pub created_at: String,
+}
+
 /// Any refusal: `{"error": "...", "detail": "..."}` with a fitting status.
 /// `detail` is where Omnara's client looks for the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

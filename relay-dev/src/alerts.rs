@@ -1,8 +1,8 @@
 //! What the relay does when a session's attention changes. A new wait
 //! (`AttentionChange::new_wait`) is claimed in the store by its stream
 //! offset — once per wait, also across relay restarts and reconnects — then
-//! recorded in the session's message log (and, with Web Push set up, sent
-//! to the owner's subscriptions). Runs beside the agent's link, never in it:
+//! recorded in the session's message log and sent to the owner's Web Push
+//! subscriptions. Runs beside the agent's link, never in it:
 //! streaming does not wait for the store.
 
 use std::sync::Arc;
@@ -10,6 +10,8 @@ use std::sync::Arc;
 use protocol::AttentionState;
 use uuid::Uuid;
 
+use crate::metrics::add;
+use crate::push::PushMessage;
 use crate::server::Shared;
 use crate::session::AttentionChange;
 use crate::store::MessageRecord;
@@ -53,6 +55,8 @@ async fn new_wait(
         created_at: unix_now(),
     };
     let offset = attention.offset;
+    let push = state.push.is_some();
+    let session = state.registry.get(id);
     let claimed = state
         .store
         .call(move |s| {
@@ -62,15 +66,46 @@ async fn new_wait(
                 Some(offset) => s.claim_alert(id, offset)?,
                 None => true,
             };
-            if claimed {
-                s.add_message(&message)?;
-                s.trim_messages(id, keep)?;
+            // At most one alert a second per session (a bell in a loop);
+            // a wait the store has seen takes no slot.
+            if !claimed || !session.is_none_or(|s| s.take_alert_slot()) {
+                return Ok(None);
             }
-            Ok(claimed)
+            s.add_message(&message)?;
+            s.trim_messages(id, keep)?;
+            let Some(record) = s.session(id)? else {
+                return Ok(None);
+            };
+            let subscriptions = if push {
+                s.push_subscriptions_of(&record.user)?
+            } else {
+                Vec::new()
+            };
+            Ok(Some((record, subscriptions)))
         })
         .await?;
-    if claimed {
-        tracing::info!(session = %id, ?offset, "session waits for its owner");
+    let Some((record, subscriptions)) = claimed else {
+        return Ok(());
+    };
+    tracing::info!(session = %id, ?offset, subscriptions = subscriptions.len(), "session waits for its owner");
+    if let (Some(push), false) = (&state.push, subscriptions.is_empty()) {
+        let url = format!("/s/{id}");
+        let session_id = id.to_string();
+        let message = PushMessage {
+            title: record
+                .name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(&record.agent_type),
+            body: attention.text.as_deref().unwrap_or("Waiting for you"),
+            url: &url,
+            session_id: &session_id,
+        };
+        let dropped = push.alert(subscriptions, &message);
+        if dropped > 0 {
+            add(&state.metrics.push_dropped, dropped);
+            tracing::warn!(session = %id, dropped, "push queue full: alerts dropped");
+        }
     }
     Ok(())
 }

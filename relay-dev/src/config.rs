@@ -167,6 +167,13 @@ pub struct Config {
     /// (a wildcard address needs this flag).
     #[arg(long, env = "TETHER_RELAY_NODE_URL", value_parser = parse_node_url)]
     pub node_url: Option<String>,
+    /// How push services can reach this relay's operator: the VAPID `sub`
+    /// (`mailto:…` or `https://…`; default: `--public-url`, else a local placeholder).
+    #[arg(long, value_name = "URI")]
+    pub push_contact: Option<String>,
+    /// Accept `http://` push endpoints (for testing with a local push service only).
+    #[arg(long, hide = true)]
+    pub push_allow_http: bool,
 }
 
 /// A `--node-id`.
@@ -281,6 +288,8 @@ impl Config {
             redis_url: None,
             node_id: None,
             node_url: None,
+            push_contact: None,
+            push_allow_http: true,
         }
     }
 
@@ -292,6 +301,15 @@ impl Config {
             None => protocol::config::tether_home()
                 .context("no data directory: pass --data-dir (TETHER_RELAY_DATA_DIR)"),
         }
+    }
+
+    /// The VAPID `sub` claim: `--push-contact`, else `--public-url`, else
+    /// a placeholder.
+    pub(crate) fn push_contact(&self) -> String {
+        self.push_contact
+            .clone()
+            .or_else(|| self.public_url.clone())
+            .unwrap_or_else(|| "mailto:tether-relay@localhost".to_string())
     }
 
     /// The static directory in force: `--static-dir`; else none when the

@@ -29,6 +29,7 @@ mod listen;
 mod local_key;
 mod metrics;
 mod private_files;
+mod push;
 mod server;
 mod session;
 mod store;

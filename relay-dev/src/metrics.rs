@@ -36,6 +36,12 @@ pub(crate) struct Metrics {
     pub(crate) budget_refusals: AtomicU64,
     /// Ended sessions' history freed early to make room.
     pub(crate) history_freed: AtomicU64,
+    /// Web Push messages a push service accepted.
+    pub(crate) push_sent: AtomicU64,
+    /// Web Push messages that failed (timeouts, refusals other than 404/410).
+    pub(crate) push_failures: AtomicU64,
+    /// Web Push messages dropped because the queue was full.
+    pub(crate) push_dropped: AtomicU64,
 }
 
 /// Adds `n` to a counter.
@@ -101,7 +107,7 @@ impl Metrics {
             "Refused credentials.",
             get(&self.auth_failures),
         );
-        let limits: [(&str, &str, &str, &AtomicU64); 8] = [
+        let limits: [(&str, &str, &str, &AtomicU64); 11] = [
             (
                 "connections",
                 "gauge",
@@ -149,6 +155,24 @@ impl Metrics {
                 "counter",
                 "Ended sessions whose history was freed early to make room.",
                 &self.history_freed,
+            ),
+            (
+                "push_sent_total",
+                "counter",
+                "Web Push messages a push service accepted.",
+                &self.push_sent,
+            ),
+            (
+                "push_failures_total",
+                "counter",
+                "Web Push messages that failed (other than 404/410).",
+                &self.push_failures,
+            ),
+            (
+                "push_dropped_total",
+                "counter",
+                "Web Push messages dropped because the queue was full.",
+                &self.push_dropped,
             ),
         ];
         for (name, kind, help, value) in limits {

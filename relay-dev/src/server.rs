@@ -15,6 +15,7 @@ use crate::auth::{refresh_revocations, Revoked, ShareViewers, Signer};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::{set, Metrics};
+use crate::push::{self, PushQueue, PushService, VapidKey};
 use crate::session::{Budget, Registry};
 use crate::store::{open_store, AsyncStore};
 use crate::{api, listen, local_key, transport, web};
@@ -37,6 +38,9 @@ pub(crate) struct Shared {
     pub(crate) revoked: watch::Sender<Arc<Revoked>>,
     /// Viewers open now through each share link.
     pub(crate) share_viewers: ShareViewers,
+    /// Web Push to the owners of sessions that start waiting (`None` when
+    /// the relay has no data directory for its VAPID key).
+    pub(crate) push: Option<PushService>,
     /// Becomes `true` when the relay shuts down.
     pub(crate) shutdown: watch::Sender<bool>,
     /// The other nodes, through Redis (`--redis-url`); `None` for one node.
@@ -62,6 +66,18 @@ pub struct Server {
     listener: TcpListener,
 }
 
+/// The push service, with the VAPID key in the data directory (made on
+/// first start, 0600).
+fn open_push(config: &Config) -> anyhow::Result<(PushService, PushQueue)> {
+    let dir = config.data_dir()?;
+    crate::private_files::create_private_dir(&dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("vapid.pk8");
+    let vapid = VapidKey::load_or_create(&path, &config.push_contact())
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(PushService::new(vapid, config.push_allow_http))
+}
+
 /// Stops a running [`Server`] gracefully (viewers and agents get close 1001).
 #[derive(Clone)]
 pub struct ShutdownHandle(AppState);
@@ -83,6 +99,13 @@ impl Server {
             .context("opening the store")??;
         let store = AsyncStore::new(store);
         let revoked = Revoked::load(&store).await?;
+        let (push, push_queue) = match open_push(&config) {
+            Ok((push, queue)) => (Some(push), Some(queue)),
+            Err(e) => {
+                tracing::warn!("Web Push is off: {e:#}");
+                (None, None)
+            }
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -106,8 +129,12 @@ impl Server {
             metrics: Metrics::default(),
             revoked: watch::Sender::new(Arc::new(revoked)),
             share_viewers: ShareViewers::default(),
+            push,
             shutdown: watch::Sender::new(false),
         });
+        if let (Some(push), Some(queue)) = (&state.push, push_queue) {
+            push::spawn_sender(Arc::downgrade(&state), queue, push.vapid());
+        }
         Ok(Self { state, listener })
     }
 

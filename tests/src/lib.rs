@@ -20,6 +20,7 @@
 pub mod asciicast;
 pub mod browser;
 pub mod fake_relay;
+pub mod push_service;
 pub mod relay;
 pub mod screens;
 pub mod services;

@@ -104,10 +104,6 @@ pub struct Cli {
     #[arg(long)]
     pub ignore_bell: bool,
 
-    /// Make Claude Code or Codex tell tether when they need you (adds a hook; your own settings stay)
-    #[arg(long)]
-    pub agent_notify: bool,
-
     /// Write the whole session to FILE as it runs (asciicast v3: output, sizes, exit)
     #[arg(long, value_name = "FILE.cast")]
     pub record: Option<PathBuf>,
@@ -200,7 +196,6 @@ const OWN_FLAGS: &[(&str, bool)] = &[
     ("--insecure-skip-tls-verify", false),
     ("--idle-after", true),
     ("--ignore-bell", false),
-    ("--agent-notify", false),
     ("--record", true),
     ("--record-input", false),
     ("--help", false),

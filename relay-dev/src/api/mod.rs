@@ -1,7 +1,8 @@
 //! The REST API under `/api/v1`, shaped like Omnara's: register, list, show
 //! and end sessions ([`sessions`]), post and read messages ([`messages`]),
 //! mint, list and revoke share links ([`share`]), download a session's
-//! history as an asciicast v3 recording ([`recording`]); plus `/health` and
+//! history as an asciicast v3 recording ([`recording`]), register browsers
+//! for Web Push ([`push`]); plus `/health` and
 //! `/metrics` (with an API key) ([`health`]). Another user's session is
 //! answered exactly as an unknown one (404).
 //! Bodies and answers are [`protocol::api`]'s types. Handlers parse,
@@ -14,6 +15,7 @@ mod error;
 mod health;
 mod limits;
 mod messages;
+mod push;
 mod recording;
 mod sessions;
 mod share;
@@ -50,6 +52,12 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/messages/user", post(messages::post_user_message))
         .route("/api/v1/messages/pending", get(messages::pending_messages))
         .route("/api/v1/sessions/end", post(sessions::end))
+        .route("/api/v1/push/key", get(push::key))
+        .route(
+            "/api/v1/push/subscriptions",
+            post(push::subscribe).get(push::list),
+        )
+        .route("/api/v1/push/subscriptions/{id}", delete(push::unsubscribe))
         .route("/health", get(health::health))
         .route("/metrics", get(health::metrics))
 }

@@ -31,8 +31,8 @@ pub(crate) struct SessionAttention {
     current: Option<AttentionNow>,
     /// Bumped on every change, so viewers know to resend it.
     version: u64,
-    /// When the last new wait was seen (for [`ALERT_GAP`]).
-    last_new_wait: Option<Instant>,
+    /// When the owner was last alerted (for [`ALERT_GAP`]).
+    last_alert: Option<Instant>,
 }
 
 /// What a report changed.
@@ -64,16 +64,9 @@ impl SessionAttention {
         if previous == Some(&attention) {
             return None;
         }
-        let now = Instant::now();
         let new_wait = attention.state == AttentionState::Waiting
             && previous
-                .is_none_or(|p| p.state != AttentionState::Waiting || p.offset != attention.offset)
-            && self
-                .last_new_wait
-                .is_none_or(|at| now.duration_since(at) >= ALERT_GAP);
-        if new_wait {
-            self.last_new_wait = Some(now);
-        }
+                .is_none_or(|p| p.state != AttentionState::Waiting || p.offset != attention.offset);
         let since = match previous {
             Some(p) if p.state == attention.state => {
                 self.current.as_ref().map_or_else(unix_now, |c| c.since)
@@ -87,6 +80,17 @@ impl SessionAttention {
             now: current,
             new_wait,
         })
+    }
+
+    /// Whether an alert may go out now ([`ALERT_GAP`] after the last).
+    pub(crate) fn may_alert(&self, now: Instant) -> bool {
+        self.last_alert
+            .is_none_or(|at| now.duration_since(at) >= ALERT_GAP)
+    }
+
+    /// The owner was alerted at `now`.
+    pub(crate) fn alerted(&mut self, now: Instant) {
+        self.last_alert = Some(now);
     }
 
     /// The session ended at stream offset `offset`.
@@ -123,11 +127,13 @@ mod tests {
         assert_eq!(attention.version(), 1);
         let working = Attention::new(AttentionState::Working, None, Some(20));
         assert!(!attention.report(working).unwrap().new_wait);
-        // Within a second of the last alert: the state follows, no alert.
-        assert!(!attention.report(waiting("Allow?", 30)).unwrap().new_wait);
-        attention.last_new_wait = attention
-            .last_new_wait
-            .and_then(|at| at.checked_sub(ALERT_GAP));
+        assert!(attention.report(waiting("Allow?", 30)).unwrap().new_wait);
+        // Within a second of the last alert, no other.
+        let now = Instant::now();
+        assert!(attention.may_alert(now));
+        attention.alerted(now);
+        assert!(!attention.may_alert(now));
+        assert!(attention.may_alert(now + ALERT_GAP));
         assert!(attention.report(waiting("Again?", 35)).unwrap().new_wait);
         attention.end(40);
         attention.end(40);

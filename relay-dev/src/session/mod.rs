@@ -312,6 +312,18 @@ impl Session {
         self.lock().attention.current().cloned()
     }
 
+    /// Whether the owner may be alerted now (at most once a second), and if
+    /// so, counts this as the latest alert.
+    pub(crate) fn take_alert_slot(&self) -> bool {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let allowed = state.attention.may_alert(now);
+        if allowed {
+            state.attention.alerted(now);
+        }
+        allowed
+    }
+
     /// Viewers attached now.
     pub(crate) fn viewer_count(&self) -> usize {
         self.lock().seats.total()

@@ -6,7 +6,10 @@ use protocol::Role;
 use tests::services::postgres::PostgresServer;
 use uuid::Uuid;
 
-use super::{KeyRecord, MessageRecord, PgStore, SessionRecord, ShareRecord, SqliteStore, Store};
+use super::{
+    KeyRecord, MessageRecord, PgStore, PushSubscriptionRecord, SessionRecord, ShareRecord,
+    SqliteStore, Store,
+};
 
 /// A case: its name, and the check it makes on a fresh, empty store.
 type Case = (&'static str, fn(&dyn Store));
@@ -34,6 +37,10 @@ const CASES: &[Case] = &[
         grants_are_listed_until_revoked_by_id_or_with_their_key,
     ),
     ("each_wait_is_alerted_once", each_wait_is_alerted_once),
+    (
+        "push_subscriptions_are_kept_per_user_and_endpoint",
+        push_subscriptions_are_kept_per_user_and_endpoint,
+    ),
 ];
 
 fn run_cases(mut open: impl FnMut(usize) -> Box<dyn Store>) {
@@ -253,4 +260,47 @@ fn each_wait_is_alerted_once(store: &dyn Store) {
     assert!(!store.claim_alert(session, 5).unwrap(), "an earlier wait");
     assert!(store.claim_alert(session, 20).unwrap(), "a later wait");
     assert!(store.claim_alert(other, 5).unwrap(), "another session's");
+}
+
+fn subscription(id: &str, user: &str, endpoint: &str, created_at: u64) -> PushSubscriptionRecord {
+    PushSubscriptionRecord {
+        id: id.into(),
+        user: user.into(),
+        endpoint: endpoint.into(),
+        p256dh: "BP".into(),
+        auth: "au".into(),
+        created_at,
+    }
+}
+
+fn push_subscriptions_are_kept_per_user_and_endpoint(store: &dyn Store) {
+    store
+        .put_push_subscription(&subscription("a", "ann", "https://p/1", 1))
+        .unwrap();
+    store
+        .put_push_subscription(&subscription("b", "ann", "https://p/2", 2))
+        .unwrap();
+    store
+        .put_push_subscription(&subscription("c", "bob", "https://p/1", 3))
+        .unwrap();
+    // The same endpoint again replaces the user's old one.
+    store
+        .put_push_subscription(&subscription("d", "ann", "https://p/1", 4))
+        .unwrap();
+    let ids = |user| -> Vec<String> {
+        store
+            .push_subscriptions_of(user)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect()
+    };
+    assert_eq!(ids("ann"), ["b", "d"]);
+    assert!(
+        !store.delete_push_subscription("bob", "b").unwrap(),
+        "not bob's"
+    );
+    assert!(store.delete_push_subscription("ann", "b").unwrap());
+    assert_eq!(ids("ann"), ["d"]);
+    assert_eq!(ids("bob"), ["c"]);
 }

@@ -104,6 +104,23 @@ pub(crate) struct ShareRecord {
     pub(crate) revoked: bool,
 }
 
+/// A browser's Web Push subscription (RFC 8030), as the viewer registered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PushSubscriptionRecord {
+    /// Its id (random), for deleting it.
+    pub(crate) id: String,
+    /// The user it alerts.
+    pub(crate) user: String,
+    /// The push service's URL for it (a capability: never logged).
+    pub(crate) endpoint: String,
+    /// The browser's P-256 public key, base64url (RFC 8291 `p256dh`).
+    pub(crate) p256dh: String,
+    /// The 16-byte authentication secret, base64url (RFC 8291 `auth`).
+    pub(crate) auth: String,
+    /// Unix seconds.
+    pub(crate) created_at: u64,
+}
+
 /// Where the relay keeps keys, sessions, messages and share grants.
 pub(crate) trait Store: Send + Sync {
     /// Saves a new key.
@@ -162,4 +179,10 @@ pub(crate) trait Store: Send + Sync {
     /// Records that session `session_id`'s wait at stream offset `offset`
     /// was alerted; `false` if this wait (or a later one) already was.
     fn claim_alert(&self, session_id: Uuid, offset: u64) -> StoreResult<bool>;
+    /// Saves a push subscription, replacing the user's one with the same endpoint.
+    fn put_push_subscription(&self, subscription: &PushSubscriptionRecord) -> StoreResult<()>;
+    /// A user's push subscriptions, oldest first.
+    fn push_subscriptions_of(&self, user: &str) -> StoreResult<Vec<PushSubscriptionRecord>>;
+    /// Deletes push subscription `id` of `user`; `false` if there is none.
+    fn delete_push_subscription(&self, user: &str, id: &str) -> StoreResult<bool>;
 }

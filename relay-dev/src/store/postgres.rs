@@ -11,6 +11,7 @@
 //! [`lists`] (messages, pages) and [`shares`].
 
 mod lists;
+mod push;
 mod records;
 mod schema;
 mod shares;
@@ -23,7 +24,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, Recycli
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-use super::{KeyRecord, MessageRecord, SessionRecord, ShareRecord, Store, StoreError, StoreResult};
+use super::{
+    KeyRecord, MessageRecord, PushSubscriptionRecord, SessionRecord, ShareRecord, Store,
+    StoreError, StoreResult,
+};
 
 /// How long a query waits for a free connection, and a new connection for
 /// the server, before it fails.
@@ -275,6 +279,18 @@ impl Store for PgStore {
 
     fn claim_alert(&self, session_id: Uuid, offset: u64) -> StoreResult<bool> {
         self.run(async |c| records::claim_alert(&c, session_id, offset).await)
+    }
+
+    fn put_push_subscription(&self, subscription: &PushSubscriptionRecord) -> StoreResult<()> {
+        self.run(async |c| push::put(&c, subscription).await)
+    }
+
+    fn push_subscriptions_of(&self, user: &str) -> StoreResult<Vec<PushSubscriptionRecord>> {
+        self.run(async |c| push::of_user(&c, user).await)
+    }
+
+    fn delete_push_subscription(&self, user: &str, id: &str) -> StoreResult<bool> {
+        self.run(async |c| push::delete(&c, user, id).await)
     }
 }
 

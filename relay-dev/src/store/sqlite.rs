@@ -13,7 +13,10 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use uuid::Uuid;
 
-use super::{KeyRecord, MessageRecord, SessionRecord, ShareRecord, Store, StoreError, StoreResult};
+use super::{
+    KeyRecord, MessageRecord, PushSubscriptionRecord, SessionRecord, ShareRecord, Store,
+    StoreError, StoreResult,
+};
 use crate::private_files::{create_private_file, restrict_to_owner};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
@@ -295,5 +298,17 @@ impl Store for SqliteStore {
 
     fn claim_alert(&self, session_id: Uuid, offset: u64) -> StoreResult<bool> {
         self.with(|c| push::claim_alert(c, &session_id.to_string(), offset))
+    }
+
+    fn put_push_subscription(&self, subscription: &PushSubscriptionRecord) -> StoreResult<()> {
+        self.with(|c| push::put(c, subscription))
+    }
+
+    fn push_subscriptions_of(&self, user: &str) -> StoreResult<Vec<PushSubscriptionRecord>> {
+        self.with(|c| push::of_user(c, user))
+    }
+
+    fn delete_push_subscription(&self, user: &str, id: &str) -> StoreResult<bool> {
+        self.with(|c| push::delete(c, user, id))
     }
 }

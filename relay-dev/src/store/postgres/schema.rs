@@ -68,6 +68,18 @@ const MIGRATIONS: &[&str] = &[
         wait_offset BIGINT NOT NULL
     );
 ",
+    "
+    -- Browsers' Web Push subscriptions.
+    CREATE TABLE push_subscriptions (
+        id TEXT PRIMARY KEY,
+        user_name TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        UNIQUE (user_name, endpoint)
+    );
+",
 ];
 
 /// Creates the tables, or brings them up to date.

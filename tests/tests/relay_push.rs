@@ -1,0 +1,246 @@
+//! Web Push end to end, against a local push service: a real `tether`
+//! prints a notification, the real relay sends its owner's subscriptions one
+//! encrypted, VAPID-signed push per wait (never again for the same wait
+//! after a relay restart), a slow push service never delays streaming, and a
+//! subscription answered 410 is dropped.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use protocol::api::{PushKey, PushSubscriptionInfo};
+use protocol::AttentionState;
+use tests::push_service::{check_vapid, BrowserKeys, PushService, SLOW};
+use tests::relay::RelayProcess;
+use tests::wait::{eventually, DEADLINE};
+use tests::wrapper::{TetherCommand, TetherProcess};
+
+/// Prints a notification for each `wait` line, echoes anything else.
+const AGENT: &str = r#"stty -echo; echo ready
+while read line; do
+  case "$line" in
+    wait*) printf '\033]9;Allow %s?\007' "$line" ;;
+    *) echo "echo:$line" ;;
+  esac
+done"#;
+
+fn tether(relay: &RelayProcess, home: &Path) -> TetherProcess {
+    TetherCommand::new(home)
+        .env("TETHER_API_URL", relay.http_url())
+        .env("TETHER_API_KEY", relay.api_key())
+        .args([
+            "--idle-after",
+            "0",
+            "--command",
+            "sh",
+            "--name",
+            "fix tests",
+        ])
+        .args(["--", "-c", AGENT])
+        .spawn()
+}
+
+fn push_relay() -> RelayProcess {
+    RelayProcess::start_with(&["--push-allow-http"])
+}
+
+async fn subscribe(
+    relay: &RelayProcess,
+    subscription: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    relay
+        .api(
+            "POST",
+            "push/subscriptions",
+            &relay.api_key(),
+            Some(subscription),
+        )
+        .await
+}
+
+async fn relay_key(relay: &RelayProcess) -> String {
+    let (status, body) = relay.api("GET", "push/key", &relay.api_key(), None).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value::<PushKey>(body).unwrap().public_key
+}
+
+async fn state_is(relay: &RelayProcess, id: &str, state: AttentionState) -> bool {
+    let session = relay.session(&relay.api_key(), id).await;
+    session
+        .and_then(|s| s.attention)
+        .is_some_and(|a| a.state == state)
+}
+
+#[tokio::test]
+async fn a_wait_is_pushed_once_encrypted_and_signed_and_not_again_after_a_restart() {
+    let mut relay = push_relay();
+    let push = PushService::start().await;
+    let key = relay_key(&relay).await;
+    let mut browser = BrowserKeys::new();
+    let (status, body) = subscribe(&relay, &browser.subscription(&push.endpoint("/phone"))).await;
+    assert_eq!(status, 201, "{body}");
+
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = tether(&relay, home.path());
+    let id = tether.session_id(DEADLINE);
+    tether.stdout.wait_for_text("ready", DEADLINE);
+    tether.write_stdin(b"wait one\n");
+    eventually("the push", DEADLINE, async || {
+        push.requests("/phone").len() == 1
+    })
+    .await;
+
+    let request = &push.requests("/phone")[0];
+    assert_eq!(request.header("content-encoding"), "aes128gcm");
+    assert!(request
+        .header("ttl")
+        .parse::<u64>()
+        .is_ok_and(|ttl| ttl > 0));
+    check_vapid(request, &key, &push.origin());
+    let message: serde_json::Value =
+        serde_json::from_slice(&browser.decrypt(&request.body)).unwrap();
+    assert_eq!(message["title"], "fix tests", "{message}");
+    assert_eq!(message["body"], "Allow wait one?", "{message}");
+    assert_eq!(message["url"], format!("/s/{id}"), "{message}");
+
+    // A restart: the wrapper reconnects, re-uploads and reports the same
+    // wait again; nobody is alerted twice.
+    relay.restart();
+    eventually("the wait reported again", DEADLINE * 2, async || {
+        relay
+            .session(&relay.api_key(), &id)
+            .await
+            .and_then(|s| s.attention)
+            .is_some_and(|a| {
+                a.state == AttentionState::Waiting && a.text.as_deref() == Some("Allow wait one?")
+            })
+    })
+    .await;
+    // A new wait is pushed (and only it: the queue is in order).
+    eventually("the agent working again", DEADLINE, async || {
+        tether.write_stdin(b"go on\n");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        state_is(&relay, &id, AttentionState::Working).await
+    })
+    .await;
+    tether.write_stdin(b"wait two\n");
+    eventually("the second push", DEADLINE, async || {
+        push.requests("/phone").len() >= 2
+    })
+    .await;
+    let second = &push.requests("/phone")[1];
+    check_vapid(second, &key, &push.origin());
+    let log = relay
+        .session(&relay.api_key(), &id)
+        .await
+        .unwrap()
+        .messages
+        .unwrap();
+    let waits = log
+        .iter()
+        .filter(|m| m.content.starts_with("Waiting for you"))
+        .count();
+    assert_eq!(waits, 2, "{log:?}");
+    assert_eq!(push.requests("/phone").len(), 2);
+}
+
+#[tokio::test]
+async fn a_slow_push_service_never_delays_streaming_and_410_drops_the_subscription() {
+    let relay = push_relay();
+    let push = PushService::start().await;
+    for path in ["/slow", "/gone"] {
+        let (status, body) = subscribe(
+            &relay,
+            &BrowserKeys::new().subscription(&push.endpoint(path)),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = tether(&relay, home.path());
+    let id = tether.session_id(DEADLINE);
+    let mut viewer = relay.connect_viewer(&id, &relay.api_key(), None).await;
+    let join = viewer.read_history().await;
+    viewer.wait_for_output(&join, b"ready").await;
+
+    tether.write_stdin(b"wait\n");
+    eventually("the slow push to start", DEADLINE, async || {
+        push.requests("/slow").len() == 1
+    })
+    .await;
+    let started = Instant::now();
+    // While the slow service holds its request, output streams as ever.
+    for i in 0..5 {
+        let line = format!("line {i}\n");
+        tether.write_stdin(line.as_bytes());
+        viewer
+            .read_output_until(format!("echo:line {i}").as_bytes())
+            .await;
+    }
+    assert!(
+        started.elapsed() < SLOW,
+        "streaming waited for the push service"
+    );
+
+    eventually("the 410 subscription dropped", DEADLINE, async || {
+        let (_, list) = relay
+            .api("GET", "push/subscriptions", &relay.api_key(), None)
+            .await;
+        let list: Vec<PushSubscriptionInfo> = serde_json::from_value(list).unwrap();
+        !push.requests("/gone").is_empty() && list.len() == 1
+    })
+    .await;
+    eventually("the slow push accepted", DEADLINE, async || {
+        relay.metric("tether_relay_push_sent_total").await == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_subscriptions_are_refused_and_a_user_keeps_ten() {
+    let relay = push_relay();
+    let keys = BrowserKeys::new();
+    let mut bad = keys.subscription("https://push.example/x");
+    bad["keys"]["p256dh"] = "AAAA".into();
+    let (status, body) = subscribe(&relay, &bad).await;
+    assert_eq!(
+        (status, body["error"].as_str().unwrap().contains("p256dh")),
+        (400, true),
+        "{body}"
+    );
+    let mut bad = keys.subscription("https://push.example/x");
+    bad["keys"]["auth"] = "AAAA".into();
+    assert_eq!(subscribe(&relay, &bad).await.0, 400);
+    let long = format!("https://push.example/{}", "x".repeat(3000));
+    assert_eq!(subscribe(&relay, &keys.subscription(&long)).await.0, 400);
+    assert_eq!(
+        subscribe(&relay, &keys.subscription("ftp://push.example/x"))
+            .await
+            .0,
+        400
+    );
+    for i in 0..12 {
+        let endpoint = format!("https://push.example/{i}");
+        assert_eq!(
+            subscribe(&relay, &keys.subscription(&endpoint)).await.0,
+            201
+        );
+    }
+    let (_, list) = relay
+        .api("GET", "push/subscriptions", &relay.api_key(), None)
+        .await;
+    let list: Vec<PushSubscriptionInfo> = serde_json::from_value(list).unwrap();
+    assert_eq!(list.len(), 10);
+    assert!(
+        list.iter().all(|s| s.origin == "https://push.example"),
+        "{list:?}"
+    );
+    let (status, _) = relay
+        .api(
+            "DELETE",
+            &format!("push/subscriptions/{}", list[0].id),
+            &relay.api_key(),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+}
