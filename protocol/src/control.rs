@@ -113,10 +113,15 @@ pub enum Control {
     /// receives it as a CONTROL frame followed by an ACK of what the relay
     /// already holds, from which the wrapper resends.
     Ready,
-    /// Relay → viewer: the viewer's role in this session.
+    /// Relay → viewer: the viewer's role in this session and, for a share
+    /// link's viewer, who shared it (the session owner's user name).
     Role {
         /// Granted role.
         role: Role,
+        /// Who shared the session, for a viewer on a share link; `None` for
+        /// the owner (and from older relays).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shared_by: Option<String>,
     },
     /// Relay → viewer: history replay is done; live output follows.
     HistoryComplete {

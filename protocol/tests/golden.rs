@@ -131,8 +131,16 @@ fn control_events_have_stable_json() {
         (
             Control::Role {
                 role: Role::ReadOnly,
+                shared_by: None,
             },
             r#"{"type":"role","role":"read-only"}"#,
+        ),
+        (
+            Control::Role {
+                role: Role::ReadOnly,
+                shared_by: Some("ann".into()),
+            },
+            r#"{"type":"role","role":"read-only","shared_by":"ann"}"#,
         ),
         (
             Control::HistoryComplete { offset: 7 },

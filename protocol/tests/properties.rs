@@ -15,8 +15,10 @@ fn arb_control() -> impl Strategy<Value = Control> {
         (any::<u64>(), any::<u64>()).prop_map(|(from, to)| Control::Gap { from, to }),
         any::<Option<i32>>().prop_map(|exit_status| Control::SessionEnded { exit_status }),
         any::<Option<i32>>().prop_map(|exit_status| Control::AgentExited { exit_status }),
-        prop_oneof![Just(Role::ReadOnly), Just(Role::ReadWrite)]
-            .prop_map(|role| Control::Role { role }),
+        prop_oneof![Just(Role::ReadOnly), Just(Role::ReadWrite)].prop_map(|role| Control::Role {
+            role,
+            shared_by: None
+        }),
         ".{0,40}".prop_map(|reason| Control::Error { reason }),
     ]
 }

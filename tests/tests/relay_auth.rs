@@ -131,7 +131,8 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
     assert_eq!(
         join.frames[0],
         Frame::Control(Control::Role {
-            role: Role::ReadOnly
+            role: Role::ReadOnly,
+            shared_by: Some("local".into()),
         })
     );
     assert_eq!(join.output, b"shared screen");
@@ -153,18 +154,26 @@ async fn share_tokens_grant_their_role_on_their_session_only() {
     assert_eq!(
         helper.read_history().await.frames[0],
         Frame::Control(Control::Role {
-            role: Role::ReadWrite
+            role: Role::ReadWrite,
+            shared_by: Some("local".into()),
         })
     );
     helper.send(&[Frame::Input(b"y\r".to_vec())]).await;
     // Only the read-write viewer's input arrives.
     assert_eq!(agent.next_command().await, Frame::Input(b"y\r".to_vec()));
 
-    let (code, reason) = refused_viewer(&fx.relay, &other_session, tether(Some(&read_write))).await;
-    assert_eq!(
-        (code, reason.as_str()),
-        (1008, "share token is for another session")
-    );
+    // Another session is refused alike whether it exists or not.
+    let unknown = "0b6e2f4a-1c3d-4e5f-8a9b-0c1d2e3f4a5b".to_owned();
+    for session in [&other_session, &unknown] {
+        let (code, reason) = refused_viewer(&fx.relay, session, tether(Some(&read_write))).await;
+        assert_eq!(
+            (code, reason.as_str()),
+            (1008, "share link is for another session")
+        );
+    }
+    let forged = read_write.replacen(".rw.", ".ro.", 1);
+    let (code, reason) = refused_viewer(&fx.relay, &fx.session, tether(Some(&forged))).await;
+    assert_eq!((code, reason.as_str()), (1008, "unknown share link"));
     // Share tokens cannot stream as the agent nor use the API.
     fx.relay.refused_agent(&fx.session, &read_write).await;
     let list = format!("{}/api/v1/agent-instances", fx.relay.http_url());
@@ -218,7 +227,9 @@ async fn header_auth_works_for_viewers_too() {
         .await
         .unwrap();
     match viewer.socket.next_event().await {
-        Event::Frame(Frame::Control(Control::Role { role })) => assert_eq!(role, Role::ReadWrite),
+        Event::Frame(Frame::Control(Control::Role { role, shared_by })) => {
+            assert_eq!((role, shared_by), (Role::ReadWrite, None))
+        }
         other => panic!("{other:?}"),
     }
 }

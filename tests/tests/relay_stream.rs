@@ -33,7 +33,8 @@ async fn output_reaches_every_viewer_and_input_reaches_the_agent() {
         assert_eq!(
             join.frames[0],
             Frame::Control(Control::Role {
-                role: Role::ReadWrite
+                role: Role::ReadWrite,
+                shared_by: None,
             })
         );
         assert!(join.frames.contains(&Frame::Metadata(metadata.clone())));

@@ -1,8 +1,9 @@
-//! The relay's REST API, as far as the viewer needs it: the session list and
-//! a session's message log, read as [`protocol::api`] types.
+//! The relay's REST API, as far as the viewer needs it: the session list, a
+//! session's message log and its share links, as [`protocol::api`] types.
 
-use gloo::net::http::Request;
-use protocol::api::{ErrorBody, MessageInfo, SessionInfo};
+use gloo::net::http::{Request, Response};
+use protocol::api::{ErrorBody, MessageInfo, SessionInfo, ShareInfo, ShareRequest, ShareResponse};
+use protocol::Role;
 use serde::de::DeserializeOwned;
 
 /// Why a request failed.
@@ -35,6 +36,52 @@ pub async fn session_messages(key: &str, id: &str) -> Result<Vec<MessageInfo>, A
     Ok(messages)
 }
 
+/// `POST /api/v1/agent-instances/{id}/share`: a new share link.
+pub async fn create_share(
+    key: &str,
+    id: &str,
+    role: Role,
+    ttl_secs: u64,
+) -> Result<ShareResponse, ApiError> {
+    let url = format!(
+        "/api/v1/agent-instances/{}/share",
+        crate::link::encode_path_segment(id)
+    );
+    let response = Request::post(&url)
+        .header("Authorization", &format!("Bearer {key}"))
+        .json(&ShareRequest { role, ttl_secs })
+        .map_err(|err| ApiError::Failed(err.to_string()))?
+        .send()
+        .await
+        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    read_json(response).await
+}
+
+/// `GET /api/v1/agent-instances/{id}/shares`: the session's working links,
+/// oldest first.
+pub async fn list_shares(key: &str, id: &str) -> Result<Vec<ShareInfo>, ApiError> {
+    let url = format!(
+        "/api/v1/agent-instances/{}/shares",
+        crate::link::encode_path_segment(id)
+    );
+    get_json(&url, key).await
+}
+
+/// `DELETE /api/v1/shares/{share_id}`: revokes a link (its viewers are
+/// closed).
+pub async fn revoke_share(key: &str, share_id: &str) -> Result<(), ApiError> {
+    let url = format!(
+        "/api/v1/shares/{}",
+        crate::link::encode_path_segment(share_id)
+    );
+    let response = Request::delete(&url)
+        .header("Authorization", &format!("Bearer {key}"))
+        .send()
+        .await
+        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    check_status(&response).await
+}
+
 /// GET `url` with the API key; the body as `T`.
 async fn get_json<T: DeserializeOwned>(url: &str, key: &str) -> Result<T, ApiError> {
     let response = Request::get(url)
@@ -42,21 +89,31 @@ async fn get_json<T: DeserializeOwned>(url: &str, key: &str) -> Result<T, ApiErr
         .send()
         .await
         .map_err(|err| ApiError::Failed(err.to_string()))?;
+    read_json(response).await
+}
+
+/// A successful answer's body as `T`, or why the request failed.
+async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    check_status(&response).await?;
+    response
+        .json()
+        .await
+        .map_err(|err| ApiError::Failed(format!("unexpected answer: {err}")))
+}
+
+/// `Ok` for a 2xx answer, else the refusal it carries.
+async fn check_status(response: &Response) -> Result<(), ApiError> {
     match response.status() {
-        401 | 403 => return Err(ApiError::Unauthorized),
-        200..=299 => {}
+        401 | 403 => Err(ApiError::Unauthorized),
+        200..=299 => Ok(()),
         status => {
             let body = response.text().await.unwrap_or_default();
             let reason = serde_json::from_str::<ErrorBody>(&body)
                 .map(|e| e.error)
                 .unwrap_or_else(|_| format!("HTTP {status}"));
-            return Err(ApiError::Failed(reason));
+            Err(ApiError::Failed(reason))
         }
     }
-    response
-        .json()
-        .await
-        .map_err(|err| ApiError::Failed(format!("unexpected answer: {err}")))
 }
 
 /// Sorts sessions newest first (RFC 3339 timestamps sort as text).

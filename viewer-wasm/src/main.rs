@@ -14,6 +14,7 @@ mod components;
 mod keys;
 mod link;
 mod pages;
+mod shares;
 mod stream;
 mod term;
 mod test_hook;

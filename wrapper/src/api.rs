@@ -1,5 +1,6 @@
 //! The relay's REST API, as the wrapper uses it: register a session, end it,
-//! check a key. Blocking (`ureq`), with short timeouts.
+//! check a key; share links ([`shares`]). Blocking (`ureq`), with short
+//! timeouts.
 //!
 //! What the API answers is not trusted: the session id must be a UUID, and
 //! error texts are kept only as [`server_text`] (escaped, cut short).
@@ -8,6 +9,10 @@ use crate::printable::server_text;
 use protocol::api::{EndRequest, ErrorBody, RegisterRequest};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+mod shares;
+
+pub use shares::most_recent_live;
 
 /// Time allowed for one API request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -48,6 +53,9 @@ pub enum ApiError {
     /// The session does not exist (HTTP 404).
     #[error("unknown session {0}: check the id (`tether --resume ID`) or start a new session")]
     UnknownSession(String),
+    /// The share link does not exist (HTTP 404 to a revocation).
+    #[error("unknown share link {0}: `tether share --list` shows the working ones")]
+    UnknownShare(String),
     /// A registration was answered with a session id that is not a UUID.
     #[error("the Tether API at {url} answered with a session id that is not a UUID ({id}); check --api-url")]
     BadSessionId {

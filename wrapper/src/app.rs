@@ -1,6 +1,6 @@
 //! What `tether` does with its flags: `--set-default`, `--auth`, or a wrapped
 //! run (register, print the dashboard URL, run the agent, report its exit),
-//! and `tether record` ([`download_recording`]).
+//! `tether record` ([`download_recording`]) and `tether share` ([`share`]).
 //!
 //! Everything printed here is made printable first (control characters
 //! escaped): parts of it (error texts, the reason a link dropped) come from
@@ -9,6 +9,7 @@
 mod auth;
 mod endpoints;
 mod recording;
+pub mod share;
 
 pub use recording::download_recording;
 

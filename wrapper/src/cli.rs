@@ -10,6 +10,8 @@ use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub mod share;
+
 /// Default agent WebSocket endpoint of a local relay.
 pub const DEFAULT_RELAY_URL: &str = "ws://localhost:8080/agent";
 /// Default REST API base of a local relay.
@@ -27,6 +29,8 @@ Examples:
   tether --set-default codex               make codex the default agent
   tether --record run.cast --agent codex   also write the session to run.cast (asciicast v3)
   tether record -o run.cast                download the newest session's recording from the relay
+  tether share --qr                        a read-only link to the session, with a QR code
+                                           (`tether share --help` for more)
 
 Agent flags pass through unchanged and in order: every argument tether does not
 recognise, and everything after `--` (use it for an agent flag that tether has
@@ -148,24 +152,30 @@ pub struct RecordCommand {
     pub insecure_skip_tls_verify: bool,
 }
 
-/// What the command line asks for: a wrapped run (and its variants), or a
-/// recording's download (`tether record …`).
+/// What the command line asks for: a wrapped run (and its variants), a
+/// recording's download (`tether record …`), or a share link (`tether share …`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// `tether [OPTIONS] [AGENT FLAGS...]`
     Run(Box<Cli>),
     /// `tether record [SESSION_ID] -o FILE.cast`
     Record(RecordCommand),
+    /// `tether share …` (see [`share`])
+    Share(Box<share::ShareArgs>),
 }
 
-/// Parses a full argv (program name first): `record` as the first argument
-/// is the download (give an agent the prompt "record" with `tether -- record`);
+/// Parses a full argv (program name first): `record` or `share` as the first
+/// argument is that command (give an agent the prompt "record" with
+/// `tether -- record`);
 /// exits with clap's message on `--help`, `--version` or a bad flag.
 pub fn parse_command<I>(argv: I) -> Command
 where
     I: IntoIterator<Item = OsString>,
 {
     let argv: Vec<OsString> = argv.into_iter().collect();
+    if share::is_share_command(&argv) {
+        return Command::Share(Box::new(share::parse(&argv)));
+    }
     if argv.get(1).is_some_and(|arg| arg == "record") {
         let rest =
             std::iter::once(OsString::from("tether record")).chain(argv[2..].iter().cloned());

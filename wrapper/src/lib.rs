@@ -16,8 +16,8 @@
 //! | module | job |
 //! |---|---|
 //! | [`cli`] | flags: tether's own, and the agent's passed through in order |
-//! | [`app`] | what the flags ask for: `--set-default`, `--auth`, or a run (register, URL, exit report) |
-//! | `api` | the REST client: register, check, end a session; check a key |
+//! | [`app`] | what the flags ask for: `--set-default`, `--auth`, a run (register, URL, exit report), or `tether share` |
+//! | `api` | the REST client: register, check, end a session; check a key; share links |
 //! | `agent` | which program runs as the agent, found on PATH |
 //! | `session` | one run: spawns the agent and the output, input, resize and signal threads |
 //! | `inbox` | what the link hands to the session: viewers' input and size requests |

@@ -6,6 +6,7 @@ fn main() {
     let result = match wrapper::cli::parse_command(std::env::args_os()) {
         wrapper::cli::Command::Run(cli) => wrapper::app::run(*cli),
         wrapper::cli::Command::Record(command) => wrapper::app::download_recording(&command),
+        wrapper::cli::Command::Share(args) => wrapper::app::share::run(*args),
     };
     let code = match result {
         Ok(code) => code,

@@ -58,6 +58,10 @@ pub(crate) enum AuthError {
     /// The share link was revoked, or the key that minted it was.
     #[error("share link revoked")]
     ShareRevoked,
+    /// A share token (by its prefix) that is malformed, badly signed or
+    /// names no stored grant.
+    #[error("unknown share link")]
+    UnknownShare,
     /// The store failed.
     #[error("{0}")]
     Store(#[from] StoreError),
@@ -99,11 +103,14 @@ pub(crate) async fn authenticate(
             .await?;
         let grant = grant
             .filter(|g| g.session_id == claims.session_id && g.role == claims.role)
-            .ok_or(AuthError::Invalid)?;
+            .ok_or(AuthError::UnknownShare)?;
         if grant.revoked || minted_by.is_none_or(|key| key.revoked) {
             return Err(AuthError::ShareRevoked);
         }
         return Ok(Principal::Share(grant));
+    }
+    if token.starts_with(tokens::SHARE_FAMILY) {
+        return Err(AuthError::UnknownShare);
     }
     Err(AuthError::Invalid)
 }
@@ -185,7 +192,7 @@ mod tests {
         let tampered = token.replacen(".ro.", ".rw.", 1);
         assert!(matches!(
             authenticate(&signer, &store, Some(&tampered)).await,
-            Err(AuthError::Invalid)
+            Err(AuthError::UnknownShare)
         ));
         // Signed but never stored: refused.
         let (unstored, _) = signer
@@ -193,7 +200,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             authenticate(&signer, &store, Some(&unstored)).await,
-            Err(AuthError::Invalid)
+            Err(AuthError::UnknownShare)
         ));
 
         sqlite.revoke_share(&grant.id).unwrap();

@@ -18,6 +18,9 @@ type HmacSha256 = Hmac<Sha256>;
 const KEY_PREFIX: &str = "tk1";
 /// `ts1` tokens (before grants had ids) are no longer accepted.
 const SHARE_PREFIX: &str = "ts2";
+/// What every share token, of any version, starts with: a refused one is
+/// reported as an unknown share link rather than a bad key.
+pub(crate) const SHARE_FAMILY: &str = "ts";
 
 /// The relay's signing secret.
 pub(crate) struct Signer {

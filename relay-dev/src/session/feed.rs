@@ -40,6 +40,8 @@ pub(crate) const WINDOW: u64 = 2 << 20;
 pub(crate) struct FeedOptions<'a> {
     /// The role the viewer was granted (sent first).
     pub(crate) role: Role,
+    /// Who shared the session, for a share link's viewer (sent with the role).
+    pub(crate) shared_by: Option<&'a str>,
     /// The offset to resume from; `None` replays all the ring holds.
     pub(crate) from: Option<u64>,
     /// The registered agent type, for the history policy when the metadata
@@ -62,6 +64,8 @@ pub(crate) struct ViewerFeed {
     viewer: ViewerGuard,
     changes: watch::Receiver<u64>,
     role: Role,
+    /// Who shared the session, for a share link's viewer.
+    shared_by: Option<String>,
     from: Option<u64>,
     default_policy: HistoryPolicy,
     extensions: bool,
@@ -119,6 +123,7 @@ impl ViewerFeed {
             viewer,
             changes,
             role: options.role,
+            shared_by: options.shared_by.map(str::to_owned),
             from: options.from,
             default_policy: HistoryPolicy::default_for(options.agent_type),
             extensions: options.extensions,
@@ -185,7 +190,10 @@ impl ViewerFeed {
     /// Role, metadata, size; then the snapshot, or gap?, start offset and
     /// the replay.
     fn join(&mut self, state: &SessionState, out: &mut Outbox) {
-        out.push(&Frame::Control(Control::Role { role: self.role }));
+        out.push(&Frame::Control(Control::Role {
+            role: self.role,
+            shared_by: self.shared_by.clone(),
+        }));
         if let Some(metadata) = &state.metadata {
             out.push(&Frame::Metadata(metadata.clone()));
         }

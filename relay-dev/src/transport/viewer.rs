@@ -77,6 +77,8 @@ const REFUSALS_PER_SEC: f64 = 1.0;
 /// Who is watching, and until when.
 struct Access {
     role: Role,
+    /// Who shared the session (its owner), for a share link's viewer.
+    shared_by: Option<String>,
     /// What the input bucket is kept by: the key's id, or the share link's.
     credential: String,
     /// Whose place the viewer takes: the owner's, or a share link's.
@@ -102,6 +104,12 @@ async fn authorize(
         })?;
     let id =
         Uuid::parse_str(session_id).map_err(|_| CloseReason::policy("malformed session id"))?;
+    // Before the store is asked: a share link's holder learns nothing about
+    // other sessions, not even whether they exist.
+    if matches!(&principal, Principal::Share(grant) if grant.session_id != id) {
+        add(&state.metrics.auth_failures, 1);
+        return Err(CloseReason::policy("share link is for another session"));
+    }
     let record = state
         .store
         .session(id)
@@ -115,6 +123,7 @@ async fn authorize(
     let access = match principal {
         Principal::User { user, key_id } if user == record.user => Access {
             role: Role::ReadWrite,
+            shared_by: None,
             credential: format!("key:{key_id}"),
             seat: Seat::Owner,
             grant: Grant::Key(key_id),
@@ -122,8 +131,9 @@ async fn authorize(
         },
         // Another user's session is refused as if it did not exist.
         Principal::User { .. } => return Err(refuse("unknown session")),
-        Principal::Share(grant) if grant.session_id == id => Access {
+        Principal::Share(grant) => Access {
             role: grant.role,
+            shared_by: Some(record.user.clone()),
             credential: format!("share:{}", grant.id),
             seat: Seat::Share(grant.id.clone()),
             expires_at: Some(grant.expires_at),
@@ -132,7 +142,6 @@ async fn authorize(
                 key_id: grant.key_id,
             },
         },
-        Principal::Share(_) => return Err(refuse("share token is for another session")),
     };
     let session = if record.ended_at.is_some() {
         let session = (state.registry).get_or_create_ended(id, &record.user, record.exit_status);
@@ -229,6 +238,7 @@ async fn run(
     tracing::info!(session = %id, dialect = ?link.dialect(), deflate = request.deflate, peer = ?request.peer, "viewer joined");
     let options = FeedOptions {
         role: access.role,
+        shared_by: access.shared_by.as_deref(),
         from,
         agent_type: &agent_type,
         extensions: link.dialect() == Dialect::Tether,

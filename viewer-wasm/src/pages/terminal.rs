@@ -10,9 +10,10 @@ use protocol::api::MessageInfo;
 
 use crate::api::session_messages;
 use crate::auth::{self, Credential};
-use crate::components::{KeyBar, MessageLog, StatusBadge};
+use crate::components::{KeyBar, MessageLog, ShareDialog, StatusBadge};
 use crate::keys::BarKey;
 use crate::link::websocket_origin;
+use crate::shares::{role_label, ShareRefusal};
 use crate::viewer::{Connection, Status, Viewer};
 
 /// How often the message log is reloaded.
@@ -98,6 +99,7 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
     // The message log needs the API (a key, not a share token).
     let messages = use_state(Vec::<MessageInfo>::new);
     let show_messages = use_state(|| false);
+    let show_share = use_state(|| false);
     {
         let messages = messages.clone();
         let id = props.id.to_string();
@@ -198,8 +200,25 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
         let show_messages = show_messages.clone();
         Callback::from(move |_| show_messages.set(false))
     };
+    let toggle_share = {
+        let show_share = show_share.clone();
+        Callback::from(move |_| show_share.set(!*show_share))
+    };
+    let close_share = {
+        let show_share = show_share.clone();
+        Callback::from(move |_| show_share.set(false))
+    };
     let read_only = status.role == Some(protocol::Role::ReadOnly);
     let shared = credential.as_ref().is_some_and(Credential::is_share_token);
+    let owner_key = match credential.as_ref() {
+        Some(Credential::ApiKey(key)) => Some(key.clone()),
+        _ => None,
+    };
+    // A share link that no longer works says why, not just "refused".
+    let share_refusal = match &status.connection {
+        Connection::Refused(reason) if shared => ShareRefusal::from_reason(reason),
+        _ => None,
+    };
     let title = status.title.clone().unwrap_or_else(|| short_id(&props.id));
 
     html! {
@@ -209,6 +228,11 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                 <span class="title">{ title }</span>
                 <StatusBadge connection={status.connection.clone()} />
                 if read_only { <span class="badge read-only" data-role="read-only">{ "read-only" }</span> }
+                if let (Some(by), Some(role)) = (&status.shared_by, status.role) {
+                    <span class="shared-by" data-shared-by={by.clone()} data-role={role_label(role)}>
+                        { format!("shared by {by} · {}", role_label(role)) }
+                    </span>
+                }
                 if let Some(size) = status.session_size {
                     <span class="size" title="the session's size">{ format!("{}×{}", size.cols, size.rows) }</span>
                 }
@@ -222,6 +246,10 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                             { match messages.len() { 0 => "Messages".to_owned(), n => format!("Messages {n}") } }
                         </button>
                     }
+                    if owner_key.is_some() {
+                        <button type="button" class="share-toggle" onclick={toggle_share}
+                            aria-pressed={show_share.to_string()}>{ "Share" }</button>
+                    }
                     if !read_only {
                         <button type="button" class="fit" onclick={on_fit} disabled={!status.can_type()}
                             title="resize the session to fill this screen">{ "Fit to screen" }</button>
@@ -234,8 +262,16 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                     <button type="button" class="link-button" onclick={sign_in_again}>{ "Sign in again" }</button>
                 </p>
             }
+            if let Some(refusal) = share_refusal {
+                <p class="notice share-refused" role="alert" data-refusal={refusal.kind()}>
+                    { refusal.message() }
+                </p>
+            }
             if let Some(notice) = &status.notice {
                 <p class="notice" role="alert">{ notice }</p>
+            }
+            if let (true, Some(key)) = (*show_share, owner_key.clone()) {
+                <ShareDialog session_id={props.id.clone()} api_key={key} on_close={close_share} />
             }
             <div class="term-area">
                 <div class="term-host" ref={host}></div>

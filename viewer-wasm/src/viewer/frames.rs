@@ -65,8 +65,9 @@ impl Inner {
 
     fn handle_control(&mut self, control: Control) {
         match control {
-            Control::Role { role } => {
+            Control::Role { role, shared_by } => {
                 self.status.role = Some(role);
+                self.status.shared_by = shared_by;
                 self.status_dirty = true;
                 self.term.set_read_only(role == Role::ReadOnly);
             }

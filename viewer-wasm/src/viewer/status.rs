@@ -55,6 +55,8 @@ pub struct Status {
     pub connection: Connection,
     /// This viewer's role, once the relay said it.
     pub role: Option<Role>,
+    /// Who shared the session, for a share link's viewer (from the relay).
+    pub shared_by: Option<String>,
     /// The session's size, once known.
     pub session_size: Option<Size>,
     /// The session's display name (or agent), once known.
@@ -72,6 +74,7 @@ impl Default for Status {
         Self {
             connection: Connection::Connecting,
             role: None,
+            shared_by: None,
             session_size: None,
             title: None,
             lost: 0,

@@ -22,6 +22,7 @@ fn feed(
 ) -> ViewerFeed {
     let options = FeedOptions {
         role: Role::ReadWrite,
+        shared_by: None,
         from,
         agent_type: "claude",
         extensions,
@@ -85,7 +86,8 @@ fn a_joining_viewer_gets_the_snapshot_then_live_output() {
         joined[..2],
         [
             Frame::Control(Control::Role {
-                role: Role::ReadWrite
+                role: Role::ReadWrite,
+                shared_by: None,
             }),
             Frame::Resize(Size::new(24, 80)),
         ]

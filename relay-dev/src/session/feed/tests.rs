@@ -24,6 +24,7 @@ fn feed_with(
 ) -> ViewerFeed {
     let options = FeedOptions {
         role: Role::ReadWrite,
+        shared_by: None,
         from,
         agent_type,
         extensions,
@@ -91,7 +92,8 @@ fn a_joining_viewer_gets_the_join_then_history_then_live_output() {
         frames(feed.next_batch().unwrap()),
         [
             control(Control::Role {
-                role: Role::ReadWrite
+                role: Role::ReadWrite,
+                shared_by: None,
             }),
             Frame::Resize(Size::new(24, 80)),
             Frame::StreamOffset(0),
