@@ -174,6 +174,18 @@ pub struct Config {
     /// Accept `http://` push endpoints (for testing with a local push service only).
     #[arg(long, hide = true)]
     pub push_allow_http: bool,
+    /// Write each ended session's recording (asciicast v3, what its ring
+    /// holds) to DIR/ID.cast, served when the session has left memory.
+    /// Off by default: terminal data is kept in memory only unless asked.
+    #[arg(long, value_name = "DIR")]
+    pub keep_recordings: Option<PathBuf>,
+    /// Most bytes of kept recordings together: the oldest go first.
+    /// Suffixes K, M, G (powers of 1024).
+    #[arg(long, default_value = "1G", value_parser = parse_bytes)]
+    pub keep_recordings_bytes: u64,
+    /// Days a kept recording stays.
+    #[arg(long, default_value_t = 30)]
+    pub keep_recordings_days: u64,
 }
 
 /// A `--node-id`.
@@ -290,6 +302,9 @@ impl Config {
             node_url: None,
             push_contact: None,
             push_allow_http: true,
+            keep_recordings: None,
+            keep_recordings_bytes: 1 << 30,
+            keep_recordings_days: 30,
         }
     }
 

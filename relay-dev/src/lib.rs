@@ -23,6 +23,7 @@ mod api;
 mod auth;
 mod cluster;
 pub mod config;
+mod kept_recordings;
 mod keys_command;
 mod lifecycle;
 mod listen;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use protocol::Metadata;
 use uuid::Uuid;
 
+use crate::kept_recordings::KeptRecordings;
 use crate::metrics::{add, set};
 use crate::server::Shared;
 use crate::session::{BudgetError, Liveness, Session};
@@ -217,6 +218,23 @@ pub(crate) async fn end(state: &Shared, session: &Session, exit_status: Option<i
         true
     })
     .await;
+    keep_recording(state, session.id).await;
+}
+
+/// With `--keep-recordings`, writes the ended session's recording to disk
+/// (in the background: the end does not wait for it).
+async fn keep_recording(state: &Shared, id: Uuid) {
+    let (Some(kept), Some(session)) = (
+        KeptRecordings::from_config(&state.config),
+        state.registry.get(id),
+    ) else {
+        return;
+    };
+    let title = match state.store.session(id).await {
+        Ok(record) => record.and_then(|r| r.name),
+        Err(_) => None,
+    };
+    tokio::spawn(async move { kept.keep(session, title).await });
 }
 
 #[cfg(test)]

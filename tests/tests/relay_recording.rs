@@ -9,6 +9,7 @@ use protocol::{Frame, Role, Size};
 use serde_json::json;
 use tests::asciicast::{asciinema_cat_and_convert, asciinema_raw, Cast};
 use tests::relay::{fetch, RelayProcess, Reply, SessionFixture};
+use tests::wait::DEADLINE;
 
 async fn download(relay: &RelayProcess, session: &str, credential: Option<&str>) -> Reply {
     let url = format!(
@@ -174,4 +175,31 @@ async fn output_the_ring_no_longer_holds_is_said_at_the_start() {
     if let Some(replayed) = asciinema_raw(&file) {
         assert_eq!(replayed, &output[136..]);
     }
+}
+
+#[tokio::test]
+async fn ended_sessions_recordings_are_kept_on_disk_and_served_after_a_restart() {
+    let kept = tempfile::tempdir().unwrap();
+    let dir = kept.path().to_str().unwrap();
+    let mut relay = RelayProcess::start_with(&["--keep-recordings", dir]);
+    let key = relay.api_key();
+    let session = relay.register_session(&key, "claude");
+    let mut agent = relay.connect_agent(&session, &key).await;
+    agent.send_output(b"kept output\r\n").await;
+    agent.wait_ack(13).await;
+    let ended = json!({"agent_instance_id": session, "exit_status": 0});
+    relay.api("POST", "sessions/end", &key, Some(&ended)).await;
+    let file = kept.path().join(format!("{session}.cast"));
+    tests::wait::eventually_blocking("the recording on disk", DEADLINE, || file.is_file());
+
+    // The relay's memory is gone; the kept file answers.
+    drop(agent);
+    relay.restart();
+    let reply = download(&relay, &session, Some(&key)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let cast = Cast::parse(&reply.text());
+    assert_eq!(cast.output(), "kept output\r\n");
+    assert_eq!(cast.events.last().map(|e| &e.1), Some(&Event::Exit(0)));
+    let bob = relay.create_key("bob");
+    assert_eq!(download(&relay, &session, Some(&bob)).await.status, 404);
 }

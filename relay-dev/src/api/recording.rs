@@ -1,6 +1,7 @@
 //! `GET /api/v1/agent-instances/{id}/recording`: the session's retained
 //! history as an asciicast v3 file, streamed a chunk at a time, for its
-//! owner and for holders of a read-write share link to it.
+//! owner and for holders of a read-write share link to it; once the session
+//! left memory, its kept recording (`--keep-recordings`) if there is one.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -11,7 +12,10 @@ use protocol::{Role, Size};
 
 use super::error::ApiError;
 use super::{parse_id, ApiResult};
+use tokio::io::AsyncReadExt as _;
+
 use crate::auth::{authenticate, credential_header, Principal};
+use crate::kept_recordings::KeptRecordings;
 use crate::metrics::add;
 use crate::server::AppState;
 use crate::session::RecordingReader;
@@ -56,7 +60,10 @@ pub(super) async fn recording(
             });
             Body::from_stream(chunks)
         }
-        None => Body::from(nothing_held(&record)),
+        None => match KeptRecordings::from_config(&state.config).and_then(|k| k.path_of(id)) {
+            Some(path) => kept_file(&path).await?,
+            None => Body::from(nothing_held(&record)),
+        },
     };
     let mut response = Response::new(body);
     let headers = response.headers_mut();
@@ -67,6 +74,31 @@ pub(super) async fn recording(
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// A kept recording (`--keep-recordings`), streamed from its file.
+async fn kept_file(path: &std::path::Path) -> Result<Body, ApiError> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| {
+        tracing::warn!(path = %path.display(), %e, "kept recording unreadable");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "kept recording unreadable",
+        )
+    })?;
+    // After a read error the stream ends (the state becomes `None`).
+    let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buf = vec![0u8; 64 << 10];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    Ok(Body::from_stream(chunks))
 }
 
 /// The recording of a session this relay holds no output of (it restarted,
