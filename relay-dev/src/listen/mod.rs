@@ -112,6 +112,13 @@ pub(crate) async fn serve(
     let _ = tokio::time::timeout(DRAIN, serving.wait_for(|n| *n == 0)).await;
 }
 
+/// Kernel keepalive probes: the first after 30 s of silence, then every
+/// 10 s; three unanswered and the connection is reset.
+const TCP_KEEPALIVE: socket2::TcpKeepalive = socket2::TcpKeepalive::new()
+    .with_time(Duration::from_secs(30))
+    .with_interval(Duration::from_secs(10))
+    .with_retries(3);
+
 /// What one connection's task needs.
 struct Connection {
     state: AppState,
@@ -127,6 +134,10 @@ impl Connection {
         // Terminal traffic is many small writes (keystrokes, echoes): Nagle's
         // algorithm would hold each one back until the previous is acked.
         let _ = tcp.set_nodelay(true);
+        // A peer that vanished without a FIN (a phone off the network) is
+        // found by the kernel within about a minute, also on links the relay
+        // does not ping (legacy agents).
+        let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&TCP_KEEPALIVE);
         let config = &self.state.config;
         let activity = Activity::new();
         let io = TokioIo::new(Watched::new(tcp, activity.clone(), place));

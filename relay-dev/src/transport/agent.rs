@@ -166,6 +166,12 @@ impl AgentLink {
         if let Some(why) = self.watch.now() {
             return Some(why);
         }
+        // The real Omnara client (websocket-client, read without blocking)
+        // takes a ping for a broken link and reconnects
+        // (relay-dev/tests/omnara/interop.sh): legacy agents are not pinged,
+        // nor dropped for silence; TCP keepalive (listen/) and the send
+        // timeout find the dead ones.
+        let pinged = self.link.dialect() == Dialect::Tether;
         let mut ping = tokio::time::interval(self.link.ping_every());
         ping.tick().await;
         loop {
@@ -198,7 +204,7 @@ impl AgentLink {
                         return close_after(&self.state, failure, "agent");
                     }
                 }
-                _ = ping.tick() => {
+                _ = ping.tick(), if pinged => {
                     if let Err(failure) = self.link.keepalive(&mut self.watch).await {
                         return close_after(&self.state, failure, "agent");
                     }

@@ -27,7 +27,7 @@ assert session, "omnara never connected"
 assert session["name"] == "omnara-interop", session
 sid = session["id"]
 
-ws = websocket.create_connection(f"ws://{addr}/terminal/{sid}?protocol=tether.v1", subprotocols=[f"omnara-key.{key}"])
+ws = websocket.create_connection(f"ws://{addr}/terminal/{sid}?protocol=tether.v1&history=raw", subprotocols=[f"omnara-key.{key}"])
 output = b""
 
 
@@ -50,7 +50,11 @@ def read_until(needle, seconds=20):
 read_until(b"fake claude ready")
 ws.send_binary(struct.pack("!BI", 1, 3) + b"hi\r")
 read_until(b"got: hi")
+# The agent pauses 5 s, past three of the relay's 1 s ping intervals: both
+# links must survive them (the viewer answers pings; the Omnara client, which
+# breaks on one, gets none).
+read_until(b"still here after pings", seconds=30)
 shown = api(f"/api/v1/agent-instances/{sid}?message_limit=5")
 assert any(m["content"] == "Started Terminal Session" for m in shown["messages"]), shown
 proc.wait(timeout=30)
-print("omnara interop: ok (output streamed, input delivered, start message posted)")
+print("omnara interop: ok (output streamed, input delivered, links outlived the ping intervals, start message posted)")

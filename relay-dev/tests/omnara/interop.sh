@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Streams the real Omnara client (PyPI `omnara`, default 1.7.0) through
 # tether-relay, unchanged: `omnara terminal` runs a fake `claude` in its PTY,
-# a Tether viewer joins, sees the agent's output, types, and sees the answer.
+# a Tether viewer joins, sees the agent's output, types, and sees the answer;
+# both links outlive several of the relay's ping intervals.
 # Not part of `cargo test` (it needs Python and PyPI). Usage:
 #   relay-dev/tests/omnara/interop.sh [path/to/tether-relay]
 set -euo pipefail
@@ -23,11 +24,15 @@ cat > "$work/bin/claude" <<'AGENT'
 echo "fake claude ready"
 read line
 echo "got: $line"
+sleep 5
+echo "still here after pings"
 sleep 1
 AGENT
 chmod +x "$work/bin/claude"
 
-TETHER_HOME="$work/home" "$relay_bin" --listen 127.0.0.1:0 > "$work/relay.out" 2> "$work/relay.err" &
+# Pings every second: a peer that breaks on them, or fails to answer, is gone
+# before the fake agent's 5 s pause ends.
+TETHER_HOME="$work/home" "$relay_bin" --listen 127.0.0.1:0 --ping-secs 1 > "$work/relay.out" 2> "$work/relay.err" &
 relay_pid=$!
 for _ in $(seq 100); do grep -q 'listening on' "$work/relay.out" 2>/dev/null && break; sleep 0.1; done
 addr="$(sed -n 's/^tether-relay listening on http:\/\///p' "$work/relay.out")"
