@@ -14,7 +14,7 @@
 //! A Tether viewer that joins, resumes from before the ring, or resumes far
 //! behind gets a *snapshot* instead of the replay ([`snapshot_join`]): the
 //! terminal as it is at the end of the stream, then live output from there.
-//! So does one that falls far behind later, or that the ring overruns.
+//! So does one that the ring overruns later, or whose ACKs fall far behind.
 
 use std::sync::Arc;
 

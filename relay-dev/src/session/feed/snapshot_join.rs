@@ -56,9 +56,12 @@ impl ViewerFeed {
     }
 
     /// Whether this viewer, past its join, fell so far behind that a
-    /// snapshot brings it up to date sooner than the bytes: more than
-    /// [`FAR_BEHIND`] behind the end, or overrun by the ring (a raw-history
-    /// or legacy viewer gets the bytes, or the gap, instead).
+    /// snapshot brings it up to date sooner than the bytes: overrun by the
+    /// ring, or (a viewer that acknowledges what it rendered, as the browser
+    /// does) rendered more than [`FAR_BEHIND`] behind the end. A viewer that
+    /// sends no ACKs gets the bytes until the ring overruns it, so one that
+    /// stopped reading still fills its socket and is dropped after the send
+    /// timeout. A raw-history or legacy viewer gets the bytes, or the gap.
     pub(super) fn fell_far_behind(&self, state: &SessionState) -> bool {
         if !self.extensions || self.history == HistoryMode::Raw {
             return false;
@@ -66,8 +69,12 @@ impl ViewerFeed {
         if !matches!(self.stage, Stage::Replay(_) | Stage::Live) {
             return false;
         }
-        let at = self.cursor.position();
-        at < state.log.start() || state.log.end().saturating_sub(at) > FAR_BEHIND
+        let overrun = self.cursor.position() < state.log.start();
+        let end = state.log.end();
+        overrun
+            || self
+                .acked
+                .is_some_and(|acked| end.saturating_sub(acked) > FAR_BEHIND)
     }
 
     /// The snapshot stage: starts the build, or sends the snapshot once it
