@@ -73,7 +73,10 @@ pub(super) async fn connect(
         .max_frame
         .saturating_mul(2)
         .saturating_add(64 << 10);
+    // Small first read buffer, as on every link (tungstenite's default
+    // preallocates 128 KiB per link); it grows for big messages.
     let config = WebSocketConfig::default()
+        .read_buffer_size(8 << 10)
         .max_message_size(Some(max_message.max(64 << 20)))
         .max_frame_size(Some(max_message.max(64 << 20)));
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);

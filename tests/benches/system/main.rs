@@ -13,6 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+
+#[path = "system/nodes.rs"]
+mod nodes;
 use protocol::{Control, Frame};
 use tests::browser::{workspace_root, Browser, Screen, ViewerFixture};
 use tests::relay::{contains, Event, RelayProcess, SessionFixture};
@@ -61,6 +64,9 @@ fn main() {
     }
     if wanted("memory") {
         memory(&runtime, &mut report);
+    }
+    if wanted("nodes") {
+        nodes::nodes(&runtime, &mut report);
     }
     if wanted("viewer") {
         let first = runtime.block_on(first_output_in_browser());
@@ -753,6 +759,13 @@ const METHOD: &str = "## Method
   the delayed ACK; fixed with TCP_NODELAY on every link) and 273 KiB per idle
   session (tungstenite preallocates a 128 KiB read buffer per link; now
   8 KiB, grown on demand).
+* Nodes: two relay nodes on a real `redis-server`; an agent client on the
+  first. 256 MiB in 64 KiB OUTPUT frames to one viewer on the owner node,
+  then to one on the other node, which relays it (best of three each); the
+  relay-alone keystroke round trip, 2 000 times, both ways. Memory: the
+  relaying node's VmRSS before and after 200 relayed viewers join. Redis:
+  `INFO` commands processed over five seconds with no session and with
+  200 live ones, and `used_memory` before and after.
 * Viewer: the release build in `dist/` served by the relay, loaded five times
   in headless Chromium; the page measures from navigation start to the first
   output written to xterm. Sizes of the wasm and JavaScript in `dist/`, raw
