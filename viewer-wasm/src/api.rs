@@ -19,7 +19,7 @@ pub enum ApiError {
 /// newest first.
 pub async fn list_sessions(key: &str) -> Result<Vec<SessionInfo>, ApiError> {
     let mut sessions: Vec<SessionInfo> = get_json("/api/v1/agent-instances", key).await?;
-    newest_first(&mut sessions);
+    waiting_then_newest(&mut sessions);
     Ok(sessions)
 }
 
@@ -116,9 +116,19 @@ async fn check_status(response: &Response) -> Result<(), ApiError> {
     }
 }
 
-/// Sorts sessions newest first (RFC 3339 timestamps sort as text).
-fn newest_first(sessions: &mut [SessionInfo]) {
-    sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+/// Sorts sessions: those waiting for their owner first, then newest first
+/// (RFC 3339 timestamps sort as text).
+fn waiting_then_newest(sessions: &mut [SessionInfo]) {
+    let waiting = |s: &SessionInfo| {
+        s.attention
+            .as_ref()
+            .is_some_and(|a| a.state == protocol::AttentionState::Waiting)
+    };
+    sessions.sort_by(|a, b| {
+        waiting(b)
+            .cmp(&waiting(a))
+            .then_with(|| b.created_at.cmp(&a.created_at))
+    });
 }
 
 /// Sorts messages oldest first.
@@ -139,13 +149,20 @@ mod tests {
     }
 
     #[test]
-    fn sessions_newest_first() {
+    fn sessions_waiting_then_newest() {
         let mut sessions = vec![
             session("a", "2026-01-01T00:00:00Z"),
             session("b", "2026-02-01T00:00:00Z"),
         ];
-        newest_first(&mut sessions);
+        waiting_then_newest(&mut sessions);
         assert_eq!(sessions[0].id, "b");
+        // A session waiting for its owner comes first.
+        sessions[1].attention = serde_json::from_str(
+            r#"{"state":"waiting","text":"Allow?","since":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        waiting_then_newest(&mut sessions);
+        assert_eq!(sessions[0].id, "a");
         assert_eq!(sessions[0].display_name(), "claude");
         assert_eq!(sessions[0].viewer_count, 0);
     }

@@ -5,6 +5,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use protocol::api::SessionInfo;
+use protocol::AttentionState;
 
 use crate::api::{list_sessions, ApiError};
 use crate::auth;
@@ -127,6 +128,7 @@ fn session_row(session: &SessionInfo) -> Html {
                     { &session.status }
                     if let Some(code) = session.exit_status { { format!(" (exit {code})") } }
                 </span>
+                { waiting_badge(session) }
                 <span class="meta">
                     { &session.agent_type }
                     if !session.created_at.is_empty() { { " · started " }{ short_time(&session.created_at) } }
@@ -134,6 +136,19 @@ fn session_row(session: &SessionInfo) -> Html {
                 </span>
             </a>
         </li>
+    }
+}
+
+/// "waiting for you" and the agent's text, for a session that waits.
+fn waiting_badge(session: &SessionInfo) -> Html {
+    match &session.attention {
+        Some(attention) if attention.state == AttentionState::Waiting => html! {
+            <span class="attention-waiting">
+                <span class="badge waiting">{ "waiting for you" }</span>
+                if let Some(text) = &attention.text { <span class="attention-text">{ text }</span> }
+            </span>
+        },
+        _ => html! {},
     }
 }
 
