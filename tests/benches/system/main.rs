@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
-#[path = "system/nodes.rs"]
 mod nodes;
 use protocol::{Control, Frame};
 use tests::browser::{workspace_root, Browser, Screen, ViewerFixture};
