@@ -9,6 +9,7 @@
 //! flood of RESIZE frames queues nothing), each size cut to
 //! [`Size::MAX`](protocol::Size::MAX).
 
+use crate::keyboard::Keyboard;
 use crate::logging::Throttle;
 use protocol::Size;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,6 +94,8 @@ pub struct AgentInbox {
     queued: Arc<AtomicUsize>,
     budget: usize,
     dropped: Arc<Mutex<Throttle>>,
+    /// Where a viewer's keystroke is typed at once when nothing waits.
+    keyboard: Option<Arc<Keyboard>>,
 }
 
 impl AgentInbox {
@@ -119,7 +122,16 @@ impl AgentInbox {
             queued: Arc::default(),
             budget,
             dropped: Arc::new(Mutex::new(Throttle::PER_SECOND)),
+            keyboard: None,
         }
+    }
+
+    /// Types viewers' keystrokes straight into `keyboard` (on the link's
+    /// thread) when no earlier viewer input waits in the queue; the rest is
+    /// queued for the input thread.
+    pub fn with_keyboard(mut self, keyboard: Arc<Keyboard>) -> Self {
+        self.keyboard = Some(keyboard);
+        self
     }
 
     /// Queues viewer input. It is dropped (and false returned) when it would
@@ -130,6 +142,12 @@ impl AgentInbox {
         let len = bytes.len();
         if len == 0 {
             return true;
+        }
+        // Only the link queues viewer input, so none waits when none is counted.
+        if let Some(keyboard) = &self.keyboard {
+            if self.queued_bytes() == 0 && keyboard.type_now(&bytes) {
+                return true;
+            }
         }
         let reserved = self
             .queued

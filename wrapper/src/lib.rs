@@ -21,6 +21,7 @@
 //! | `agent` | which program runs as the agent, found on PATH |
 //! | `session` | one run: spawns the agent and the output, input, resize and signal threads |
 //! | `inbox` | what the link hands to the session: viewers' input and size requests |
+//! | `keyboard` | the PTY's input end behind the query arbiter, shared by the input thread and the link |
 //! | `pty` | the agent's pseudo-terminal: spawn, read, write, resize, exit code |
 //! | `terminal` | the local terminal: raw mode, size, restore on any exit |
 //! | `link` | the relay connection: resend buffer, handshake, reconnect, ACKs |
@@ -41,6 +42,7 @@ mod agent;
 mod api;
 mod attention;
 mod inbox;
+mod keyboard;
 mod link;
 mod logging;
 mod printable;

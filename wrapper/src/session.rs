@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  stdin ──▶ input thread ──▶ PTY ──▶ output thread ──▶ stdout
-//!  viewer INPUT ─┘  (queries)          └──▶ link (ResendBuffer → relay)
+//!  viewer INPUT ─┘  (queries)  ▲        └──▶ link (ResendBuffer → relay)
+//!  viewer keystroke ───────────┘ (link thread, when nothing waits: `keyboard`)
 //!  SIGWINCH / viewer RESIZE ──▶ resize thread ──▶ PTY size, RESIZE to relay
 //!  a key typed locally / size_released ─┘
 //! ```
@@ -20,6 +21,7 @@ mod signals;
 
 use crate::attention::AttentionRules;
 use crate::inbox::{AgentInbox, RemoteSize};
+use crate::keyboard::Keyboard;
 use crate::link::{Link, LinkSummary};
 use crate::pty::{AgentPty, Spawn};
 use crate::queries::QueryArbiter;
@@ -77,12 +79,20 @@ pub fn run(
     let (resize_tx, resize_rx) = mpsc::channel();
     let remote_size = Arc::new(RemoteSize::default());
 
+    // Stdin, viewers and the wrapper's own replies → PTY (viewers'
+    // keystrokes straight from the link thread when nothing waits).
+    let keyboard = Arc::new(Keyboard::new(
+        agent.writer()?,
+        Arc::clone(&queries),
+        recorder.clone(),
+    ));
     let link = link.map(|link| {
         let inbox = AgentInbox::new(
             input_tx.clone(),
             resize_tx.clone(),
             Arc::clone(&remote_size),
-        );
+        )
+        .with_keyboard(Arc::clone(&keyboard));
         link.start(inbox)
     });
 
@@ -115,14 +125,9 @@ pub fn run(
     };
 
     // Input: stdin and viewers → PTY.
-    {
-        let writer = agent.writer()?;
-        let queries = Arc::clone(&queries);
-        let recorder = recorder.clone();
-        thread::Builder::new()
-            .name("pty-input".into())
-            .spawn(move || input::pump(writer, &input_rx, &queries, recorder.as_ref()))?;
-    }
+    thread::Builder::new()
+        .name("pty-input".into())
+        .spawn(move || input::pump(&keyboard, &input_rx))?;
     // Written when the agent exits: the stdin thread stops reading.
     let (stop_stdin_rx, stop_stdin_tx) = rustix::pipe::pipe()?;
     {

@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use protocol::{Control, Frame, FrameType, HistoryPolicy, Role, Size};
 use tokio::sync::watch;
 
@@ -103,9 +104,13 @@ struct Seen {
     liveness: Option<Liveness>,
 }
 
-/// One message for the viewer.
+/// What to send the viewer next: a shared OUTPUT frame, then one message.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Batch {
+    /// An OUTPUT frame every caught-up viewer is sent as these same bytes
+    /// ([`RecentFrames`](super::recent::RecentFrames)), to send as its own
+    /// message before `bytes`.
+    pub(crate) shared: Option<Bytes>,
     /// Encoded frames, to send as one message (empty when the only frames
     /// were extensions a legacy viewer does not get).
     pub(crate) bytes: Vec<u8>,
@@ -287,7 +292,7 @@ impl ViewerFeed {
         if end_pending && self.cursor.position() < state.ended_offset {
             limit = limit.min(state.ended_offset);
         }
-        if !self.paced() {
+        if !self.paced() && !out.push_recent(&mut self.cursor, state, limit) {
             if let CursorRead::Gap { from, to } =
                 out.push_output_from(&mut self.cursor, &state.log, limit)
             {
@@ -345,6 +350,7 @@ impl ViewerFeed {
 /// lock; sent after it is released). Frames a legacy viewer does not know
 /// are left out.
 struct Outbox {
+    shared: Option<Bytes>,
     bytes: Vec<u8>,
     extensions: bool,
     /// Whether anything happened (also a frame left out, or a state change
@@ -357,6 +363,7 @@ struct Outbox {
 impl Outbox {
     fn new(extensions: bool) -> Self {
         Self {
+            shared: None,
             bytes: Vec::new(),
             extensions,
             progressed: false,
@@ -367,6 +374,7 @@ impl Outbox {
 
     fn into_batch(self) -> Option<Batch> {
         self.progressed.then_some(Batch {
+            shared: self.shared,
             bytes: self.bytes,
             output_bytes: self.output_bytes,
             skipped: self.skipped,
@@ -387,6 +395,25 @@ impl Outbox {
             self.output_bytes += data.len() as u64;
             protocol::encode_output(data, &mut self.bytes);
         }
+    }
+
+    /// Takes the session's newest frame as is when it holds exactly what
+    /// the cursor reads next (a caught-up viewer, nothing else to say before
+    /// it); `false` when the ring must be read instead.
+    fn push_recent(&mut self, cursor: &mut ViewerCursor, state: &SessionState, limit: u64) -> bool {
+        let from = cursor.position();
+        let to = state.log.end().min(limit);
+        if !self.bytes.is_empty() || self.shared.is_some() || from < state.log.start() {
+            return false;
+        }
+        let Some((frame, len)) = state.recent.exactly(from, to) else {
+            return false;
+        };
+        *cursor = ViewerCursor::at(to);
+        self.shared = Some(frame);
+        self.progressed = true;
+        self.output_bytes += len;
+        true
     }
 
     /// Adds an OUTPUT frame read by `cursor` straight from the ring (one copy).
@@ -410,6 +437,16 @@ impl Outbox {
             self.output_bytes += len as u64;
         }
         read
+    }
+}
+
+#[cfg(test)]
+impl Batch {
+    /// Everything the batch sends, as one byte string of frames.
+    pub(crate) fn all_bytes(&self) -> Vec<u8> {
+        let mut all = self.shared.as_deref().unwrap_or_default().to_vec();
+        all.extend_from_slice(&self.bytes);
+        all
     }
 }
 

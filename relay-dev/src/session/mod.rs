@@ -17,6 +17,7 @@ mod markers;
 #[cfg(test)]
 mod properties;
 mod queue;
+mod recent;
 mod recording;
 mod registry;
 mod seats;
@@ -133,6 +134,8 @@ struct AgentHandle {
 struct SessionState {
     /// The output stream's ring.
     log: StreamLog,
+    /// Its newest frames, encoded once for the viewers that are caught up.
+    recent: recent::RecentFrames,
     /// The latest metadata from the agent.
     metadata: Option<Metadata>,
     /// Bumped on every metadata change, so viewers know to resend it.
@@ -187,6 +190,7 @@ impl SessionState {
         self.attention.end(self.ended_offset);
         // Its ring no longer grows: hold only what it holds.
         self.log.shrink();
+        self.recent.clear();
     }
 
     fn reopen(&mut self) -> bool {
@@ -217,6 +221,7 @@ impl SessionState {
         self.log.free();
         self.marks.free();
         self.markers.free();
+        self.recent.clear();
     }
 
     fn mark_idle_if_unused(&mut self) {
@@ -252,6 +257,7 @@ impl Session {
             user: user.to_string(),
             state: Mutex::new(SessionState {
                 log: StreamLog::new(history_bytes),
+                recent: recent::RecentFrames::default(),
                 metadata: None,
                 metadata_version: 0,
                 size: None,

@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use bytes::Bytes;
 use protocol::{Control, Frame, Metadata};
 
 use super::{AttentionChange, Session};
@@ -52,11 +53,25 @@ pub(crate) enum UploadError {
 impl Session {
     /// Applies one message's frames from the agent link. Stops at a frame
     /// the session cannot take (what came before it is kept).
+    #[cfg(test)]
     pub(crate) fn upload(
         &self,
         upload: &mut Upload,
         frames: Vec<Frame>,
     ) -> Result<Uploaded, UploadError> {
+        self.upload_message(upload, frames, None)
+    }
+
+    /// Applies the frames decoded from one agent `message` (see `upload`): when
+    /// the message is one OUTPUT frame, stored whole, it is kept as is as
+    /// the frame caught-up viewers are sent (no copy, no encoding).
+    pub(crate) fn upload_message(
+        &self,
+        upload: &mut Upload,
+        frames: Vec<Frame>,
+        message: Option<Bytes>,
+    ) -> Result<Uploaded, UploadError> {
+        let single = frames.len() == 1;
         self.change(|state| {
             let mut uploaded = Uploaded::default();
             // One clock read per message, for the recording's time marks.
@@ -73,6 +88,28 @@ impl Session {
                             state.marks.record(first_new, now, start);
                         }
                         uploaded.gaps.extend(appended.gap);
+                        if appended.stored > 0 {
+                            let frame = match &message {
+                                // Exactly this frame (no frame skipped beside it).
+                                Some(whole)
+                                    if single
+                                        && appended.duplicate == 0
+                                        && whole.len() == protocol::HEADER_LEN + data.len() =>
+                                {
+                                    whole.clone()
+                                }
+                                _ => {
+                                    let mut frame = Vec::new();
+                                    protocol::encode_output(
+                                        &data[appended.duplicate..],
+                                        &mut frame,
+                                    );
+                                    Bytes::from(frame)
+                                }
+                            };
+                            let from = at + appended.duplicate as u64;
+                            state.recent.push(from, frame);
+                        }
                         if upload.next_offset.is_some() {
                             upload.next_offset = Some(at + data.len() as u64);
                         }
@@ -191,5 +228,21 @@ mod tests {
             .upload(&mut Upload::default(), vec![Frame::StreamOffset(u64::MAX)])
             .unwrap_err();
         assert_eq!(error, UploadError::OffsetOutOfRange(u64::MAX));
+    }
+
+    #[test]
+    fn a_message_of_one_output_frame_is_kept_as_is_for_caught_up_viewers() {
+        let session = Session::new(Uuid::new_v4(), "ann", 64);
+        let message = Bytes::from(Frame::Output(b"abc".to_vec()).to_bytes());
+        let frames = vec![Frame::Output(b"abc".to_vec())];
+        let mut upload = Upload::default();
+        (session.upload_message(&mut upload, frames, Some(message.clone()))).unwrap();
+        let (frame, len) = session.lock().recent.exactly(0, 3).unwrap();
+        assert_eq!((frame.as_ptr(), len), (message.as_ptr(), 3), "not a copy");
+        // A resend overlapping what is held: only the new part, encoded.
+        let resent = vec![Frame::StreamOffset(2), Frame::Output(b"cde".to_vec())];
+        session.upload(&mut Upload::default(), resent).unwrap();
+        let (frame, _) = session.lock().recent.exactly(3, 5).unwrap();
+        assert_eq!(frame, Frame::Output(b"de".to_vec()).to_bytes());
     }
 }

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -18,7 +19,7 @@ use uuid::Uuid;
 
 use super::close_watch::CloseWatch;
 use super::link::Link;
-use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer};
+use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer, AGENT_READ_BUFFER};
 use super::{
     close_after, decode_frames, link_timing, CloseReason, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR,
     CLOSE_TRY_AGAIN,
@@ -47,8 +48,14 @@ pub(super) async fn upgrade(
     peer: Peer,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let (upgrade, request) =
-        prepare_upgrade(upgrade, peer, &query, &headers, state.config.max_frame);
+    let (upgrade, request) = prepare_upgrade(
+        upgrade,
+        peer,
+        &query,
+        &headers,
+        state.config.max_frame,
+        AGENT_READ_BUFFER,
+    );
     let session_id = query.get("session_id").cloned();
     upgrade.on_upgrade(move |ws| run(state, ws, session_id, request))
 }
@@ -181,7 +188,7 @@ impl AgentLink {
                         Ok(bytes) => bytes,
                         Err(close) => return close,
                     };
-                    if let Err(why) = self.on_message(&bytes).await {
+                    if let Err(why) = self.on_messages(bytes).await {
                         if let Some(why) = &why {
                             tracing::warn!(session = %self.session.id, "closing agent link: {}", why.reason);
                         }
@@ -214,13 +221,37 @@ impl AgentLink {
         }
     }
 
-    /// Hands one message's frames to the session; acknowledges stored
-    /// output. `Err` when the link must end, with the close to send if any.
-    async fn on_message(&mut self, bytes: &[u8]) -> Result<(), Option<CloseReason>> {
-        let frames = decode_frames(bytes, &self.state)?;
+    /// Hands `first` and the messages already waiting behind it (up to
+    /// [`ACK_BATCH`]) to the session, then acknowledges the stored output
+    /// once: a wrapper streaming fast gets one ACK per batch, not one per
+    /// message. `Err` when the link must end, with the close to send if any
+    /// (what was not acknowledged is resent by the wrapper).
+    async fn on_messages(&mut self, first: Bytes) -> Result<(), Option<CloseReason>> {
+        let mut end = self.on_message(first).await?;
+        for _ in 1..ACK_BATCH {
+            let Some(next) = ready_now(self.link.recv_binary()).await else {
+                break;
+            };
+            if let Some(stored) = self.on_message(next?).await? {
+                end = Some(stored);
+            }
+        }
+        if let (Some(end), Dialect::Tether) = (end, self.link.dialect()) {
+            let ack = [Frame::Ack(end)];
+            if let Err(failure) = self.link.send_frames(&ack, &mut self.watch).await {
+                return Err(close_after(&self.state, failure, "agent"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands one message's frames to the session; returns the end of the
+    /// log when it carried output (what to acknowledge).
+    async fn on_message(&mut self, bytes: Bytes) -> Result<Option<u64>, Option<CloseReason>> {
+        let frames = decode_frames(&bytes, &self.state)?;
         let uploaded = self
             .session
-            .upload(&mut self.upload, frames)
+            .upload_message(&mut self.upload, frames, Some(bytes))
             .map_err(|e| match e {
                 UploadError::OffsetOutOfRange(_) => {
                     Some(CloseReason::new(CLOSE_PROTOCOL_ERROR, e.to_string()))
@@ -240,12 +271,20 @@ impl AgentLink {
         if let Some(exit_status) = uploaded.exited {
             lifecycle::end(&self.state, &self.session, exit_status).await;
         }
-        if uploaded.output && self.link.dialect() == Dialect::Tether {
-            let ack = [Frame::Ack(uploaded.end)];
-            if let Err(failure) = self.link.send_frames(&ack, &mut self.watch).await {
-                return Err(close_after(&self.state, failure, "agent"));
-            }
-        }
-        Ok(())
+        Ok(uploaded.output.then_some(uploaded.end))
     }
+}
+
+/// Messages handled before the relay acknowledges (when more are waiting).
+const ACK_BATCH: usize = 16;
+
+/// `future`'s output if it is ready at once, else `None` (and it is dropped:
+/// only for cancel-safe futures).
+async fn ready_now<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
 }

@@ -120,6 +120,20 @@ impl Link {
         self.send(Message::Binary(bytes), watch).await
     }
 
+    /// Sends an encoded frame shared with other links as its own binary
+    /// message: the same bytes, not a copy (compressed first for a link
+    /// that asked for DEFLATED envelopes).
+    pub(super) async fn send_shared(
+        &mut self,
+        frame: Bytes,
+        watch: &mut CloseWatch,
+    ) -> Result<(), SendFailure> {
+        if self.deflate {
+            return self.send_encoded(frame.to_vec(), watch).await;
+        }
+        self.send(Message::Binary(frame), watch).await
+    }
+
     /// Sends a text message (only the legacy `ready`).
     pub(super) async fn send_text(
         &mut self,

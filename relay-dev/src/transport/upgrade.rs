@@ -62,17 +62,23 @@ pub(super) struct LinkRequest {
 /// The peer address axum records when served with connect info.
 pub(super) type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
-/// Initial read buffer of each WebSocket link.
-const READ_BUFFER_BYTES: usize = 8 << 10;
+/// Read buffer of an agent link (which sends output in large messages).
+pub(super) const AGENT_READ_BUFFER: usize = 8 << 10;
+/// Read buffer of a viewer link: viewers send small messages (ACKs,
+/// keystrokes), and tungstenite zero-fills the whole buffer before every
+/// read, so a large one costs on every ACK. Larger messages (a paste) still
+/// arrive, in more reads.
+pub(super) const VIEWER_READ_BUFFER: usize = 1 << 10;
 
 /// Reads the credential and dialect, and configures the upgrade: message
-/// limits, and the echo of the credential subprotocol the client offered.
+/// limits, the read buffer (`read_buffer` bytes), and the echo of the credential subprotocol the client offered.
 pub(super) fn prepare_upgrade(
     upgrade: WebSocketUpgrade,
     peer: Peer,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
     max_frame: usize,
+    read_buffer: usize,
 ) -> (WebSocketUpgrade, LinkRequest) {
     let subprotocol = credential_subprotocol(headers);
     let token = credential_header(headers).or_else(|| subprotocol.as_ref().map(|s| s.1.clone()));
@@ -82,7 +88,7 @@ pub(super) fn prepare_upgrade(
     // tungstenite preallocates its read buffer (128 KiB by default) for every
     // link; most links are idle, and bigger messages still grow it on demand.
     let mut upgrade = upgrade
-        .read_buffer_size(READ_BUFFER_BYTES)
+        .read_buffer_size(read_buffer)
         .max_message_size(max_message)
         .max_frame_size(max_message);
     if offers_tether(headers) {

@@ -26,7 +26,7 @@ use super::close_watch::CloseWatch;
 use super::input_rate::{InputBucket, SharedBucket};
 use super::link::Link;
 use super::proxy;
-use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer};
+use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer, VIEWER_READ_BUFFER};
 use super::{close_after, decode_frames, link_timing, CloseReason, CLOSE_TRY_AGAIN};
 use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle;
@@ -47,8 +47,14 @@ pub(super) async fn upgrade(
     peer: Peer,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let (upgrade, request) =
-        prepare_upgrade(upgrade, peer, &query, &headers, state.config.max_frame);
+    let (upgrade, request) = prepare_upgrade(
+        upgrade,
+        peer,
+        &query,
+        &headers,
+        state.config.max_frame,
+        VIEWER_READ_BUFFER,
+    );
     let mut unreachable = None;
     if let Some(owner) = proxy::remote_owner(&state, &session_id).await {
         match proxy::connect(&state, &owner, &uri, &headers).await {
@@ -319,6 +325,11 @@ impl ViewerLink {
                 // agent and other viewers go on (they never wait for us). A
                 // stalled viewer still hears of shutdown, and is dropped
                 // after the send timeout.
+                if let Some(frame) = batch.shared {
+                    if let Err(failure) = self.link.send_shared(frame, &mut self.watch).await {
+                        return close_after(&self.state, failure, "viewer");
+                    }
+                }
                 if let Err(failure) = self.link.send_encoded(batch.bytes, &mut self.watch).await {
                     return close_after(&self.state, failure, "viewer");
                 }

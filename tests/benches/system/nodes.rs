@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use protocol::{Control, Frame};
 use tests::relay::{AgentClient, Event, RelayNodes, ViewerClient};
 
-use super::{rss_kib, within, Report, RUNS};
+use crate::procs::{rss_kib, within};
+use crate::report::Report;
+use crate::throughput::RUNS;
 
 /// Bytes sent for each throughput run.
 const STREAM: u64 = 256 << 20;

@@ -234,9 +234,18 @@ fn spawn(
         .open(home.join("relay.log"))
         .map_err(|e| format!("relay.log: {e}"))?;
     let binary = workspace_binary("tether-relay");
-    let mut command = match prelude {
-        None => Command::new(binary),
-        Some(prelude) => {
+    // `TETHER_RELAY_WRAP` (e.g. `valgrind --tool=callgrind`) runs the relay
+    // under that command: instruction profiles of the benchmarks.
+    let wrap = std::env::var("TETHER_RELAY_WRAP").unwrap_or_default();
+    let mut wrap = wrap.split_whitespace();
+    let mut command = match (prelude, wrap.next()) {
+        (None, None) => Command::new(binary),
+        (None, Some(program)) => {
+            let mut command = Command::new(program);
+            command.args(wrap).arg(binary);
+            command
+        }
+        (Some(prelude), _) => {
             let mut sh = Command::new("sh");
             sh.arg("-c")
                 .arg(format!("{prelude} && exec \"$0\" \"$@\""))

@@ -5,7 +5,7 @@
 use super::incoming::Incoming;
 use super::{AgentFeed, LinkError, WsSink, MAX_CHUNK};
 use futures_util::SinkExt;
-use protocol::{Attention, Control, Frame};
+use protocol::{Attention, Control, Frame, FrameType};
 use std::time::Duration;
 use tokio::time::{interval_at, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -140,13 +140,21 @@ impl<'a> Connection<'a> {
     /// told where the stream goes on.
     async fn send_buffered(&mut self) -> Result<(), LinkError> {
         loop {
-            let chunk = self.feed.shared.buffer().read_from(self.cursor, MAX_CHUNK);
-            let frame = match chunk {
-                Ok(bytes) if bytes.is_empty() => return Ok(()),
-                Ok(bytes) => {
-                    self.cursor += bytes.len() as u64;
-                    let mut frame = Vec::with_capacity(bytes.len() + protocol::HEADER_LEN);
-                    protocol::encode_output(&bytes, &mut frame);
+            // The header first, then the bytes straight from the buffer
+            // behind it, its length filled in once known.
+            let mut frame = Vec::new();
+            protocol::encode_header(FrameType::Output, 0, &mut frame);
+            let read = self
+                .feed
+                .shared
+                .buffer()
+                .read_into(self.cursor, MAX_CHUNK, &mut frame);
+            let frame = match read {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    self.cursor += n as u64;
+                    let len = u32::try_from(n).unwrap_or(u32::MAX);
+                    frame[1..protocol::HEADER_LEN].copy_from_slice(&len.to_be_bytes());
                     frame
                 }
                 Err(oldest) => {

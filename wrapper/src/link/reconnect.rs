@@ -14,12 +14,18 @@ use protocol::{Frame, PROTOCOL_NAME};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Time allowed for TCP + TLS + WebSocket upgrade.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for the relay's `ready` and first ACK.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read buffer of the link. The relay sends small messages (ACKs, viewers'
+/// keystrokes), and tungstenite zero-fills its whole read buffer (128 KiB by
+/// default) before every read: 4 KiB keeps that cheap; larger messages (a
+/// paste) arrive in more reads.
+const READ_BUFFER: usize = 4 << 10;
 
 /// Runs the link on the current thread (with its own small runtime) until
 /// the agent exits and the link is done; returns how it went.
@@ -166,9 +172,10 @@ impl Linker {
         let auth = HeaderValue::from_str(&format!("Bearer {}", self.config.api_key))
             .map_err(|_| LinkError::KeyNotAHeader)?;
         request.headers_mut().insert("Authorization", auth);
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
-            None,
+            Some(config),
             true,
             tls::connector(self.config.insecure),
         );

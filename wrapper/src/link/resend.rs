@@ -67,17 +67,26 @@ impl ResendBuffer {
 
     /// Up to `max` bytes from `offset`; `Err(start)` when `offset` is older
     /// than the oldest byte kept. An offset at or past the end gives no bytes.
+    #[cfg(test)]
     pub fn read_from(&self, offset: u64, max: usize) -> Result<Vec<u8>, u64> {
+        let mut out = Vec::new();
+        self.read_into(offset, max, &mut out).map(|_| out)
+    }
+
+    /// Like [`read_from`](Self::read_from), but appends the bytes to `out`
+    /// (right after a frame header: the one copy between the buffer and the
+    /// message) and returns how many.
+    pub fn read_into(&self, offset: u64, max: usize, out: &mut Vec<u8>) -> Result<usize, u64> {
         if offset < self.start {
             return Err(self.start);
         }
         let skip = usize::try_from(offset - self.start).unwrap_or(usize::MAX);
         if skip >= self.data.len() {
-            return Ok(Vec::new());
+            return Ok(0);
         }
         let take = max.min(self.data.len() - skip);
         let (a, b) = self.data.as_slices();
-        let mut out = Vec::with_capacity(take);
+        out.reserve(take);
         if skip < a.len() {
             let from_a = take.min(a.len() - skip);
             out.extend_from_slice(&a[skip..skip + from_a]);
@@ -86,7 +95,7 @@ impl ResendBuffer {
             let skip_b = skip - a.len();
             out.extend_from_slice(&b[skip_b..skip_b + take]);
         }
-        Ok(out)
+        Ok(take)
     }
 
     /// Records the relay's acknowledgement (it only moves forward, and never

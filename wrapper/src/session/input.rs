@@ -2,36 +2,26 @@
 //! locally, a word to the resize thread), and the queue (local keys,
 //! viewers' input, the wrapper's own replies) into the PTY.
 
-use super::{lock, next_event};
+use super::next_event;
 use crate::inbox::{InputEvent, ResizeEvent};
-use crate::queries::{self, QueryArbiter};
-use crate::recorder::Recorder;
+use crate::keyboard::Keyboard;
+use crate::queries;
 use crate::terminal;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::sync::mpsc::{Receiver, Sender, SyncSender};
-use std::sync::Mutex;
-use std::time::Instant;
 
 /// Writes input events into the PTY, through the query arbiter, until every
 /// sender is gone or the PTY refuses a write. Also writes the arbiter's own
-/// replies when their deadline comes. What goes in is handed to the
-/// recording (which keeps it only with `--record-input`).
-pub(super) fn pump(
-    mut writer: Box<dyn Write + Send>,
-    events: &Receiver<InputEvent>,
-    queries: &Mutex<QueryArbiter>,
-    recorder: Option<&Recorder>,
-) {
+/// replies when their deadline comes.
+pub(super) fn pump(keyboard: &Keyboard, events: &Receiver<InputEvent>) {
     let mut last_local = b'\n';
     loop {
-        let deadline = lock(queries).next_deadline();
+        let deadline = keyboard.queries().next_deadline();
         let Some(event) = next_event(events, deadline) else {
             return;
         };
-        let now = Instant::now();
-        let bytes = {
-            let mut arbiter = lock(queries);
+        let written = keyboard.type_with(|arbiter, now| {
             let mut bytes = arbiter.poll(now);
             match &event {
                 Some(InputEvent::Local(data)) => {
@@ -54,18 +44,11 @@ pub(super) fn pump(
                 Some(InputEvent::Wake) | None => {}
             }
             bytes
-        };
-        if let (Some(recorder), false) = (recorder, bytes.is_empty()) {
-            recorder.input(&bytes);
-        }
-        let written = bytes.is_empty()
-            || writer
-                .write_all(&bytes)
-                .and_then(|()| writer.flush())
-                .is_ok();
-        // Viewer input counts against its budget until the agent took it.
+        });
+        // Viewer input counts against its budget (and holds back later
+        // viewer input from the link's direct path) until the agent took it.
         drop(event);
-        if !written {
+        if written.is_err() {
             return;
         }
     }

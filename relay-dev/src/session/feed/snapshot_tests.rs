@@ -47,7 +47,7 @@ fn print(session: &Session, bytes: &[u8]) {
 fn drain(feed: &mut ViewerFeed) -> Vec<Frame> {
     let mut all = Vec::new();
     while let Some(batch) = feed.next_batch() {
-        all.extend(decode_message(&batch.bytes, usize::MAX).unwrap());
+        all.extend(decode_message(&batch.all_bytes(), usize::MAX).unwrap());
     }
     all
 }
@@ -334,7 +334,7 @@ async fn on_the_runtime_the_snapshot_is_built_off_it_and_wakes_the_feed() {
     let deadline = std::time::Duration::from_secs(10);
     while snapshot_in(&frames).is_none() {
         match feed.next_batch() {
-            Some(batch) => frames.extend(decode_message(&batch.bytes, usize::MAX).unwrap()),
+            Some(batch) => frames.extend(decode_message(&batch.all_bytes(), usize::MAX).unwrap()),
             None => tokio::time::timeout(deadline, feed.changed())
                 .await
                 .expect("woken when built"),

@@ -45,7 +45,7 @@ fn print(session: &Session, bytes: &[u8]) {
 }
 
 fn frames(batch: Batch) -> Vec<Frame> {
-    decode_message(&batch.bytes, usize::MAX).unwrap()
+    decode_message(&batch.all_bytes(), usize::MAX).unwrap()
 }
 
 /// Every frame the feed yields until it has nothing more to send.
@@ -339,4 +339,32 @@ fn the_viewer_leaves_when_its_feed_drops() {
     assert_eq!(session.viewer_count(), 1);
     drop(feed);
     assert_eq!(session.viewer_count(), 0);
+}
+
+#[test]
+fn caught_up_viewers_share_the_newest_frame_and_others_read_the_ring() {
+    let session = session(1 << 10);
+    let (mut a, mut b) = (
+        feed(&session, None, "claude"),
+        feed(&session, None, "claude"),
+    );
+    drain(&mut a);
+    drain(&mut b);
+    print(&session, b"one");
+    let (first_a, first_b) = (a.next_batch().unwrap(), b.next_batch().unwrap());
+    let shared = |batch: &Batch| batch.shared.as_ref().map(|f| f.as_ptr());
+    assert!(shared(&first_a).is_some(), "caught up: the shared frame");
+    assert_eq!(
+        shared(&first_a),
+        shared(&first_b),
+        "the same bytes, not copies"
+    );
+    assert_eq!(frames(first_a), [output(b"one")]);
+    // Two frames behind: one batch read from the ring.
+    print(&session, b"two");
+    print(&session, b"three");
+    let behind = a.next_batch().unwrap();
+    assert!(behind.shared.is_none());
+    assert_eq!(frames(behind), [output(b"twothree")]);
+    assert_eq!(a.next_batch(), None);
 }
