@@ -162,8 +162,12 @@ mod tests {
     #[test]
     fn viewer_replies_pass_the_arbiter() {
         let (keyboard, out) = keyboard();
-        // No query pending: a viewer's cursor report is not the agent's to get.
+        keyboard
+            .queries()
+            .observe_output(b"\x1b[6n", Instant::now());
+        // The first answer to the agent's query goes in, a second viewer's is dropped.
         assert!(keyboard.type_now(b"\x1b[5;5R"));
-        assert!(out.0.lock().unwrap().is_empty());
+        assert!(keyboard.type_now(b"\x1b[7;7R"));
+        assert_eq!(*out.0.lock().unwrap(), b"\x1b[5;5R");
     }
 }

@@ -27,8 +27,11 @@ mod report;
 mod throughput;
 mod viewer;
 
+/// One part of the bench: runs its measurements and adds its rows.
+type Part = fn(&tokio::runtime::Runtime, &mut report::Report);
+
 /// The parts, by the name `scripts/bench PART…` selects them with.
-const PARTS: &[(&str, fn(&tokio::runtime::Runtime, &mut report::Report))] = &[
+const PARTS: &[(&str, Part)] = &[
     ("throughput", throughput::run),
     ("latency", latency::run),
     ("fanout", fanout::run),
@@ -39,8 +42,7 @@ const PARTS: &[(&str, fn(&tokio::runtime::Runtime, &mut report::Report))] = &[
 ];
 
 /// Parts run only when named (`scripts/bench profile`).
-const ON_REQUEST: &[(&str, fn(&tokio::runtime::Runtime, &mut report::Report))] =
-    &[("profile", profile::run)];
+const ON_REQUEST: &[(&str, Part)] = &[("profile", profile::run)];
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
