@@ -298,3 +298,40 @@ async fn retries_back_off_and_going_online_retries_at_once() {
     browser.wait_for_text("after the outage").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_asks_for_the_raw_history_gets_it_from_a_key_link() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
+    fixture.print(b"replayed byte for byte\r\n").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    let raw_link = fixture
+        .terminal_url()
+        .replacen("#key=", "?history=raw#key=", 1);
+    for (link, snapshots) in [(raw_link, 0), (fixture.terminal_url(), 1)] {
+        browser.goto(&link).await;
+        browser.wait_for_text("replayed byte for byte").await;
+        browser
+            .wait_for_js(
+                "the joined screen",
+                "return window.__tether.replaying === false;",
+                DEADLINE,
+            )
+            .await;
+        let hook = browser.hook().await;
+        assert_eq!(
+            hook["snapshots"].as_u64(),
+            Some(snapshots),
+            "{link}: {hook}"
+        );
+        // The key leaves the address bar; the query stays.
+        let address = browser
+            .eval("return location.search + location.hash;", vec![])
+            .await;
+        let query = if snapshots == 0 { "?history=raw" } else { "" };
+        assert_eq!(address.as_str(), Some(query), "{link}");
+    }
+    browser.close().await;
+}

@@ -115,7 +115,11 @@ pub fn current() -> Option<Credential> {
     }
     if let Some(offered) = secrets.key {
         if let (Ok(history), Ok(path)) = (window.history(), location.pathname()) {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+            // Only the secret goes: the query (`?history=raw`) stays.
+            let search = location.search().unwrap_or_default();
+            let address = format!("{path}{search}");
+            let _ =
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
         }
         let (key, store) = key_from_link(stored_key().as_deref(), &offered, || {
             window
