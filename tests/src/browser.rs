@@ -95,6 +95,8 @@ impl Drop for Driver {
 /// One headless Chromium session.
 pub struct Browser {
     client: Client,
+    /// chromedriver's address, for its vendor commands.
+    driver_url: String,
     // Dropped after `client`: fields drop in declaration order.
     _driver: Driver,
     _profile: tempfile::TempDir,
@@ -161,6 +163,7 @@ impl Browser {
         });
         Browser {
             client,
+            driver_url: url,
             _driver: driver,
             _profile: profile,
         }
@@ -169,6 +172,25 @@ impl Browser {
     /// The fantoccini client, for anything the helpers do not cover.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Sends chromedriver's command `POST /session/{id}/{path}` with `body`
+    /// (vendor commands fantoccini does not know, such as
+    /// `chromium/network_conditions`); returns its `value`.
+    pub async fn driver_command(&self, path: &str, body: Value) -> Value {
+        let session = self.client.session_id().await.ok().flatten();
+        let session = session.expect("a WebDriver session");
+        let url = format!("{}/session/{session}/{path}", self.driver_url);
+        let reply = crate::relay::fetch("POST", &url, None, Some(&body)).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+        reply.json()["value"].clone()
+    }
+
+    /// Runs the Chrome DevTools Protocol command `cmd` with `params` on the
+    /// page (e.g. `Emulation.setCPUThrottlingRate`); returns its result.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let body = json!({ "cmd": cmd, "params": params });
+        self.driver_command("goog/cdp/execute", body).await
     }
 
     /// Opens `url`.

@@ -14,6 +14,7 @@
 //! | `viewer` | join by replay, the browser's first output, shipped sizes |
 //! | `memory` | relay memory per idle session and per viewer |
 //! | `nodes` | two nodes on Redis: relayed throughput, round trip, memory; Redis load |
+//! | `phone` | a throttled phone joins 1/8/64 MiB sessions: raw replay vs snapshot (`proxy` counts the bytes) |
 //! | `profile` | one scenario under a tracer (`strace`, `callgrind`), on request only |
 //! | `procs`, `report` | the processes measured; the table and `BENCHMARKS.md` |
 
@@ -21,8 +22,10 @@ mod fanout;
 mod latency;
 mod memory;
 mod nodes;
+mod phone;
 mod procs;
 mod profile;
+mod proxy;
 mod report;
 mod throughput;
 mod viewer;
@@ -39,6 +42,7 @@ const PARTS: &[(&str, Part)] = &[
     ("memory", memory::run),
     ("nodes", nodes::nodes),
     ("viewer", viewer::browser),
+    ("phone", phone::run),
 ];
 
 /// Parts run only when named (`scripts/bench profile`).
