@@ -111,11 +111,7 @@ impl ViewerClient {
         credential: &str,
         from: Option<u64>,
     ) -> Result<Self, String> {
-        let how = Connect {
-            subprotocol_key: Some(credential.to_string()),
-            tether: true,
-            ..Default::default()
-        };
+        let how = Connect::tether_viewer(credential);
         Self::connect_with(ws_url, session_id, from, &how).await
     }
 
@@ -141,11 +137,7 @@ impl ViewerClient {
         credential: &str,
         from: Option<u64>,
     ) -> Result<Self, String> {
-        let how = Connect {
-            subprotocol_key: Some(credential.to_string()),
-            tether: true,
-            ..Default::default()
-        };
+        let how = Connect::tether_viewer(credential);
         Self::connect_for_history(ws_url, session_id, from, &how, "snapshot").await
     }
 

@@ -37,6 +37,17 @@ pub struct Connect {
     pub compress: bool,
 }
 
+impl Connect {
+    /// A Tether viewer with `credential` as subprotocol `omnara-key.…`.
+    pub fn tether_viewer(credential: &str) -> Self {
+        Self {
+            subprotocol_key: Some(credential.to_string()),
+            tether: true,
+            ..Default::default()
+        }
+    }
+}
+
 /// Opens a WebSocket to `url` (path and query included). Returns the stream
 /// and the subprotocol the server echoed.
 pub async fn ws_connect(url: &str, how: &Connect) -> Result<(WsStream, Option<String>), String> {
