@@ -113,6 +113,47 @@ pub(crate) fn seal(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    fn b64(text: &str) -> Vec<u8> {
+        URL_SAFE_NO_PAD.decode(text).expect("base64url")
+    }
+
+    /// RFC 8291 Appendix A: the published keys, salt and plaintext give
+    /// exactly the published message body. ring takes no fixed ECDH private
+    /// key, so the vector's own "shared ECDH secret" goes in through `seal`
+    /// (everything after the key agreement).
+    #[test]
+    fn seal_matches_the_rfc_8291_appendix_a_vector() {
+        let ua_public = b64(
+            "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+        );
+        let as_public = b64(
+            "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A8",
+        );
+        let auth = b64("BTBZMqHH6r4Tts7J_aSIgg");
+        let salt: [u8; 16] = b64("DGv6ra1nlYgDCS1FRnbzlw").try_into().unwrap();
+        let ecdh_secret = b64("kyrL1jIIOHEzg3sM2ZWRHDRB62YACZhhSlknJ672kSs");
+        let expected = b64(concat!(
+            "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27ml",
+            "mlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPT",
+            "pK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN",
+        ));
+        let body = seal(
+            &ecdh_secret,
+            &ua_public,
+            &as_public,
+            &auth,
+            &salt,
+            b"When I grow up, I want to be a watermelon",
+        )
+        .unwrap();
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(&body),
+            URL_SAFE_NO_PAD.encode(&expected)
+        );
+    }
 
     #[test]
     fn the_header_names_the_salt_record_size_and_sender_key() {
