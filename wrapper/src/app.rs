@@ -74,7 +74,7 @@ pub fn run(cli: Cli) -> Result<i32, Fatal> {
         return Ok(0);
     }
 
-    let endpoints = Endpoints::resolve(&cli, &config);
+    let endpoints = Endpoints::resolve(&cli.relay, &config);
     if cli.auth {
         return auth::authenticate(&cli, &endpoints, &home, config);
     }
@@ -177,19 +177,14 @@ impl Relay {
         program: &AgentProgram,
         size: Size,
     ) -> Result<Self, Fatal> {
-        let key = cli
-            .api_key
-            .clone()
-            .or_else(|| config.api_key.clone())
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| {
+        let key = cli.relay.key(config).ok_or_else(|| {
                 Fatal::setup(format!(
                     "no API key. Run `tether --auth` (or start `tether-relay`, which saves one in {}), \
                      pass --api-key / TETHER_API_KEY, or use --no-relay to run locally.",
                     home.join(config::CONFIG_FILE).display()
                 ))
             })?;
-        let api = ApiClient::new(&endpoints.api_url, &key, cli.insecure_skip_tls_verify);
+        let api = ApiClient::new(&endpoints.api_url, &key, cli.relay.insecure_skip_tls_verify);
         let registered = match cli.resume.as_deref() {
             // Re-attaching: the session must exist (registering an unknown id
             // would silently create a new one).
@@ -225,7 +220,7 @@ impl Relay {
             resumed: cli.resume.is_some(),
             metadata,
             resend_capacity: DEFAULT_CAPACITY,
-            insecure: cli.insecure_skip_tls_verify,
+            insecure: cli.relay.insecure_skip_tls_verify,
             api: api.clone(),
             initial_size: size,
         });

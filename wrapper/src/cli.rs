@@ -10,7 +10,12 @@ use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+mod record;
+mod relay_access;
 pub mod share;
+
+pub use record::RecordCommand;
+pub use relay_access::RelayAccess;
 
 /// Default agent WebSocket endpoint of a local relay.
 pub const DEFAULT_RELAY_URL: &str = "ws://localhost:8080/agent";
@@ -59,26 +64,9 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
-    /// API key [default: $TETHER_API_KEY, else the config file]
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "TETHER_API_KEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
-
     /// Attach to an existing session instead of registering a new one
     #[arg(long, value_name = "SESSION_ID", value_parser = parse_session_id)]
     pub resume: Option<String>,
-
-    /// Relay agent endpoint [default: ws://localhost:8080/agent]
-    #[arg(long, value_name = "URL", env = "TETHER_RELAY_URL")]
-    pub relay_url: Option<String>,
-
-    /// API base URL [default: http://localhost:8080]
-    #[arg(long, value_name = "URL", env = "TETHER_API_URL")]
-    pub api_url: Option<String>,
 
     /// Local only: no registration and no network at all
     #[arg(long)]
@@ -96,10 +84,6 @@ pub struct Cli {
     #[arg(long)]
     pub qr: bool,
 
-    /// Skip TLS certificate verification for wss:// and https:// (local testing only)
-    #[arg(long)]
-    pub insecure_skip_tls_verify: bool,
-
     /// Seconds without output after which a working agent counts as idle (0: never)
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub idle_after: u64,
@@ -116,40 +100,13 @@ pub struct Cli {
     #[arg(long, requires = "record")]
     pub record_input: bool,
 
+    /// Which relay to reach, and with which key.
+    #[command(flatten)]
+    pub relay: RelayAccess,
+
     /// Arguments for the agent (filled by [`split_args`], not by clap).
     #[arg(skip)]
     pub agent_args: Vec<OsString>,
-}
-
-/// `tether record [SESSION_ID] -o FILE.cast`: download a session's recording
-/// (what the relay still holds of it) as asciicast v3.
-#[derive(Debug, Clone, PartialEq, Parser)]
-#[command(name = "tether record", version)]
-pub struct RecordCommand {
-    /// The session [default: your newest session]
-    #[arg(value_name = "SESSION_ID", value_parser = parse_session_id)]
-    pub session: Option<String>,
-
-    /// Where to write the recording
-    #[arg(short, long, value_name = "FILE.cast")]
-    pub output: PathBuf,
-
-    /// API key [default: $TETHER_API_KEY, else the config file]
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "TETHER_API_KEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
-
-    /// API base URL [default: the config file's, else http://localhost:8080]
-    #[arg(long, value_name = "URL", env = "TETHER_API_URL")]
-    pub api_url: Option<String>,
-
-    /// Skip TLS certificate verification for https:// (local testing only)
-    #[arg(long)]
-    pub insecure_skip_tls_verify: bool,
 }
 
 /// What the command line asks for: a wrapped run (and its variants), a
@@ -399,6 +356,42 @@ mod tests {
         assert!(
             matches!(parse_command(argv), Command::Run(cli) if strs(&cli.agent_args) == ["record"])
         );
+    }
+
+    #[test]
+    fn every_command_takes_the_relay_flags() {
+        let flags = [
+            "--api-key=k",
+            "--relay-url=wss://r.example/agent",
+            "--api-url=https://r.example",
+            "--insecure-skip-tls-verify",
+        ];
+        let expected = RelayAccess {
+            api_key: Some("k".into()),
+            relay_url: Some("wss://r.example/agent".into()),
+            api_url: Some("https://r.example".into()),
+            insecure_skip_tls_verify: true,
+        };
+        let argv = |command: &[&str]| {
+            std::iter::once("tether")
+                .chain(command.iter().copied())
+                .chain(flags)
+                .map(OsString::from)
+                .collect::<Vec<_>>()
+        };
+        let Command::Run(cli) = parse_command(argv(&[])) else {
+            panic!("not a run");
+        };
+        assert_eq!(cli.relay, expected);
+        assert!(cli.agent_args.is_empty(), "{:?}", cli.agent_args);
+        let Command::Record(record) = parse_command(argv(&["record", "-o", "x.cast"])) else {
+            panic!("not the record command");
+        };
+        assert_eq!(record.relay, expected);
+        let Command::Share(share) = parse_command(argv(&["share"])) else {
+            panic!("not the share command");
+        };
+        assert_eq!(share.relay, expected);
     }
 
     #[test]

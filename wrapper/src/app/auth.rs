@@ -17,7 +17,7 @@ pub(super) fn authenticate(
     home: &Path,
     mut config: Config,
 ) -> Result<i32, Fatal> {
-    let key = match cli.api_key.clone().filter(|k| !k.trim().is_empty()) {
+    let key = match cli.relay.api_key.clone().filter(|k| !k.trim().is_empty()) {
         Some(key) => key,
         None => prompt_key().map_err(|err| Fatal::setup(format!("cannot read the key: {err}")))?,
     };
@@ -25,7 +25,7 @@ pub(super) fn authenticate(
     if key.is_empty() {
         return Err(Fatal::setup("no key given"));
     }
-    let api = ApiClient::new(&endpoints.api_url, &key, cli.insecure_skip_tls_verify);
+    let api = ApiClient::new(&endpoints.api_url, &key, cli.relay.insecure_skip_tls_verify);
     api.check_key().map_err(|err| match err {
         ApiError::KeyRefused => {
             Fatal::setup(format!("the API at {} refused this key", endpoints.api_url))
@@ -33,7 +33,7 @@ pub(super) fn authenticate(
         other => Fatal::setup(other),
     })?;
     config.api_key = Some(key);
-    if cli.api_url.is_some() || cli.relay_url.is_some() {
+    if cli.relay.api_url.is_some() || cli.relay.relay_url.is_some() {
         // The key belongs to this server: remember both of its URLs.
         config.api_url = Some(endpoints.api_url.clone());
         config.relay_url = Some(endpoints.relay_url.clone());

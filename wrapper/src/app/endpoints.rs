@@ -1,6 +1,6 @@
 //! Where the relay and its API are: from flags, environment, config and defaults.
 
-use crate::cli::{Cli, DEFAULT_API_URL, DEFAULT_RELAY_URL};
+use crate::cli::{RelayAccess, DEFAULT_API_URL, DEFAULT_RELAY_URL};
 use protocol::config::Config;
 
 /// The relay and API endpoints, from flags, environment, config and defaults.
@@ -18,8 +18,8 @@ impl Endpoints {
     /// only one of them is given there, the other is derived from it (so
     /// `--api-url https://relay.example` never mixes with a relay URL saved
     /// in the config for another server).
-    pub fn resolve(cli: &Cli, config: &Config) -> Self {
-        let from_flags = (cli.relay_url.clone(), cli.api_url.clone());
+    pub fn resolve(flags: &RelayAccess, config: &Config) -> Self {
+        let from_flags = (flags.relay_url.clone(), flags.api_url.clone());
         let from_config = (config.relay_url.clone(), config.api_url.clone());
         let (relay, api) = if from_flags.0.is_some() || from_flags.1.is_some() {
             from_flags
@@ -69,30 +69,30 @@ mod tests {
 
     #[test]
     fn endpoints_default_and_derive() {
-        let none = Endpoints::resolve(&Cli::default(), &Config::default());
+        let none = Endpoints::resolve(&RelayAccess::default(), &Config::default());
         assert_eq!(none.relay_url, DEFAULT_RELAY_URL);
         assert_eq!(none.api_url, DEFAULT_API_URL);
 
-        let cli = Cli {
+        let flags = RelayAccess {
             api_url: Some("https://relay.example:8443/".into()),
-            ..Cli::default()
+            ..RelayAccess::default()
         };
-        let derived = Endpoints::resolve(&cli, &Config::default());
+        let derived = Endpoints::resolve(&flags, &Config::default());
         assert_eq!(derived.relay_url, "wss://relay.example:8443/agent");
 
         let config = Config {
             relay_url: Some("ws://127.0.0.1:9/agent".into()),
             ..Config::default()
         };
-        let from_config = Endpoints::resolve(&Cli::default(), &config);
+        let from_config = Endpoints::resolve(&RelayAccess::default(), &config);
         assert_eq!(from_config.api_url, "http://127.0.0.1:9");
 
-        let cli = Cli {
+        let flags = RelayAccess {
             relay_url: Some("ws://flag/agent".into()),
-            ..Cli::default()
+            ..RelayAccess::default()
         };
         assert_eq!(
-            Endpoints::resolve(&cli, &config).relay_url,
+            Endpoints::resolve(&flags, &config).relay_url,
             "ws://flag/agent"
         );
 
@@ -102,11 +102,11 @@ mod tests {
             api_url: Some("http://127.0.0.1:8080".into()),
             ..Config::default()
         };
-        let cli = Cli {
+        let flags = RelayAccess {
             api_url: Some("https://relay.example".into()),
-            ..Cli::default()
+            ..RelayAccess::default()
         };
-        let mixed = Endpoints::resolve(&cli, &config);
+        let mixed = Endpoints::resolve(&flags, &config);
         assert_eq!(mixed.relay_url, "wss://relay.example/agent");
         assert_eq!(mixed.api_url, "https://relay.example");
     }

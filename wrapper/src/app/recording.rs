@@ -17,18 +17,14 @@ use protocol::Size;
 pub fn download_recording(command: &RecordCommand) -> Result<i32, Fatal> {
     let home = config::tether_home().map_err(Fatal::setup)?;
     let config = Config::load(&home).map_err(Fatal::setup)?;
-    let flags = Cli {
-        api_url: command.api_url.clone(),
-        ..Cli::default()
-    };
-    let endpoints = Endpoints::resolve(&flags, &config);
-    let key = command
-        .api_key
-        .clone()
-        .or_else(|| config.api_key.clone())
-        .filter(|k| !k.trim().is_empty())
+    let endpoints = Endpoints::resolve(&command.relay, &config);
+    let key = (command.relay.key(&config))
         .ok_or_else(|| Fatal::setup("no API key: run `tether --auth` or pass --api-key"))?;
-    let api = ApiClient::new(&endpoints.api_url, &key, command.insecure_skip_tls_verify);
+    let api = ApiClient::new(
+        &endpoints.api_url,
+        &key,
+        command.relay.insecure_skip_tls_verify,
+    );
     let session = match &command.session {
         Some(id) => id.clone(),
         None => api.latest_session().map_err(Fatal::setup)?,

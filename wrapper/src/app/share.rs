@@ -9,7 +9,6 @@
 use super::{qr_code, Endpoints, Fatal};
 use crate::api::{self, ApiClient, ApiError};
 use crate::cli::share::ShareArgs;
-use crate::cli::Cli;
 use crate::printable::{notice, printable, server_text};
 use protocol::api::ShareInfo;
 use protocol::config::{self, Config};
@@ -19,25 +18,19 @@ use protocol::Role;
 pub fn run(args: ShareArgs) -> Result<i32, Fatal> {
     let home = config::tether_home().map_err(Fatal::setup)?;
     let config = Config::load(&home).map_err(Fatal::setup)?;
-    let flags = Cli {
-        relay_url: args.relay_url.clone(),
-        api_url: args.api_url.clone(),
-        ..Cli::default()
-    };
-    let endpoints = Endpoints::resolve(&flags, &config);
-    let key = args
-        .api_key
-        .clone()
-        .or_else(|| config.api_key.clone())
-        .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| {
-            Fatal::setup(format!(
-                "no relay configured: no API key in --api-key, TETHER_API_KEY or {}. \
+    let endpoints = Endpoints::resolve(&args.relay, &config);
+    let key = args.relay.key(&config).ok_or_else(|| {
+        Fatal::setup(format!(
+            "no relay configured: no API key in --api-key, TETHER_API_KEY or {}. \
                  Start `tether-relay` (it saves one there) or run `tether --auth`.",
-                home.join(config::CONFIG_FILE).display()
-            ))
-        })?;
-    let api = ApiClient::new(&endpoints.api_url, &key, args.insecure_skip_tls_verify);
+            home.join(config::CONFIG_FILE).display()
+        ))
+    })?;
+    let api = ApiClient::new(
+        &endpoints.api_url,
+        &key,
+        args.relay.insecure_skip_tls_verify,
+    );
     if let Some(share_id) = &args.revoke {
         api.revoke_share(share_id).map_err(Fatal::setup)?;
         println!("tether: revoked share link {}", printable(share_id));

@@ -56,26 +56,9 @@ pub struct ShareArgs {
     #[arg(long, value_name = "SHARE_ID", conflicts_with_all = ["session", "read_only", "read_write", "qr"])]
     pub revoke: Option<String>,
 
-    /// API key [default: $TETHER_API_KEY, else the config file]
-    #[arg(
-        long,
-        value_name = "KEY",
-        env = "TETHER_API_KEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
-
-    /// Relay agent endpoint (the API is derived from it)
-    #[arg(long, value_name = "URL", env = "TETHER_RELAY_URL")]
-    pub relay_url: Option<String>,
-
-    /// API base URL [default: the config file's, else http://localhost:8080]
-    #[arg(long, value_name = "URL", env = "TETHER_API_URL")]
-    pub api_url: Option<String>,
-
-    /// Skip TLS certificate verification for https:// (local testing only)
-    #[arg(long)]
-    pub insecure_skip_tls_verify: bool,
+    /// Which relay to reach, and with which key.
+    #[command(flatten)]
+    pub relay: super::RelayAccess,
 }
 
 /// Whether a full argv (program name first) asks for `tether share`: the
