@@ -74,6 +74,22 @@ impl Attention {
     pub fn within_limits(self) -> Self {
         Self::new(self.state, self.text, self.offset)
     }
+
+    /// The label of this change as a recording's marker (`waiting: TEXT`,
+    /// `working`, `idle`); `None` for the end, which has its own event.
+    ///
+    /// ```
+    /// use protocol::{Attention, AttentionState};
+    /// let wait = Attention::new(AttentionState::Waiting, Some("Allow?".into()), None);
+    /// assert_eq!(wait.marker_label().as_deref(), Some("waiting: Allow?"));
+    /// ```
+    pub fn marker_label(&self) -> Option<String> {
+        match (self.state, &self.text) {
+            (AttentionState::Ended, _) => None,
+            (AttentionState::Waiting, Some(text)) => Some(format!("waiting: {text}")),
+            (state, _) => Some(state.as_str().to_string()),
+        }
+    }
 }
 
 /// `text` cut to at most [`MAX_ATTENTION_TEXT`] bytes, at a character

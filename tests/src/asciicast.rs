@@ -109,6 +109,31 @@ pub fn asciinema_cat_and_convert(file: &Path) -> String {
     String::from_utf8_lossy(&text).into_owned()
 }
 
+/// The markers (`m` events: absolute seconds, label) as asciinema reads
+/// them: the file converted to asciicast v2 by `asciinema convert`, whose
+/// event times are absolute; `None` if asciinema is missing and the test is
+/// skipped (see [`crate::tools::require_tool`]).
+pub fn asciinema_markers(file: &Path) -> Option<Vec<(f64, String)>> {
+    if !crate::tools::require_tool("asciinema") {
+        return None;
+    }
+    let v2 = run_asciinema(&[
+        "convert".as_ref(),
+        "-f".as_ref(),
+        "asciicast-v2".as_ref(),
+        file.as_os_str(),
+        "-".as_ref(),
+    ]);
+    let markers = String::from_utf8_lossy(&v2)
+        .lines()
+        .skip(1)
+        .filter_map(|line| serde_json::from_str::<(f64, String, String)>(line).ok())
+        .filter(|(_, code, _)| code == "m")
+        .map(|(at, _, label)| (at, label))
+        .collect();
+    Some(markers)
+}
+
 fn run_asciinema(args: &[&std::ffi::OsStr]) -> Vec<u8> {
     let out = Command::new("asciinema")
         .args(args)

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use protocol::asciicast::Event;
-use tests::asciicast::{asciinema_cat_and_convert, asciinema_raw, Cast};
+use tests::asciicast::{asciinema_cat_and_convert, asciinema_markers, asciinema_raw, Cast};
 use tests::relay::RelayProcess;
 use tests::wait::DEADLINE;
 use tests::wrapper::TetherCommand;
@@ -86,6 +86,51 @@ fn the_local_recording_is_complete_and_byte_exact_and_has_no_input_unless_asked(
         })
         .collect();
     assert_eq!(typed, "typed\n");
+}
+
+#[test]
+fn the_local_recording_marks_when_the_agent_waits_for_its_person() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("wait.cast");
+    // OSC 9 is a notification: the agent waits ("waiting: TEXT"); the output
+    // after it means it works again.
+    let script =
+        r"echo started; printf '\033]9;Allow edit of main.rs?\007'; sleep 0.3; echo went on";
+    let mut tether = TetherCommand::new(home.path())
+        .args(["--no-relay", "--record", file.to_str().unwrap()])
+        .args(["--command", "sh", "--", "-c", script])
+        .null_stdin()
+        .spawn();
+    assert_eq!(tether.wait(DEADLINE).code(), Some(0));
+    let cast = read_cast(&file);
+    let markers: Vec<(f64, &str)> = cast
+        .events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            Event::Marker(label) => Some((*at, label.as_str())),
+            _ => None,
+        })
+        .collect();
+    let waiting = markers
+        .iter()
+        .find(|(_, label)| *label == "waiting: Allow edit of main.rs?")
+        .unwrap_or_else(|| panic!("no waiting marker in {markers:?}"));
+    let (asked, went_on) = (cast.time_of("\x1b]9;"), cast.time_of("went on"));
+    assert!(
+        (asked..went_on).contains(&waiting.0),
+        "the marker at {} s is after the question ({asked} s) and before the answer ({went_on} s)",
+        waiting.0
+    );
+    if let Some(read_back) = asciinema_markers(&file) {
+        let (at, _) = read_back
+            .iter()
+            .find(|(_, label)| label == waiting.1)
+            .unwrap_or_else(|| panic!("asciinema lost the marker: {read_back:?}"));
+        assert!(
+            (at - waiting.0).abs() < 0.01,
+            "asciinema reads it at {at} s"
+        );
+    }
 }
 
 #[tokio::test]

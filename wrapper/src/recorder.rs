@@ -2,7 +2,8 @@
 //! while it runs, from the wrapper's own stream (so nothing is lost to the
 //! relay's ring): every output chunk as an `o` event, every PTY size as an
 //! `r` event, the exit as an `x` event, and, with `--record-input` only
-//! (keys can be secrets), what went into the PTY as `i` events.
+//! (keys can be secrets), what went into the PTY as `i` events; attention
+//! changes (the agent waits for its person) as `m` markers.
 //!
 //! Each event is written and flushed when it happens: a recording cut short
 //! (tether killed) holds everything up to then. A write that fails is
@@ -85,6 +86,14 @@ impl Recorder {
         self.write(|events, at, line| events.resize(at, size, line));
     }
 
+    /// The session's attention changed (an `m` marker: `waiting: TEXT`,
+    /// `working`, `idle`).
+    pub fn attention(&self, attention: &protocol::Attention) {
+        if let Some(label) = attention.marker_label() {
+            self.write(|events, at, line| events.marker(at, &label, line));
+        }
+    }
+
     /// The agent exited with `code`.
     pub fn exit(&self, code: i32) {
         self.write(|events, at, line| events.exit(at, code, line));
@@ -127,6 +136,11 @@ mod tests {
         recorder.input(b"secret\r");
         recorder.resize(Size::new(30, 100));
         recorder.output("é".as_bytes());
+        recorder.attention(&protocol::Attention::new(
+            protocol::AttentionState::Waiting,
+            Some("Allow?".into()),
+            Some(5),
+        ));
         recorder.exit(0);
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
@@ -142,6 +156,7 @@ mod tests {
                 Event::Output("hi ".into()),
                 Event::Resize(Size::new(30, 100)),
                 Event::Output("é".into()),
+                Event::Marker("waiting: Allow?".into()),
                 Event::Exit(0),
             ],
             "no input without --record-input"

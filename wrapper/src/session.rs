@@ -96,22 +96,24 @@ pub fn run(
         link.start(inbox)
     });
 
-    // The attention rule, on what goes to the relay.
-    let attention = match &link {
-        Some(link) => Some(attention::AttentionWatch::start(
+    // The attention rule, on what goes to the relay and the recording.
+    let attention = if link.is_some() || recorder.is_some() {
+        Some(attention::AttentionWatch::start(
             rules,
-            link.attention_sink(),
-        )?),
-        None => None,
+            link.as_ref().map(|l| l.attention_sink()),
+            recorder.clone(),
+        )?)
+    } else {
+        None
     };
 
     // Output: PTY → stdout and the link's buffer.
     let output_done = {
         let reader = agent.reader()?;
         let queries = Arc::clone(&queries);
-        let sink = link
-            .as_ref()
-            .map(|l| output::RelayOutput::new(l.output_sink(), attention.clone()));
+        let sink = (link.is_some() || attention.is_some()).then(|| {
+            output::RelayOutput::new(link.as_ref().map(|l| l.output_sink()), attention.clone())
+        });
         let wake = input_tx.clone();
         let recorder = recorder.clone();
         let (done_tx, done_rx) = mpsc::channel();

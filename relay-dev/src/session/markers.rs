@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use protocol::{Attention, AttentionState};
+use protocol::Attention;
 
 /// Most bytes of labels a session keeps (beyond it the oldest go).
 const MAX_BYTES: usize = 16 << 10;
@@ -25,10 +25,8 @@ impl Markers {
     /// Notes `attention` (reported at `micros`; at stream offset `end` when
     /// it names none). The end has its own event (`x`): not noted.
     pub(crate) fn attention(&mut self, attention: &Attention, micros: u64, end: u64, start: u64) {
-        let label = match (&attention.state, &attention.text) {
-            (AttentionState::Ended, _) => return,
-            (AttentionState::Waiting, Some(text)) => format!("waiting: {text}"),
-            (state, _) => state.as_str().to_string(),
+        let Some(label) = attention.marker_label() else {
+            return;
         };
         let offset = attention.offset.unwrap_or(end).min(end);
         self.bytes += label.len();
@@ -59,6 +57,7 @@ impl Markers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protocol::AttentionState;
 
     #[test]
     fn attention_changes_are_labelled_bounded_and_evicted_with_the_output() {

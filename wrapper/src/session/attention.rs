@@ -1,9 +1,12 @@
 //! The attention rule run beside the output thread: the output thread shows
 //! each chunk to the [`AttentionTracker`]; a small thread applies the idle
-//! rule when its deadline comes. Every change goes to the relay link.
+//! rule when its deadline comes. Every change goes to the relay link and
+//! the recording (`--record`, as a marker).
 
 use crate::attention::{AttentionRules, AttentionTracker};
 use crate::link::AttentionSink;
+use crate::recorder::Recorder;
+use protocol::Attention;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -12,7 +15,8 @@ use std::time::Instant;
 pub(super) struct AttentionWatch {
     inner: Mutex<Inner>,
     wake: Condvar,
-    sink: AttentionSink,
+    sink: Option<AttentionSink>,
+    recorder: Option<Recorder>,
 }
 
 #[derive(Debug)]
@@ -22,8 +26,12 @@ struct Inner {
 }
 
 impl AttentionWatch {
-    /// Starts the idle thread; changes go to `sink`.
-    pub(super) fn start(rules: AttentionRules, sink: AttentionSink) -> std::io::Result<Arc<Self>> {
+    /// Starts the idle thread; changes go to `sink` and `recorder`.
+    pub(super) fn start(
+        rules: AttentionRules,
+        sink: Option<AttentionSink>,
+        recorder: Option<Recorder>,
+    ) -> std::io::Result<Arc<Self>> {
         let watch = Arc::new(Self {
             inner: Mutex::new(Inner {
                 tracker: AttentionTracker::new(rules),
@@ -31,6 +39,7 @@ impl AttentionWatch {
             }),
             wake: Condvar::new(),
             sink,
+            recorder,
         });
         let idle = Arc::clone(&watch);
         std::thread::Builder::new()
@@ -47,8 +56,17 @@ impl AttentionWatch {
     pub(super) fn observe(&self, chunk: &[u8], offset: u64) {
         let changed = self.lock().tracker.observe(chunk, offset, Instant::now());
         if let Some(attention) = changed {
-            self.sink.report(attention);
+            self.report(attention);
             self.wake.notify_one();
+        }
+    }
+
+    fn report(&self, attention: Attention) {
+        if let Some(recorder) = &self.recorder {
+            recorder.attention(&attention);
+        }
+        if let Some(sink) = &self.sink {
+            sink.report(attention);
         }
     }
 
@@ -70,7 +88,7 @@ impl AttentionWatch {
                         .wait_timeout(inner, wait)
                         .unwrap_or_else(|e| e.into_inner());
                     if let Some(attention) = inner.tracker.poll(Instant::now()) {
-                        self.sink.report(attention);
+                        self.report(attention);
                     }
                     inner
                 }

@@ -6,6 +6,7 @@ use crate::inbox::InputEvent;
 use crate::link::OutputSink;
 use crate::queries::QueryArbiter;
 use crate::recorder::Recorder;
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -15,21 +16,32 @@ use std::time::Instant;
 /// Bytes read from the PTY at once.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Where the output goes for the relay: the link's buffer, and the
-/// attention rule (which reads it at its stream offsets).
+/// Where the output goes besides the terminal and the recording: the
+/// link's buffer (when there is a relay), and the attention rule, which
+/// reads it at its stream offsets (counted here without a link).
 pub(super) struct RelayOutput {
-    sink: OutputSink,
+    sink: Option<OutputSink>,
     attention: Option<Arc<AttentionWatch>>,
+    /// The stream offset of the next byte, when there is no link to say.
+    offset: Cell<u64>,
 }
 
 impl RelayOutput {
     /// Output for `sink`, shown to `attention` too.
-    pub(super) fn new(sink: OutputSink, attention: Option<Arc<AttentionWatch>>) -> Self {
-        Self { sink, attention }
+    pub(super) fn new(sink: Option<OutputSink>, attention: Option<Arc<AttentionWatch>>) -> Self {
+        Self {
+            sink,
+            attention,
+            offset: Cell::new(0),
+        }
     }
 
     fn push(&self, chunk: &[u8]) {
-        let offset = self.sink.push(chunk);
+        let offset = match &self.sink {
+            Some(sink) => sink.push(chunk),
+            None => self.offset.get(),
+        };
+        self.offset.set(offset + chunk.len() as u64);
         if let Some(attention) = &self.attention {
             attention.observe(chunk, offset);
         }
@@ -45,8 +57,10 @@ impl Drop for RelayOutput {
 }
 
 /// Reads the PTY until it closes. Each chunk is shown to the query arbiter
-/// first (waking the input thread when a query is pending), then appended to
-/// the relay's buffer and the recording, then written to stdout.
+/// first (waking the input thread when a query is pending), then written to
+/// the recording, then appended to the relay's buffer (and shown to the
+/// attention rule, whose markers so follow the output that caused them),
+/// then written to stdout.
 pub(super) fn pump(
     mut reader: Box<dyn Read + Send>,
     queries: &Mutex<QueryArbiter>,
@@ -78,12 +92,12 @@ pub(super) fn pump(
         if lock(queries).observe_output(chunk, Instant::now()) {
             let _ = wake.try_send(InputEvent::Wake);
         }
+        if let Some(recorder) = recorder {
+            recorder.output(chunk);
+        }
         // Then the relay: it only appends to memory, never waits.
         if let Some(sink) = sink {
             sink.push(chunk);
-        }
-        if let Some(recorder) = recorder {
-            recorder.output(chunk);
         }
         if stdout_ok {
             let mut out = stdout.lock();
