@@ -7,6 +7,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+mod values;
+
+pub use values::DatabaseUrl;
+use values::{parse_bytes, parse_database_url, parse_node_id, parse_node_url, parse_size};
+
 /// `tether-relay`: streams terminal sessions from `tether` to browsers.
 #[derive(Debug, Parser)]
 #[command(name = "tether-relay", version, about)]
@@ -188,84 +193,6 @@ pub struct Config {
     pub keep_recordings_days: u64,
 }
 
-/// A `--node-id`.
-fn parse_node_id(text: &str) -> Result<String, String> {
-    if crate::cluster::valid_node_id(text) {
-        Ok(text.to_string())
-    } else {
-        Err(format!(
-            "{text:?} is not a node id (1 to 64 letters, digits, '.', '_' or '-')"
-        ))
-    }
-}
-
-/// A `--node-url`: `http://HOST:PORT`, without a path.
-fn parse_node_url(text: &str) -> Result<String, String> {
-    let rest = text
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{text:?} must start with http:// (e.g. http://10.0.0.5:8080)"))?;
-    let authority = rest.trim_end_matches('/');
-    if authority.is_empty() || authority.contains(['/', '?', '#', ' ']) {
-        return Err(format!("{text:?} must be http://HOST:PORT with no path"));
-    }
-    Ok(format!("http://{authority}"))
-}
-
-/// A PostgreSQL connection URL; its `Debug` form hides it (it may hold a password).
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    /// The URL itself, for connecting (never for logs).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DatabaseUrl(..)")
-    }
-}
-
-/// A `postgres://` (or `postgresql://`) URL that the PostgreSQL client accepts.
-fn parse_database_url(text: &str) -> Result<DatabaseUrl, String> {
-    const FORM: &str = "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE";
-    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
-        return Err(format!("not a PostgreSQL URL: expected {FORM}"));
-    }
-    text.parse::<tokio_postgres::Config>()
-        .map_err(|e| format!("not a valid PostgreSQL URL ({FORM}): {e}"))?;
-    Ok(DatabaseUrl(text.to_owned()))
-}
-
-/// [`parse_bytes`] for sizes held in memory.
-fn parse_size(text: &str) -> Result<usize, String> {
-    parse_bytes(text)?
-        .try_into()
-        .map_err(|_| format!("{text:?} is too large"))
-}
-
-/// A byte count: digits with an optional K, M or G (powers of 1024),
-/// optionally followed by `iB` or `B` (`64K`, `256MiB`, `8388608`).
-fn parse_bytes(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let lower = text.to_ascii_lowercase();
-    let number = lower.trim_end_matches("ib").trim_end_matches('b');
-    let (digits, shift) = match number.as_bytes().last() {
-        Some(b'k') => (&number[..number.len() - 1], 10),
-        Some(b'm') => (&number[..number.len() - 1], 20),
-        Some(b'g') => (&number[..number.len() - 1], 30),
-        _ => (number, 0),
-    };
-    digits
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1 << shift))
-        .ok_or_else(|| format!("{text:?} is not a byte count (e.g. 1048576, 64K, 256M, 1G)"))
-}
-
 impl Config {
     /// Settings for tests: port 0 on loopback, data in `data_dir`.
     pub fn for_tests(data_dir: PathBuf) -> Self {
@@ -360,42 +287,5 @@ impl Config {
     /// The WebSocket upgrade timeout (authorize and greet).
     pub(crate) fn upgrade_timeout(&self) -> Duration {
         Duration::from_secs(self.upgrade_timeout.max(1))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{parse_bytes, parse_database_url, parse_node_url};
-
-    #[test]
-    fn node_urls_are_http_authorities() {
-        assert_eq!(
-            parse_node_url("http://10.0.0.5:8080/"),
-            Ok("http://10.0.0.5:8080".to_string())
-        );
-        assert!(parse_node_url("ws://10.0.0.5:8080").is_err());
-        assert!(parse_node_url("http://host:1/path").is_err());
-        assert!(parse_node_url("http://").is_err());
-    }
-
-    #[test]
-    fn database_urls_are_checked_and_never_shown() {
-        let url = parse_database_url("postgres://ann:s3cret@db.example:5433/tether").unwrap();
-        assert_eq!(url.expose(), "postgres://ann:s3cret@db.example:5433/tether");
-        assert!(!format!("{url:?}").contains("s3cret"));
-        assert!(parse_database_url("postgresql://localhost/tether").is_ok());
-        assert!(parse_database_url("mysql://localhost/tether").is_err());
-        assert!(parse_database_url("postgres://localhost:notaport/db").is_err());
-    }
-
-    #[test]
-    fn byte_counts_take_binary_suffixes() {
-        assert_eq!(parse_bytes("8388608"), Ok(8 << 20));
-        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
-        assert_eq!(parse_bytes("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_bytes("1g"), Ok(1 << 30));
-        assert_eq!(parse_bytes("2GB"), Ok(2 << 30));
-        assert!(parse_bytes("lots").is_err());
-        assert!(parse_bytes("99999999999G").is_err());
     }
 }
