@@ -63,27 +63,42 @@ fn arbiter(data: &[u8]) {
     }
 }
 
-/// Every cursor position report (`ESC [ row ; col R`) in `replies` is inside `pty`.
+/// Every cursor position report in `replies` is inside `pty`.
 fn assert_cursor_inside(replies: &[u8], pty: Size) {
-    let mut rest = replies;
+    for (row, col) in cursor_reports(replies) {
+        assert!(
+            (1..=u32::from(pty.rows)).contains(&row) && (1..=u32::from(pty.cols)).contains(&col),
+            "the wrapper reported the cursor at {row};{col} in a {pty} PTY"
+        );
+    }
+}
+
+/// The (row, col) of every cursor position report (`ESC [ row ; col R`, or
+/// `ESC [ ? row ; col R`) in `bytes`; a number too large for a `u32` counts
+/// as `u32::MAX`, a missing one as 0 (both outside any PTY).
+pub(crate) fn cursor_reports(bytes: &[u8]) -> Vec<(u32, u32)> {
+    let number = |digits: &[u8]| {
+        digits.iter().fold(0u32, |n, d| {
+            n.saturating_mul(10).saturating_add(u32::from(d - b'0'))
+        })
+    };
+    let mut found = Vec::new();
+    let mut rest = bytes;
     while let Some(at) = rest.windows(2).position(|w| w == b"\x1b[") {
         rest = &rest[at + 2..];
-        let end = rest
+        let body = rest.strip_prefix(b"?").unwrap_or(rest);
+        let end = body
             .iter()
             .position(|b| !(b.is_ascii_digit() || *b == b';'));
-        let Some(end) = end.filter(|&end| rest[end] == b'R') else {
+        let Some(end) = end.filter(|&end| body[end] == b'R') else {
             continue;
         };
-        let text = std::str::from_utf8(&rest[..end]).unwrap_or_default();
-        if let Some((row, col)) = text.split_once(';') {
-            let (row, col): (u32, u32) = (row.parse().unwrap_or(0), col.parse().unwrap_or(0));
-            assert!(
-                (1..=u32::from(pty.rows)).contains(&row)
-                    && (1..=u32::from(pty.cols)).contains(&col),
-                "the wrapper reported the cursor at {row};{col} in a {pty} PTY"
-            );
+        let mut numbers = body[..end].split(|b| *b == b';').map(number);
+        if let (Some(row), Some(col)) = (numbers.next(), numbers.next()) {
+            found.push((row, col));
         }
     }
+    found
 }
 
 #[cfg(test)]

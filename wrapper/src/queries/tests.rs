@@ -1,6 +1,7 @@
 //! The arbiter's rules, one story each, and the parser's properties.
 
 use super::*;
+use crate::fuzzing::cursor_reports;
 use proptest::prelude::*;
 
 fn arbiter(local: bool) -> (QueryArbiter, Instant) {
@@ -263,14 +264,6 @@ fn is_input_minus_replies(input: &[Typed], mut out: &[u8]) -> bool {
     out.is_empty()
 }
 
-/// The (row, col) of a cursor position reply `ESC [ [?] row ; col R`.
-fn cpr_position(reply: &[u8]) -> Option<(u16, u16)> {
-    let text = std::str::from_utf8(reply).ok()?;
-    let inner = text.strip_prefix("\x1b[")?.strip_suffix('R')?;
-    let (row, col) = inner.trim_start_matches('?').split_once(';')?;
-    Some((row.parse().ok()?, col.parse().ok()?))
-}
-
 proptest! {
     /// The agent's output may arrive cut anywhere: the queries seen, the
     /// cursor followed and what is carried over are those of one piece.
@@ -355,7 +348,7 @@ proptest! {
         local in any::<bool>(),
     ) {
         let t0 = Instant::now();
-        let inside = |(row, col): (u16, u16)| (1..=rows).contains(&row) && (1..=cols).contains(&col);
+        let inside = |(row, col): (u32, u32)| (1..=u32::from(rows)).contains(&row) && (1..=u32::from(cols)).contains(&col);
         let asked = |local| {
             let mut q = QueryArbiter::new(Size::new(first_size.0, first_size.1), local);
             q.observe_output(&before, t0);
@@ -372,20 +365,12 @@ proptest! {
         } else {
             q.viewer_input(reply.as_bytes(), t0)
         };
-        prop_assert!(cpr_position(&out).is_some_and(inside), "forwarded {:?}", String::from_utf8_lossy(&out));
+        let forwarded = cursor_reports(&out);
+        prop_assert!(matches!(forwarded[..], [one] if inside(one)), "forwarded {:?}", String::from_utf8_lossy(&out));
 
         let own = asked(false).poll(t0 + SELF_ANSWER_AFTER);
-        let mut rest = own.as_slice();
-        let mut cprs = 0;
-        while let Some(start) = rest.windows(2).position(|w| w == b"\x1b[") {
-            let end = rest[start..].iter().position(|&b| b.is_ascii_alphabetic()).map(|e| start + e);
-            let Some(end) = end else { break };
-            if rest[end] == b'R' {
-                cprs += 1;
-                prop_assert!(cpr_position(&rest[start..=end]).is_some_and(inside), "answered {:?}", String::from_utf8_lossy(&own));
-            }
-            rest = &rest[end + 1..];
-        }
-        prop_assert!(cprs >= 1, "the wrapper answers the CPR itself: {:?}", String::from_utf8_lossy(&own));
+        let answered = cursor_reports(&own);
+        prop_assert!(!answered.is_empty(), "the wrapper answers the CPR itself: {:?}", String::from_utf8_lossy(&own));
+        prop_assert!(answered.into_iter().all(inside), "answered {:?}", String::from_utf8_lossy(&own));
     }
 }
