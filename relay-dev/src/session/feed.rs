@@ -328,6 +328,8 @@ impl ViewerFeed {
     }
 }
 
+#[cfg(test)]
+mod fixture;
 mod outbox;
 mod snapshot_join;
 #[cfg(test)]

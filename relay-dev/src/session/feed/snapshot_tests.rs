@@ -2,17 +2,12 @@
 //! end of the stream, its offset, `history_complete`, then live output —
 //! and when it gets the bytes instead.
 
-use protocol::{decode_message, Snapshot};
+use protocol::Snapshot;
 use uuid::Uuid;
 
+use super::fixture::*;
 use super::*;
 use crate::session::snapshot::{FromError, FAR_BEHIND};
-use crate::session::tests::ROOMY;
-use crate::session::{Seat, Upload};
-
-fn session(history_bytes: usize) -> Arc<Session> {
-    Arc::new(Session::new(Uuid::new_v4(), "ann", history_bytes))
-}
 
 fn feed(
     session: &Arc<Session>,
@@ -20,36 +15,11 @@ fn feed(
     history: HistoryMode,
     extensions: bool,
 ) -> ViewerFeed {
-    let options = FeedOptions {
-        role: Role::ReadWrite,
-        shared_by: None,
-        from,
-        agent_type: "claude",
-        extensions,
-        history,
-        snapshot_lines: 100,
-    };
-    ViewerFeed::new(session.join_viewer(Seat::Owner, ROOMY).unwrap(), options)
+    join(session, from, "claude", extensions, history)
 }
 
 fn joiner(session: &Arc<Session>, from: Option<u64>) -> ViewerFeed {
     feed(session, from, HistoryMode::Snapshot, true)
-}
-
-fn agent_sends(session: &Session, frames: Vec<Frame>) {
-    session.upload(&mut Upload::default(), frames).unwrap();
-}
-
-fn print(session: &Session, bytes: &[u8]) {
-    agent_sends(session, vec![Frame::Output(bytes.to_vec())]);
-}
-
-fn drain(feed: &mut ViewerFeed) -> Vec<Frame> {
-    let mut all = Vec::new();
-    while let Some(batch) = feed.next_batch() {
-        all.extend(decode_message(&batch.all_bytes(), usize::MAX).unwrap());
-    }
-    all
 }
 
 fn snapshot_in(frames: &[Frame]) -> Option<&Snapshot> {
@@ -334,7 +304,7 @@ async fn on_the_runtime_the_snapshot_is_built_off_it_and_wakes_the_feed() {
     let deadline = std::time::Duration::from_secs(10);
     while snapshot_in(&frames).is_none() {
         match feed.next_batch() {
-            Some(batch) => frames.extend(decode_message(&batch.all_bytes(), usize::MAX).unwrap()),
+            Some(batch) => frames.extend(super::fixture::frames(batch)),
             None => tokio::time::timeout(deadline, feed.changed())
                 .await
                 .expect("woken when built"),

@@ -1,60 +1,24 @@
 //! The feed without sockets: a session written through [`Session::upload`],
 //! read through [`ViewerFeed::next_batch`].
 
-use protocol::{decode_message, Metadata};
-use uuid::Uuid;
+use protocol::Metadata;
 
+use super::fixture::*;
 use super::*;
-use crate::session::tests::ROOMY;
-use crate::session::{command_queue, Seat, Upload};
-
-fn session(history_bytes: usize) -> Arc<Session> {
-    Arc::new(Session::new(Uuid::new_v4(), "ann", history_bytes))
-}
+use crate::session::command_queue;
 
 fn feed(session: &Arc<Session>, from: Option<u64>, agent_type: &str) -> ViewerFeed {
     feed_with(session, from, agent_type, true)
 }
 
+/// These tests are about the raw history; snapshot_tests.rs has the rest.
 fn feed_with(
     session: &Arc<Session>,
     from: Option<u64>,
     agent_type: &str,
     extensions: bool,
 ) -> ViewerFeed {
-    let options = FeedOptions {
-        role: Role::ReadWrite,
-        shared_by: None,
-        from,
-        agent_type,
-        extensions,
-        // These tests are about the raw history; snapshot_tests.rs has the rest.
-        history: HistoryMode::Raw,
-        snapshot_lines: 0,
-    };
-    ViewerFeed::new(session.join_viewer(Seat::Owner, ROOMY).unwrap(), options)
-}
-
-/// The agent sends one message with these frames.
-fn agent_sends(session: &Session, frames: Vec<Frame>) {
-    session.upload(&mut Upload::default(), frames).unwrap();
-}
-
-fn print(session: &Session, bytes: &[u8]) {
-    agent_sends(session, vec![Frame::Output(bytes.to_vec())]);
-}
-
-fn frames(batch: Batch) -> Vec<Frame> {
-    decode_message(&batch.all_bytes(), usize::MAX).unwrap()
-}
-
-/// Every frame the feed yields until it has nothing more to send.
-fn drain(feed: &mut ViewerFeed) -> Vec<Frame> {
-    let mut all = Vec::new();
-    while let Some(batch) = feed.next_batch() {
-        all.extend(frames(batch));
-    }
-    all
+    join(session, from, agent_type, extensions, HistoryMode::Raw)
 }
 
 /// The frames with consecutive OUTPUT merged into one (chunking aside).
