@@ -12,6 +12,7 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -206,6 +207,7 @@ fn session_info() -> SessionInfo {
 pub struct CuttableProxy {
     addr: SocketAddr,
     links: Arc<Mutex<Vec<AbortHandle>>>,
+    refusing: Arc<AtomicBool>,
     server: AbortHandle,
 }
 
@@ -218,8 +220,14 @@ impl CuttableProxy {
         let addr = listener.local_addr().expect("the proxy's address");
         let links = Arc::new(Mutex::new(Vec::new()));
         let registry = Arc::clone(&links);
+        let refusing = Arc::new(AtomicBool::new(false));
+        let refuse = Arc::clone(&refusing);
         let server = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
+                if refuse.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
                 let link = tokio::spawn(async move {
                     let Ok(mut server) = tokio::net::TcpStream::connect(backend).await else {
                         return;
@@ -232,8 +240,20 @@ impl CuttableProxy {
         Self {
             addr,
             links,
+            refusing,
             server: server.abort_handle(),
         }
+    }
+
+    /// `ws://127.0.0.1:PORT/agent`: the relay's agent endpoint through the proxy.
+    pub fn agent_url(&self) -> String {
+        format!("ws://{}/agent", self.addr)
+    }
+
+    /// While `refuse` is set, new connections are closed at once (as if
+    /// the relay were down); open ones are kept.
+    pub fn refuse_new(&self, refuse: bool) {
+        self.refusing.store(refuse, Ordering::SeqCst);
     }
 
     /// `http://127.0.0.1:PORT`: the relay's API (and agent link) through

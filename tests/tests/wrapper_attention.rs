@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use protocol::api::AttentionInfo;
 use protocol::{Attention, AttentionState, Control};
+use tests::fake_relay::CuttableProxy;
 use tests::relay::{RelayProcess, ViewerClient};
 use tests::wait::{eventually, DEADLINE};
 use tests::wrapper::{TetherCommand, TetherProcess};
@@ -155,4 +156,61 @@ async fn an_agent_quiet_after_output_is_idle_until_it_prints_again() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let still = attention(&relay, &id).await.unwrap();
     assert_eq!(still.state, AttentionState::Waiting, "{still:?}");
+}
+
+/// `tether --resume`: a wait the agent shows before the link first comes up
+/// is reported at its place in the session's stream (after the earlier
+/// run's output), so the relay takes it for the new wait it is: in the API
+/// at that offset, and in the message log (which, like a push, takes each
+/// wait once, by offset).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_session_waiting_before_its_link_is_up_is_a_new_wait() {
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let key = relay.api_key();
+    let first_run = "seq 1 2000; printf '\\033]9;First wait\\007'; sleep 0.2";
+    let mut first = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", relay.http_url())
+        .env("TETHER_API_KEY", &key)
+        .args(["--command", "sh", "--", "-c", first_run])
+        .null_stdin()
+        .spawn();
+    let id = first.session_id(DEADLINE);
+    assert_eq!(first.wait(DEADLINE).code(), Some(0));
+    wait_api(&relay, &id, AttentionState::Ended, None).await;
+    let first_end = attention(&relay, &id).await.unwrap().offset.unwrap();
+    assert!(first_end > 8000, "{first_end}");
+
+    // The API answers, but the agent link cannot connect yet.
+    let proxy = CuttableProxy::start(relay.addr()).await;
+    proxy.refuse_new(true);
+    let second_run = "stty -echo; printf '\\033]9;Second wait\\007'; echo asked; read x";
+    let mut second = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", relay.http_url())
+        .env("TETHER_RELAY_URL", proxy.agent_url())
+        .env("TETHER_API_KEY", &key)
+        .args(["--resume", &id, "--command", "sh", "--", "-c", second_run])
+        .spawn();
+    second.stdout.wait_for_text("asked", DEADLINE);
+    proxy.refuse_new(false);
+
+    wait_api(&relay, &id, AttentionState::Waiting, Some("Second wait")).await;
+    let shown = attention(&relay, &id).await.unwrap();
+    assert!(
+        shown.offset.is_some_and(|at| at >= first_end),
+        "the wait is after the first run's output ({first_end}): {shown:?}"
+    );
+    eventually("the second wait in the message log", DEADLINE, async || {
+        relay
+            .session(&key, &id)
+            .await
+            .and_then(|s| s.messages)
+            .is_some_and(|log| {
+                log.iter()
+                    .any(|m| m.content == "Waiting for you: Second wait")
+            })
+    })
+    .await;
+    second.write_stdin(b"\n");
+    assert_eq!(second.wait(DEADLINE).code(), Some(0));
 }

@@ -78,7 +78,7 @@ impl AttentionTracker {
             let at = offset + i as u64;
             match signal {
                 Signal::Printed => self.printed(at, now),
-                Signal::Notify(None) if !self.rules.bell => {}
+                Signal::Notify(None) if !self.rules.bell || self.bell_of_this_wait(now) => {}
                 Signal::Notify(text) => {
                     self.waiting_since = Some(now);
                     self.set(AttentionState::Waiting, text, at);
@@ -103,6 +103,17 @@ impl AttentionTracker {
         let working = self.current.as_ref()?.state == AttentionState::Working;
         let after = self.rules.idle_after?;
         working.then(|| self.last_printed.map(|at| at + after))?
+    }
+
+    /// A bell right after a notification with text is part of it (Claude
+    /// Code's `iterm2_with_bell` sends both): the wait keeps its text.
+    fn bell_of_this_wait(&self, now: Instant) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|c| c.state == AttentionState::Waiting && c.text.is_some())
+            && self
+                .waiting_since
+                .is_some_and(|since| now.duration_since(since) < WAIT_GRACE)
     }
 
     fn printed(&mut self, at: u64, now: Instant) {
@@ -177,6 +188,23 @@ mod tests {
         tracker.observe(b"\x07", 1, t0 + Duration::from_secs(6));
         assert_eq!(tracker.idle_deadline(), None);
         assert_eq!(tracker.poll(t0 + Duration::from_secs(60)), None);
+    }
+
+    #[test]
+    fn a_bell_right_after_a_notification_keeps_its_text() {
+        let t0 = Instant::now();
+        let mut tracker = AttentionTracker::new(AttentionRules::default());
+        let wait = tracker.observe(b"\x1b]9;Allow?\x07\x07", 0, t0);
+        assert_eq!(
+            state(wait),
+            Some((AttentionState::Waiting, Some("Allow?".into()), Some(10)))
+        );
+        // A bell later on is a wait of its own.
+        let later = tracker.observe(b"\x07", 12, t0 + WAIT_GRACE);
+        assert_eq!(
+            state(later),
+            Some((AttentionState::Waiting, None, Some(12)))
+        );
     }
 
     #[test]

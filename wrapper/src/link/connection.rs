@@ -43,18 +43,23 @@ pub(super) struct Connection<'a> {
     cursor: u64,
     /// Offset after the last output byte the relay has taken.
     sent_until: u64,
+    /// Stream offset of this run's first output byte (attention offsets
+    /// count this run's output).
+    run_start: u64,
     /// Set when the agent exits: sending may go on until then.
     finish_by: Option<Instant>,
 }
 
 impl<'a> Connection<'a> {
-    /// A connection that sends from `cursor` on.
+    /// A connection that sends from `cursor` on, for a run whose output
+    /// begins at stream offset `run_start`.
     pub(super) fn new(
         feed: &'a mut AgentFeed,
         sink: WsSink,
         incoming: Incoming,
         tether_peer: bool,
         cursor: u64,
+        run_start: u64,
     ) -> Self {
         Self {
             feed,
@@ -63,6 +68,7 @@ impl<'a> Connection<'a> {
             tether_peer,
             cursor,
             sent_until: cursor,
+            run_start,
             finish_by: None,
         }
     }
@@ -129,8 +135,13 @@ impl<'a> Connection<'a> {
         }
     }
 
-    /// Sends the session's attention (Tether relays only).
-    pub(super) async fn send_attention(&mut self, attention: Attention) -> Result<(), LinkError> {
+    /// Sends the session's attention (Tether relays only), its offset
+    /// (counted in this run's output) made a stream offset.
+    pub(super) async fn send_attention(
+        &mut self,
+        mut attention: Attention,
+    ) -> Result<(), LinkError> {
+        attention.offset = attention.offset.map(|at| at + self.run_start);
         let frame = Frame::Control(Control::Attention(attention));
         self.send(Message::binary(frame.to_bytes())).await
     }

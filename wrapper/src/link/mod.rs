@@ -132,23 +132,18 @@ pub struct OutputSink {
 }
 
 impl OutputSink {
-    /// Appends output and wakes the link; returns the stream offset at which
-    /// `bytes` start. Never blocks on the network.
-    pub fn push(&self, bytes: &[u8]) -> u64 {
-        let start = {
-            let mut buffer = self.shared.buffer();
-            let start = buffer.end();
-            buffer.push(bytes);
-            start
-        };
+    /// Appends output and wakes the link. Never blocks on the network.
+    pub fn push(&self, bytes: &[u8]) {
+        self.shared.buffer().push(bytes);
         self.shared.wake.notify_one();
-        start
     }
 }
 
 /// Where the attention rule reports the session's attention; the link sends
 /// the latest to the relay (again after each reconnect: the relay knows a
-/// wait it has seen by its offset).
+/// wait it has seen by its offset). Its offsets count this run's output
+/// from 0; the link turns them into stream offsets (a `--resume` run's
+/// stream goes on after what the relay held when the link first came up).
 #[derive(Debug, Clone)]
 pub struct AttentionSink {
     tx: watch::Sender<Option<Attention>>,

@@ -50,6 +50,7 @@ pub(super) fn run_thread(config: LinkConfig, feed: AgentFeed, inbox: AgentInbox)
         inbox,
         summary: LinkSummary::default(),
         first_connection: true,
+        run_start: 0,
         sent_until: 0,
         up_since: None,
     };
@@ -64,6 +65,11 @@ struct Linker {
     summary: LinkSummary,
     needs_registration: bool,
     first_connection: bool,
+    /// The stream offset of this run's first output byte: 0, or for a
+    /// `--resume` run the end of what the relay held when the link first
+    /// came up. The attention rule counts from 0; this turns its offsets
+    /// into stream offsets.
+    run_start: u64,
     /// Offset after the last OUTPUT byte handed to a connection (for legacy
     /// relays, which acknowledge nothing).
     sent_until: u64,
@@ -227,7 +233,14 @@ impl Linker {
         let incoming = Incoming::spawn(stream, self.feed.shared.clone(), self.inbox.clone());
         // The attention the relay may have missed (it ignores a wait it has seen).
         let attention = self.feed.attention_rx.borrow_and_update().clone();
-        let mut connection = Connection::new(&mut self.feed, sink, incoming, tether_peer, start);
+        let mut connection = Connection::new(
+            &mut self.feed,
+            sink,
+            incoming,
+            tether_peer,
+            start,
+            self.run_start,
+        );
         if let Some(attention) = attention.filter(|_| tether_peer) {
             if let Err(err) = connection.send_attention(attention).await {
                 return Ok(Served::Dropped(err));
@@ -240,16 +253,20 @@ impl Linker {
 
     /// Where to resume sending, given the end of the relay's log (`None` for a
     /// legacy relay, which sends no offsets).
-    fn resume_offset(&self, relay_end: Option<u64>) -> u64 {
+    fn resume_offset(&mut self, relay_end: Option<u64>) -> u64 {
         let mut buffer = self.feed.shared.buffer();
         let Some(relay_end) = relay_end else {
             // A legacy relay appends what it gets: send what it has not been
             // sent yet (everything kept, on the first connection).
             return self.sent_until.max(buffer.start());
         };
-        if self.first_connection && self.config.resumed && buffer.start() == 0 && relay_end > 0 {
-            // A resumed session: this run's output continues the relay's stream.
-            buffer.rebase(relay_end);
+        if self.first_connection && self.config.resumed && relay_end > 0 {
+            // A resumed session: this run's output continues the relay's
+            // stream (output the buffer dropped before the link came up
+            // leaves a gap right after it).
+            let dropped = buffer.start();
+            buffer.rebase(relay_end + dropped);
+            self.run_start = relay_end;
         }
         if buffer.holds(relay_end) {
             buffer.ack(relay_end);

@@ -22,6 +22,8 @@ pub(super) struct AttentionWatch {
 #[derive(Debug)]
 struct Inner {
     tracker: AttentionTracker,
+    /// Bytes of output seen so far: the offset (in this run's output) of the next chunk.
+    seen: u64,
     stopped: bool,
 }
 
@@ -35,6 +37,7 @@ impl AttentionWatch {
         let watch = Arc::new(Self {
             inner: Mutex::new(Inner {
                 tracker: AttentionTracker::new(rules),
+                seen: 0,
                 stopped: false,
             }),
             wake: Condvar::new(),
@@ -52,9 +55,16 @@ impl AttentionWatch {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The output thread read `chunk`, which starts at stream offset `offset`.
-    pub(super) fn observe(&self, chunk: &[u8], offset: u64) {
-        let changed = self.lock().tracker.observe(chunk, offset, Instant::now());
+    /// The output thread read `chunk`, the next part of this run's output.
+    /// Offsets count this run's output from 0, whatever the link's stream
+    /// numbering is at the moment (the link translates them when it sends).
+    pub(super) fn observe(&self, chunk: &[u8]) {
+        let changed = {
+            let mut inner = self.lock();
+            let offset = inner.seen;
+            inner.seen += chunk.len() as u64;
+            inner.tracker.observe(chunk, offset, Instant::now())
+        };
         if let Some(attention) = changed {
             self.report(attention);
             self.wake.notify_one();

@@ -6,7 +6,6 @@ use crate::inbox::InputEvent;
 use crate::link::OutputSink;
 use crate::queries::QueryArbiter;
 use crate::recorder::Recorder;
-use std::cell::Cell;
 use std::io::{Read, Write};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -17,33 +16,24 @@ use std::time::Instant;
 const READ_CHUNK: usize = 64 * 1024;
 
 /// Where the output goes besides the terminal and the recording: the
-/// link's buffer (when there is a relay), and the attention rule, which
-/// reads it at its stream offsets (counted here without a link).
+/// link's buffer (when there is a relay), and the attention rule.
 pub(super) struct RelayOutput {
     sink: Option<OutputSink>,
     attention: Option<Arc<AttentionWatch>>,
-    /// The stream offset of the next byte, when there is no link to say.
-    offset: Cell<u64>,
 }
 
 impl RelayOutput {
     /// Output for `sink`, shown to `attention` too.
     pub(super) fn new(sink: Option<OutputSink>, attention: Option<Arc<AttentionWatch>>) -> Self {
-        Self {
-            sink,
-            attention,
-            offset: Cell::new(0),
-        }
+        Self { sink, attention }
     }
 
     fn push(&self, chunk: &[u8]) {
-        let offset = match &self.sink {
-            Some(sink) => sink.push(chunk),
-            None => self.offset.get(),
-        };
-        self.offset.set(offset + chunk.len() as u64);
+        if let Some(sink) = &self.sink {
+            sink.push(chunk);
+        }
         if let Some(attention) = &self.attention {
-            attention.observe(chunk, offset);
+            attention.observe(chunk);
         }
     }
 }
