@@ -273,6 +273,34 @@ pub struct ShareInfo {
     pub viewer_count: u64,
 }
 
+/// One kept recording (relay `--keep-recordings`) of the caller's, as `GET
+/// /api/v1/recordings` lists them, newest first; `GET
+/// /api/v1/agent-instances/{session_id}/recording` downloads it.
+///
+/// ```
+/// use protocol::api::RecordingInfo;
+/// let json = r#"{"session_id":"6cff","name":"fix","agent_type":"claude",
+///   "ended_at":"2026-01-01T00:00:00Z","bytes":1234}"#;
+/// let kept: RecordingInfo = serde_json::from_str(json).unwrap();
+/// assert_eq!((kept.session_id.as_str(), kept.bytes), ("6cff", 1234));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingInfo {
+    /// The session it records.
+    pub session_id: String,
+    /// The session's name, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `claude`, `codex`, … as registered.
+    #[serde(default)]
+    pub agent_type: String,
+    /// When the session ended (RFC 3339; when the file was written if the
+    /// relay does not know).
+    pub ended_at: String,
+    /// The file's size in bytes.
+    pub bytes: u64,
+}
+
 /// `GET /api/v1/push/key`: the relay's VAPID public key (base64url), the
 /// `applicationServerKey` a browser subscribes with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

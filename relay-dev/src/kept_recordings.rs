@@ -38,6 +38,15 @@ impl KeptRecordings {
         path.is_file().then_some(path)
     }
 
+    /// Every kept recording: session id, size in bytes and when it was
+    /// written (off the async runtime: it reads the directory).
+    pub(crate) async fn list(&self) -> std::io::Result<Vec<KeptFile>> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || list_dir(&dir))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
     fn file(&self, id: Uuid) -> PathBuf {
         self.dir.join(format!("{id}.cast"))
     }
@@ -82,6 +91,47 @@ impl KeptRecordings {
         prune(&self.dir, self.max_bytes, self.max_age, SystemTime::now())?;
         Ok(bytes)
     }
+}
+
+/// One kept recording's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeptFile {
+    /// The session it records.
+    pub(crate) id: Uuid,
+    /// Its size.
+    pub(crate) bytes: u64,
+    /// When it was written.
+    pub(crate) modified: SystemTime,
+}
+
+/// The `{id}.cast` files in `dir` (none when it does not exist yet).
+fn list_dir(dir: &Path) -> std::io::Result<Vec<KeptFile>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(id) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".cast"))
+            .and_then(|stem| Uuid::parse_str(stem).ok())
+        else {
+            continue;
+        };
+        let meta = entry.metadata()?;
+        if meta.is_file() {
+            files.push(KeptFile {
+                id,
+                bytes: meta.len(),
+                modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            });
+        }
+    }
+    Ok(files)
 }
 
 /// Deletes the `.cast` files in `dir` older than `max_age` at `now`, then
@@ -140,5 +190,24 @@ mod tests {
         assert_eq!(names(), ["b.cast", "c.cast", "note.txt"], "the oldest went");
         prune(dir.path(), 1000, day, SystemTime::now() + 2 * day).unwrap();
         assert_eq!(names(), ["note.txt"], "older than the age: gone");
+    }
+
+    #[test]
+    fn only_session_recordings_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Uuid::new_v4();
+        for name in [
+            format!("{id}.cast"),
+            format!("{id}.cast.part"),
+            "x.cast".into(),
+        ] {
+            std::fs::write(dir.path().join(name), b"12345").unwrap();
+        }
+        let files = list_dir(dir.path()).unwrap();
+        assert_eq!(
+            files.iter().map(|f| (f.id, f.bytes)).collect::<Vec<_>>(),
+            [(id, 5)]
+        );
+        assert!(list_dir(&dir.path().join("none")).unwrap().is_empty());
     }
 }

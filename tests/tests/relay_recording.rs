@@ -202,4 +202,30 @@ async fn ended_sessions_recordings_are_kept_on_disk_and_served_after_a_restart()
     assert_eq!(cast.events.last().map(|e| &e.1), Some(&Event::Exit(0)));
     let bob = relay.create_key("bob");
     assert_eq!(download(&relay, &session, Some(&bob)).await.status, 404);
+
+    // Listed for its owner only, with the file's size.
+    let (status, listed) = relay.api("GET", "recordings", &key, None).await;
+    assert_eq!(status, 200, "{listed}");
+    let listed: Vec<protocol::api::RecordingInfo> = serde_json::from_value(listed).unwrap();
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|r| (r.session_id.as_str(), r.agent_type.as_str(), r.bytes))
+            .collect::<Vec<_>>(),
+        [(session.as_str(), "claude", size)]
+    );
+    assert!(
+        listed[0].ended_at.ends_with('Z'),
+        "{:?}",
+        listed[0].ended_at
+    );
+    let (status, of_bob) = relay.api("GET", "recordings", &bob, None).await;
+    assert_eq!(
+        (status, of_bob),
+        (200, json!([])),
+        "another user's are not listed"
+    );
+    let (status, _) = relay.api("GET", "recordings", "wrong-key", None).await;
+    assert_eq!(status, 401);
 }

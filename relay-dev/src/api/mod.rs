@@ -1,7 +1,8 @@
 //! The REST API under `/api/v1`, shaped like Omnara's: register, list, show
 //! and end sessions ([`sessions`]), post and read messages ([`messages`]),
 //! mint, list and revoke share links ([`share`]), download a session's
-//! history as an asciicast v3 recording ([`recording`]), register browsers
+//! history as an asciicast v3 recording ([`recording`]), list the kept
+//! recordings ([`kept`]), register browsers
 //! for Web Push ([`push`]); plus `/health` and
 //! `/metrics` (with an API key) ([`health`]). Another user's session is
 //! answered exactly as an unknown one (404).
@@ -13,6 +14,7 @@
 
 mod error;
 mod health;
+mod kept;
 mod limits;
 mod messages;
 mod push;
@@ -45,6 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/agent-instances/{id}/recording",
             get(recording::recording),
         )
+        .route("/api/v1/recordings", get(kept::list))
         .route("/api/v1/agent-instances/{id}/share", post(share::share))
         .route("/api/v1/agent-instances/{id}/shares", get(share::list))
         .route("/api/v1/shares/{share_id}", delete(share::revoke))
