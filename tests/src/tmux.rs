@@ -5,11 +5,12 @@
 //! ([`crate::tools`]): without tmux they skip, or fail under
 //! `TETHER_REQUIRE_TOOLS=1`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use crate::wait::{eventually_blocking, poll_blocking, DEADLINE};
+use crate::wrapper::tether_bin;
 
 /// A private tmux server (its own socket in a temp dir) running one window;
 /// killed on drop.
@@ -44,6 +45,29 @@ impl Tmux {
         let tmux = Self { socket, _dir: dir };
         tmux.wait_for_text(Self::PROMPT, DEADLINE);
         tmux
+    }
+
+    /// [`Tmux::start`] for `tether` against a relay: the window's shell has
+    /// `home` as its home and Tether's, the relay's API at `api_url` and
+    /// `key` as its key.
+    pub fn for_relay(api_url: &str, home: &Path, key: &str, cols: u16, rows: u16) -> Self {
+        let home = home.to_str().expect("a UTF-8 home");
+        let env = [
+            ("TETHER_HOME", home),
+            ("HOME", home),
+            ("TETHER_API_URL", api_url),
+            ("TETHER_API_KEY", key),
+        ];
+        Self::start(cols, rows, &env)
+    }
+
+    /// Types `tether --command sh` and waits until that shell runs under
+    /// Tether; returns the session's id.
+    pub fn run_tether_shell(&self) -> String {
+        self.type_line(&format!("clear; {} --command sh", tether_bin().display()));
+        let id = self.session_id(DEADLINE);
+        self.wait_for_process("sh", DEADLINE);
+        id
     }
 
     fn tmux(&self) -> Command {

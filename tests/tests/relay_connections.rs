@@ -305,17 +305,7 @@ async fn a_viewer_that_stops_reading_is_dropped_after_the_send_timeout() {
 #[tokio::test]
 async fn legacy_viewers_are_pinged_and_dropped_when_silent_legacy_agents_are_not_pinged() {
     let fx = SessionFixture::start(&["--ping-secs", "1"]);
-    let legacy = Connect {
-        header_key: Some(fx.key.clone()),
-        ..Default::default()
-    };
-    let agent_url = format!("{}/agent?session_id={}", fx.relay.ws_url(), fx.session);
-    let (ws, _) = ws_connect(&agent_url, &legacy).await.unwrap();
-    let mut agent = FrameSocket::new(ws);
-    assert_eq!(
-        agent.next_event().await,
-        Event::Text(r#"{"type":"ready"}"#.into())
-    );
+    let mut agent = fx.connect_legacy_agent().await;
     // A legacy viewer too: it reads (and so answers pings) but sends nothing.
     let viewer_how = Connect {
         subprotocol_key: Some(fx.key.clone()),

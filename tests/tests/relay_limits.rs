@@ -4,29 +4,13 @@ use std::time::Duration;
 
 use protocol::{Control, Frame, Metadata};
 use serde_json::json;
-use tests::relay::{
-    http, ws_connect, Connect, Event, FrameSocket, RelayProcess, SessionFixture, ViewerClient,
-};
+use tests::relay::{http, Connect, Event, RelayProcess, SessionFixture, ViewerClient};
 use tests::wait::{eventually, DEADLINE};
 
 #[tokio::test]
 async fn a_legacy_omnara_wrapper_gets_text_ready_then_only_binary_frames() {
     let fx = SessionFixture::start(&["--ping-secs", "1"]);
-    let how = Connect {
-        header_key: Some(fx.key.clone()),
-        ..Default::default()
-    };
-    let (ws, _) = ws_connect(
-        &format!("{}/agent?session_id={}", fx.relay.ws_url(), fx.session),
-        &how,
-    )
-    .await
-    .unwrap();
-    let mut legacy = FrameSocket::new(ws);
-    assert_eq!(
-        legacy.next_event().await,
-        Event::Text(r#"{"type":"ready"}"#.into())
-    );
+    let mut legacy = fx.connect_legacy_agent().await;
     // One frame per message, as the Omnara client sends them.
     let metadata: Metadata = serde_json::from_str(r#"{"agent":"claude","app":"omnara"}"#).unwrap();
     legacy.send(&[Frame::Metadata(metadata.clone())]).await;

@@ -530,20 +530,6 @@ async fn with_nobody_to_answer_the_wrapper_answers_cpr() {
 
 // ------------------------------------------------------ a local terminal (tmux)
 
-/// A 100×30 tmux terminal whose shell has `home` as its home and Tether's
-/// home, and the relay's API URL and `key` in its environment.
-fn tmux_for(relay: &RelayProcess, home: &Path, key: &str) -> Tmux {
-    let home = home.to_str().unwrap();
-    let api = relay.http_url();
-    let env = [
-        ("TETHER_HOME", home),
-        ("HOME", home),
-        ("TETHER_API_URL", &api),
-        ("TETHER_API_KEY", key),
-    ];
-    Tmux::start(100, 30, &env)
-}
-
 /// With a local terminal (tmux) and two viewers answering, the agent gets the
 /// local terminal's answer only, inside the PTY.
 #[tokio::test]
@@ -554,7 +540,7 @@ async fn with_a_local_terminal_and_two_viewers_one_answer_per_query() {
     let relay = RelayProcess::start();
     let home = tempfile::tempdir().unwrap();
     let key = relay.api_key();
-    let tmux = tmux_for(&relay, home.path(), &key);
+    let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, 100, 30);
     let script = home.path().join("probe.sh");
     std::fs::write(&script, CPR_PROBE).unwrap();
     let tether = tether_bin();
@@ -593,10 +579,8 @@ async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
     let relay = RelayProcess::start();
     let home = tempfile::tempdir().unwrap();
     let key = relay.api_key();
-    let tmux = tmux_for(&relay, home.path(), &key);
-    tmux.type_line(&format!("clear; {} --command sh", tether_bin().display()));
-    let id = tmux.session_id(DEADLINE);
-    tmux.wait_for_process("sh", DEADLINE);
+    let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, 100, 30);
+    let id = tmux.run_tether_shell();
     let mut viewer = relay.connect_viewer(&id, &key, None).await;
     let join = viewer.read_history().await;
     let local = Frame::Resize(Size {

@@ -5,17 +5,14 @@
 //! phone-sized. And the relay's side on its own: the agent hears
 //! `size_released` when the holder leaves (never a legacy agent).
 
-use std::path::Path;
 use std::time::Duration;
 
 use protocol::{Control, Frame, Size};
-use tests::relay::{
-    ws_connect, Connect, Event, FrameSocket, Join, RelayProcess, SessionFixture, ViewerClient,
-};
+use tests::relay::{AgentClient, Event, Join, RelayProcess, SessionFixture, ViewerClient};
 use tests::tmux::Tmux;
 use tests::tools::require_tool;
 use tests::wait::DEADLINE;
-use tests::wrapper::{tether_bin, wrapper_log, PrintOnPanic};
+use tests::wrapper::{wrapper_log, PrintOnPanic};
 
 /// The local terminal: tmux's window.
 const DESK: Size = Size {
@@ -24,20 +21,6 @@ const DESK: Size = Size {
 };
 /// What the phone asks for.
 const PHONE: Size = Size { rows: 20, cols: 40 };
-
-/// A `DESK`-sized tmux window whose shell has `home` as its home and
-/// Tether's, and the relay's API URL and `key`.
-fn tmux_for(relay: &RelayProcess, home: &Path, key: &str) -> Tmux {
-    let home = home.to_str().unwrap();
-    let api = relay.http_url();
-    let env = [
-        ("TETHER_HOME", home),
-        ("HOME", home),
-        ("TETHER_API_URL", &api),
-        ("TETHER_API_KEY", key),
-    ];
-    Tmux::start(DESK.cols, DESK.rows, &env)
-}
 
 /// Waits until the wrapper reports the PTY at `size` (its RESIZE, seen by
 /// `watcher`), then checks it inside: `watcher` types `stty size` (a viewer's
@@ -60,11 +43,9 @@ async fn a_viewers_size_goes_back_when_it_leaves_or_a_key_is_typed_locally() {
     let relay = RelayProcess::start();
     let home = tempfile::tempdir().unwrap();
     let key = relay.api_key();
-    let tmux = tmux_for(&relay, home.path(), &key);
-    tmux.type_line(&format!("clear; {} --command sh", tether_bin().display()));
-    let id = tmux.session_id(DEADLINE);
+    let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, DESK.cols, DESK.rows);
+    let id = tmux.run_tether_shell();
     let _log = PrintOnPanic(wrapper_log(home.path(), "sh", &id));
-    tmux.wait_for_process("sh", DEADLINE);
 
     // A viewer that never asks for a size: it sees the PTY's and reads it.
     let mut watcher = relay.connect_viewer(&id, &key, None).await;
@@ -97,6 +78,15 @@ async fn a_viewers_size_goes_back_when_it_leaves_or_a_key_is_typed_locally() {
 /// How long a test waits to be sure that nothing more comes.
 const QUIET: Duration = Duration::from_millis(500);
 
+/// No control frame (no `size_released`) comes to `agent` within [`QUIET`].
+async fn nothing_released(agent: &mut AgentClient) {
+    let quiet = agent.socket.next_event_within(QUIET).await;
+    assert!(
+        !matches!(quiet, Some(Event::Frame(Frame::Control(_)))),
+        "{quiet:?}"
+    );
+}
+
 #[tokio::test]
 async fn the_relay_tells_the_agent_when_the_viewer_holding_the_size_leaves() {
     let (fx, mut agent) = SessionFixture::with_agent(&[]).await;
@@ -108,11 +98,7 @@ async fn the_relay_tells_the_agent_when_the_viewer_holding_the_size_leaves() {
     // Another viewer leaving releases nothing…
     desk.socket.close().await;
     drop(desk);
-    let quiet = agent.socket.next_event_within(QUIET).await;
-    assert!(
-        !matches!(quiet, Some(Event::Frame(Frame::Control(_)))),
-        "{quiet:?}"
-    );
+    nothing_released(&mut agent).await;
     // … the holder leaving does.
     phone.socket.close().await;
     drop(phone);
@@ -130,11 +116,7 @@ async fn the_relay_tells_the_agent_when_the_viewer_holding_the_size_leaves() {
     assert_eq!(agent.next_command().await, Frame::Resize(DESK));
     first.socket.close().await;
     drop(first);
-    let quiet = agent.socket.next_event_within(QUIET).await;
-    assert!(
-        !matches!(quiet, Some(Event::Frame(Frame::Control(_)))),
-        "{quiet:?}"
-    );
+    nothing_released(&mut agent).await;
     second.socket.close().await;
     assert_eq!(
         agent.next_command().await,
@@ -145,17 +127,7 @@ async fn the_relay_tells_the_agent_when_the_viewer_holding_the_size_leaves() {
 #[tokio::test]
 async fn a_legacy_agent_never_gets_size_released() {
     let fx = SessionFixture::start(&[]);
-    let how = Connect {
-        header_key: Some(fx.key.clone()),
-        ..Default::default()
-    };
-    let url = format!("{}/agent?session_id={}", fx.relay.ws_url(), fx.session);
-    let (ws, _) = ws_connect(&url, &how).await.unwrap();
-    let mut legacy = FrameSocket::new(ws);
-    assert_eq!(
-        legacy.next_event().await,
-        Event::Text(r#"{"type":"ready"}"#.into())
-    );
+    let mut legacy = fx.connect_legacy_agent().await;
     let mut phone = fx.joined_viewer().await;
     phone.send(&[Frame::Resize(PHONE)]).await;
     assert_eq!(

@@ -2,9 +2,44 @@
 //! session ([`SessionFixture`]), and connecting its agent and viewers with
 //! failures that show the relay's log.
 
-use super::{AgentClient, RelayProcess, ViewerClient};
+use std::time::{Duration, Instant};
+
+use super::{ws_connect, AgentClient, Connect, Event, FrameSocket, RelayProcess, ViewerClient};
+
+/// How soon an open link must be closed after its grant is revoked (also
+/// on another node): the relay rereads revocations once a second, plus the
+/// close handshake.
+pub const REVOCATION_REACHES_LINKS: Duration = Duration::from_millis(2500);
 
 impl RelayProcess {
+    /// Connects a viewer of `session` with `credential` that the relay
+    /// must refuse once upgraded; returns the close's code and reason.
+    pub async fn refused_viewer(&self, session: &str, credential: &str) -> (u16, String) {
+        let mut viewer = ViewerClient::connect(&self.ws_url(), session, credential, None)
+            .await
+            .expect("the upgrade itself succeeds");
+        viewer.socket.closed().await.expect("a close frame")
+    }
+
+    /// The share link with `token` to `session`, revoked at `revoked`: its
+    /// open `viewers` were closed (1008, "share link revoked") within
+    /// [`REVOCATION_REACHES_LINKS`], and a new viewer with it is refused so.
+    pub async fn assert_share_revoked(
+        &self,
+        session: &str,
+        token: &str,
+        revoked: Instant,
+        viewers: &mut [ViewerClient],
+    ) {
+        let revoked_close = (1008, "share link revoked".to_string());
+        for viewer in viewers {
+            assert_eq!(viewer.socket.closed().await, Some(revoked_close.clone()));
+        }
+        let took = revoked.elapsed();
+        assert!(took < REVOCATION_REACHES_LINKS, "closed after {took:?}");
+        assert_eq!(self.refused_viewer(session, token).await, revoked_close);
+    }
+
     /// Connects a Tether agent link for `session` with `key`; panics (with
     /// the relay's log) if the relay refuses it.
     pub async fn connect_agent(&self, session: &str, key: &str) -> AgentClient {
@@ -110,6 +145,30 @@ impl SessionFixture {
     /// replaces an older one).
     pub async fn connect_agent(&self) -> AgentClient {
         self.relay.connect_agent(&self.session, &self.key).await
+    }
+
+    /// Connects the session's agent as a legacy (Omnara) wrapper does: the
+    /// key in `X-API-Key`, no Tether subprotocol; returns the socket once
+    /// the relay's `{"type":"ready"}` came.
+    pub async fn connect_legacy_agent(&self) -> FrameSocket {
+        let how = Connect {
+            header_key: Some(self.key.clone()),
+            ..Default::default()
+        };
+        let url = format!("{}/agent?session_id={}", self.relay.ws_url(), self.session);
+        let (ws, _) = match ws_connect(&url, &how).await {
+            Ok(connected) => connected,
+            Err(e) => panic!(
+                "legacy agent link refused: {e}\nrelay log:\n{}",
+                self.relay.log()
+            ),
+        };
+        let mut agent = FrameSocket::new(ws);
+        assert_eq!(
+            agent.next_event().await,
+            Event::Text(r#"{"type":"ready"}"#.into())
+        );
+        agent
     }
 
     /// Connects a viewer of the session with the key, from `from` if given.

@@ -29,7 +29,7 @@ mod rest;
 mod ws;
 
 pub use clients::{contains, AgentClient, Join, ViewerClient};
-pub use fixture::SessionFixture;
+pub use fixture::{SessionFixture, REVOCATION_REACHES_LINKS};
 pub use nodes::RelayNodes;
 pub use process::{workspace_binary, RelayProcess};
 pub use rest::{fetch, fetch_blocking, http, Reply};
