@@ -50,6 +50,44 @@ pub(crate) async fn open(
     user: &str,
     registration: Registration<'_>,
 ) -> Result<(SessionRecord, Arc<Session>), OpenError> {
+    let (record, new) = opened_record(state, id, user, registration).await?;
+    let session = admit(state, id, user)?;
+    if new && state.cluster.is_none() {
+        // Its stream starts here: a viewer's offset beyond its end is wrong.
+        // (With several nodes, another one may be holding the stream.)
+        session.mark_whole_stream();
+    }
+    state.store.put_session(record.clone()).await?;
+    Ok((record, session))
+}
+
+/// A registration (`POST /api/v1/agent-instances`): [`open`] on one node.
+/// With several nodes the session's ring is made only where its agent link
+/// arrives (which opens it there): a node that merely answered the
+/// registration reserves no memory for a session it may never hold, and
+/// the budgets are checked by the node that will.
+pub(crate) async fn register(
+    state: &Shared,
+    id: Uuid,
+    user: &str,
+    registration: Registration<'_>,
+) -> Result<SessionRecord, OpenError> {
+    if state.cluster.is_none() || state.registry.get(id).is_some() {
+        return Ok(open(state, id, user, registration).await?.0);
+    }
+    let (record, _) = opened_record(state, id, user, registration).await?;
+    state.store.put_session(record.clone()).await?;
+    Ok(record)
+}
+
+/// The record of session `id` opened for `user` (not saved yet), and
+/// whether the session is new.
+async fn opened_record(
+    state: &Shared,
+    id: Uuid,
+    user: &str,
+    registration: Registration<'_>,
+) -> Result<(SessionRecord, bool), OpenError> {
     let now = unix_now();
     let owner = user.to_string();
     // The record, and for a new session the user's others (to count them).
@@ -92,14 +130,7 @@ pub(crate) async fn open(
             }
         }
     };
-    let session = admit(state, id, user)?;
-    if new && state.cluster.is_none() {
-        // Its stream starts here: a viewer's offset beyond its end is wrong.
-        // (With several nodes, another one may be holding the stream.)
-        session.mark_whole_stream();
-    }
-    state.store.put_session(record.clone()).await?;
-    Ok((record, session))
+    Ok((record, new))
 }
 
 /// Session `id` of `user` in memory and open, if the budgets have room

@@ -65,7 +65,7 @@ pub(super) async fn post_agent_message(
             agent_type: body.agent_type.as_deref(),
             name: None,
         };
-        lifecycle::open(&state, id, &user, registration).await?;
+        lifecycle::register(&state, id, &user, registration).await?;
     }
     owned_session(&state, &user, id).await?;
     let message = MessageRecord {

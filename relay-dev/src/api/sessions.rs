@@ -21,12 +21,13 @@ use super::{owned_session, parse_body, parse_id, user_of, ApiResult};
 use crate::cluster::Presence;
 use crate::lifecycle::{self, Registration};
 use crate::server::{AppState, Shared};
-use crate::session::{Liveness, Session};
+use crate::session::{AttentionNow, Liveness};
 use crate::store::SessionRecord;
 use crate::time::rfc3339;
 
-/// Liveness and viewers of `records` across the nodes, when there are
-/// several (`--redis-url`): each session as its owner reports it.
+/// Liveness, viewers and attention of `records` across the nodes, when
+/// there are several (`--redis-url`) and Redis answers: each session as its
+/// owner reports it. `None`: from this node's memory.
 pub(super) async fn presence_of(
     state: &Shared,
     records: &[SessionRecord],
@@ -37,23 +38,24 @@ pub(super) async fn presence_of(
         .filter(|r| r.ended_at.is_none())
         .map(|r| r.id)
         .collect();
-    Some(cluster.presence(&open).await)
+    cluster.presence(&open).await
 }
 
-/// A stored session as the API shows it, with its liveness and viewers:
-/// from the nodes' `presence` when there are several, else from memory.
+/// A stored session as the API shows it, with its liveness, viewers and
+/// attention: from the nodes' `presence` when there are several, else from
+/// memory.
 pub(super) fn session_info(
     state: &Shared,
     record: &SessionRecord,
     presence: Option<&HashMap<Uuid, Presence>>,
 ) -> SessionInfo {
-    let (liveness, viewers) = match presence {
-        // Across nodes, only owners count viewers (the session is the same
-        // on every node's list).
+    let (liveness, viewers, attention) = match presence {
+        // Across nodes, only owners report (the session is the same on
+        // every node's list); no node reports an offline session.
         Some(presence) => match presence.get(&record.id) {
-            _ if record.ended_at.is_some() => (Liveness::Ended, 0),
-            Some(p) => (Liveness::Live, p.viewers),
-            None => (Liveness::Offline, 0),
+            _ if record.ended_at.is_some() => (Liveness::Ended, 0, None),
+            Some(p) => (Liveness::Live, p.viewers, p.attention.clone()),
+            None => (Liveness::Offline, 0, None),
         },
         None => {
             let in_memory = state.registry.get(record.id);
@@ -63,7 +65,7 @@ pub(super) fn session_info(
                 Some(session) => session.liveness(),
                 None => Liveness::Offline,
             };
-            (liveness, viewers)
+            (liveness, viewers, in_memory.and_then(|s| s.attention()))
         }
     };
     SessionInfo {
@@ -77,15 +79,15 @@ pub(super) fn session_info(
         ended_at: record.ended_at.map(rfc3339),
         exit_status: record.exit_status,
         viewer_count: viewers,
-        attention: attention_info(state.registry.get(record.id).as_deref(), record),
+        attention: attention_info(attention, record),
         messages: None,
     }
 }
 
-/// The session's attention: what memory holds, else `ended` for a session
-/// the store says ended.
-fn attention_info(session: Option<&Session>, record: &SessionRecord) -> Option<AttentionInfo> {
-    match session.and_then(Session::attention) {
+/// The session's attention: `now`, else `ended` for a session the store
+/// says ended.
+fn attention_info(now: Option<AttentionNow>, record: &SessionRecord) -> Option<AttentionInfo> {
+    match now {
         Some(now) => Some(AttentionInfo {
             state: now.attention.state,
             text: now.attention.text,
@@ -119,7 +121,7 @@ pub(super) async fn register(
         agent_type: Some(&body.agent_type),
         name: body.name.as_deref(),
     };
-    let (record, _) = lifecycle::open(&state, id, &user, registration).await?;
+    let record = lifecycle::register(&state, id, &user, registration).await?;
     let presence = presence_of(&state, std::slice::from_ref(&record)).await;
     let info = session_info(&state, &record, presence.as_ref());
     Ok((StatusCode::CREATED, Json(info)).into_response())

@@ -13,8 +13,10 @@ use axum::Json;
 use protocol::api::{ShareInfo, ShareRequest, ShareResponse};
 
 use super::error::ApiError;
+use super::sessions::presence_of;
 use super::{caller, owned_session, parse_body, parse_id, user_of, ApiResult};
 use crate::auth::refresh_revocations;
+use crate::cluster::Presence;
 use crate::server::{AppState, Shared};
 use crate::store::ShareRecord;
 use crate::time::{rfc3339, unix_now};
@@ -68,7 +70,12 @@ pub(super) async fn list(
     let user = user_of(&state, &headers).await?;
     let record = owned_session(&state, &user, parse_id(&id)?).await?;
     let shares = state.store.active_shares(record.id, unix_now()).await?;
-    let list: Vec<ShareInfo> = shares.iter().map(|s| share_info(&state, s)).collect();
+    let presence = presence_of(&state, std::slice::from_ref(&record)).await;
+    let owner = presence.as_ref().map(|p| p.get(&record.id));
+    let list: Vec<ShareInfo> = shares
+        .iter()
+        .map(|s| share_info(&state, s, owner))
+        .collect();
     Ok(Json(list).into_response())
 }
 
@@ -99,14 +106,20 @@ pub(super) async fn revoke(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A stored grant as the API lists it.
-fn share_info(state: &Shared, share: &ShareRecord) -> ShareInfo {
+/// A stored grant as the API lists it, with its viewers: as the session's
+/// owner reports them (`owner`, with several nodes: `Some(None)` when no
+/// node holds the session), else as counted here.
+fn share_info(state: &Shared, share: &ShareRecord, owner: Option<Option<&Presence>>) -> ShareInfo {
+    let viewers = match owner {
+        Some(presence) => presence.and_then(|p| p.shares.get(&share.id).copied()),
+        None => Some(state.share_viewers.count(&share.id) as u64),
+    };
     ShareInfo {
         id: share.id.clone(),
         role: share.role,
         created_at: rfc3339(share.created_at),
         expires_at: rfc3339(share.expires_at),
-        viewer_count: state.share_viewers.count(&share.id) as u64,
+        viewer_count: viewers.unwrap_or(0),
     }
 }
 

@@ -1,6 +1,12 @@
 //! The names and values of the cluster's Redis keys and channel.
 
+use std::collections::BTreeMap;
+
+use protocol::Attention;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::session::{AttentionNow, LiveSession};
 
 /// The pub/sub channel every node listens on.
 pub(super) const EVENTS: &str = "tether:events";
@@ -24,31 +30,77 @@ pub(crate) fn valid_node_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// The value of a session's key: `"{node} {viewers}"`.
+/// What a session's owner reports in its key, beside its node id: the
+/// session as its list entry needs it on any node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Report {
+    /// Viewers it serves (relayed ones included).
+    pub(super) viewers: u64,
+    /// Of those, the viewers of each share link, by its id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) shares: BTreeMap<String, u64>,
+    /// The attention in force, once reported…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) attention: Option<Attention>,
+    /// … since these Unix seconds.
+    #[serde(default)]
+    pub(super) since: u64,
+}
+
+impl Report {
+    /// What the owner of `live` reports.
+    pub(super) fn of(live: &LiveSession) -> Self {
+        Self {
+            viewers: live.viewers as u64,
+            shares: (live.shares.iter())
+                .map(|(id, n)| (id.clone(), *n as u64))
+                .collect(),
+            since: live.attention.as_ref().map_or(0, |a| a.since),
+            attention: live.attention.as_ref().map(|a| a.attention.clone()),
+        }
+    }
+
+    /// The reported attention (its text within the limit).
+    pub(super) fn attention_now(&self) -> Option<AttentionNow> {
+        Some(AttentionNow {
+            attention: self.attention.clone()?.within_limits(),
+            since: self.since,
+        })
+    }
+}
+
+/// The value of a session's key: `"{node} {report as JSON}"` (the node
+/// first, for the scripts' check of who holds it).
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct OwnerValue<'a> {
     /// The owner's node id.
     pub(super) node: &'a str,
-    /// The viewers it serves.
-    pub(super) viewers: u64,
+    /// What it reports.
+    pub(super) report: Report,
 }
 
 impl<'a> OwnerValue<'a> {
-    /// The value for `node` serving `viewers`.
-    pub(super) fn format(node: &str, viewers: u64) -> String {
-        format!("{node} {viewers}")
+    /// The value for `node` reporting `report`.
+    pub(super) fn format(node: &str, report: &Report) -> String {
+        let json = serde_json::to_string(report).unwrap_or_else(|_| "{}".into());
+        format!("{node} {json}")
     }
 
-    /// Reads a value; `None` if it is not one of ours.
+    /// Reads a value; `None` if it is not one of ours. A bare viewer count
+    /// (what nodes before the report wrote) is read as a report of it.
     pub(super) fn parse(value: &'a str) -> Option<Self> {
-        let (node, viewers) = value.split_once(' ')?;
+        let (node, rest) = value.split_once(' ')?;
         if !valid_node_id(node) {
             return None;
         }
-        Some(Self {
-            node,
-            viewers: viewers.parse().ok()?,
-        })
+        let report = match rest.parse::<u64>() {
+            Ok(viewers) => Report {
+                viewers,
+                ..Report::default()
+            },
+            Err(_) => serde_json::from_str(rest).ok()?,
+        };
+        Some(Self { node, report })
     }
 }
 
@@ -88,17 +140,27 @@ mod tests {
 
     #[test]
     fn owner_values_round_trip_and_foreign_ones_are_ignored() {
-        let value = OwnerValue::format("node-1", 3);
-        assert_eq!(
-            OwnerValue::parse(&value),
-            Some(OwnerValue {
-                node: "node-1",
-                viewers: 3
-            })
-        );
+        let report = Report {
+            viewers: 3,
+            shares: BTreeMap::from([("s1".to_string(), 2)]),
+            attention: Some(Attention::new(
+                protocol::AttentionState::Waiting,
+                Some("Allow edit?".into()),
+                Some(42),
+            )),
+            since: 1_800_000_000,
+        };
+        let value = OwnerValue::format("node-1", &report);
+        assert!(value.starts_with("node-1 {"), "{value}");
+        let back = OwnerValue::parse(&value).unwrap();
+        assert_eq!((back.node, &back.report), ("node-1", &report));
+        assert_eq!(back.report.attention_now().unwrap().since, 1_800_000_000);
+        let old = OwnerValue::parse("node-1 3").unwrap();
+        assert_eq!((old.node, old.report.viewers), ("node-1", 3));
         assert_eq!(OwnerValue::parse("node-1"), None);
         assert_eq!(OwnerValue::parse("node 1 x"), None);
         assert_eq!(OwnerValue::parse("no/de 1"), None);
+        assert_eq!(OwnerValue::parse("node-1 {\"viewers\":-1}"), None);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //!
 //! * `tether:node:{node}` → the node's internal URL (`--node-url`), with a
 //!   short TTL the node keeps alive ([`Cluster::heartbeat`]).
-//! * `tether:session:{id}` → `"{node} {viewers}"`: the node holding the
-//!   session's agent link (its owner) and the viewers it serves, with a TTL
-//!   the owner keeps alive; gone when the agent link goes or the owner dies.
-//!   Every node's session list reads liveness and viewer counts from here.
+//! * `tether:session:{id}` → `"{node} {report}"`: the node holding the
+//!   session's agent link (its owner) and, as JSON, the viewers it serves
+//!   (in all and per share link) and the session's attention, with a TTL
+//!   the owner keeps alive and renews with a fresh report every second;
+//!   gone when the agent link goes or the owner dies. Every node's session
+//!   and share lists read liveness, viewer counts and attention from here.
 //! * Channel `tether:events` (heard in [`upkeep`]): `revoked` (a key or share link was
 //!   revoked: reload the revocations now) and `owner {id} {node}` (that node
 //!   took the session's agent link: others close their links to it).
@@ -18,7 +20,7 @@
 mod keys;
 pub(crate) mod upkeep;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -27,7 +29,9 @@ use redis::AsyncCommands as _;
 use uuid::Uuid;
 
 pub(crate) use keys::valid_node_id;
-use keys::{node_key, session_key, OwnerValue, EVENTS};
+use keys::{node_key, session_key, OwnerValue, Report, EVENTS};
+
+use crate::session::{AttentionNow, LiveSession};
 
 /// How long a node's or an owner's key lives without a heartbeat.
 const TTL: Duration = Duration::from_secs(3);
@@ -64,13 +68,17 @@ pub(crate) struct Owner {
     pub(crate) url: String,
 }
 
-/// A session as the cluster sees it: live on `node`, with `viewers`.
+/// A session as the cluster sees it: live on `node`, as its owner reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Presence {
     /// The owner's node id.
     pub(crate) node: String,
     /// Viewers its owner serves (viewers proxied from other nodes included).
     pub(crate) viewers: u64,
+    /// Of those, the viewers of each share link, by its id.
+    pub(crate) shares: BTreeMap<String, u64>,
+    /// The session's attention, once its agent reported one.
+    pub(crate) attention: Option<AttentionNow>,
 }
 
 /// This node's handle on Redis.
@@ -136,18 +144,19 @@ impl Cluster {
         &self.client
     }
 
-    fn owner_value(&self, viewers: usize) -> String {
-        OwnerValue::format(&self.node_id, viewers as u64)
+    fn owner_value(&self, live: &LiveSession) -> String {
+        OwnerValue::format(&self.node_id, &Report::of(live))
     }
 
-    /// Makes this node the owner of `session` (it holds the agent link now),
+    /// Makes this node the owner of `live` (it holds the agent link now),
     /// and tells the other nodes, which close their links to it.
-    pub(crate) async fn claim(&self, session: Uuid, viewers: usize) {
+    pub(crate) async fn claim(&self, live: &LiveSession) {
+        let session = live.id;
         let mut redis = self.redis.clone();
         let claimed: redis::RedisResult<()> = redis::pipe()
             .set_ex(node_key(&self.node_id), &self.node_url, TTL.as_secs())
             .ignore()
-            .pset_ex(session_key(session), self.owner_value(viewers), ttl_ms())
+            .pset_ex(session_key(session), self.owner_value(live), ttl_ms())
             .ignore()
             .publish(EVENTS, format!("owner {session} {}", self.node_id))
             .ignore()
@@ -173,10 +182,11 @@ impl Cluster {
         }
     }
 
-    /// Keeps this node's URL and its sessions' owner keys alive, with their
-    /// viewer counts (`live`: the sessions whose agent link it holds).
-    /// Returns the sessions another node has claimed meanwhile.
-    pub(crate) async fn heartbeat(&self, live: &[(Uuid, usize)]) -> redis::RedisResult<Vec<Uuid>> {
+    /// Keeps this node's URL and its sessions' owner keys alive, with fresh
+    /// reports (`live`: the sessions whose agent link it holds); a key Redis
+    /// lost (it restarted) is written again. Returns the sessions another
+    /// node has claimed meanwhile.
+    pub(crate) async fn heartbeat(&self, live: &[LiveSession]) -> redis::RedisResult<Vec<Uuid>> {
         let mut pipe = redis::pipe();
         pipe.set_ex(node_key(&self.node_id), &self.node_url, TTL.as_secs())
             .ignore();
@@ -184,10 +194,10 @@ impl Cluster {
             // EVALSHA needs the script loaded (a restarted Redis forgot it).
             pipe.load_script(&self.refresh).ignore();
         }
-        for (session, viewers) in live {
-            let mut call = self.refresh.key(session_key(*session));
+        for session in live {
+            let mut call = self.refresh.key(session_key(session.id));
             call.arg(&self.node_id)
-                .arg(self.owner_value(*viewers))
+                .arg(self.owner_value(session))
                 .arg(ttl_ms());
             pipe.invoke_script(&call);
         }
@@ -197,15 +207,15 @@ impl Cluster {
             .iter()
             .zip(kept)
             .filter(|(_, kept)| *kept == 0)
-            .map(|((session, _), _)| *session)
+            .map(|(session, _)| session.id)
             .collect())
     }
 
-    /// Which of `sessions` are live, on which node, with how many viewers
-    /// (an empty map when Redis does not answer).
-    pub(crate) async fn presence(&self, sessions: &[Uuid]) -> HashMap<Uuid, Presence> {
+    /// Which of `sessions` are live, on which node, as their owners report
+    /// them; `None` when Redis does not answer.
+    pub(crate) async fn presence(&self, sessions: &[Uuid]) -> Option<HashMap<Uuid, Presence>> {
         if sessions.is_empty() {
-            return HashMap::new();
+            return Some(HashMap::new());
         }
         let keys: Vec<String> = sessions.iter().map(|id| session_key(*id)).collect();
         let mut redis = self.redis.clone();
@@ -213,21 +223,24 @@ impl Cluster {
             Ok(values) => values,
             Err(e) => {
                 tracing::warn!("reading sessions' liveness from Redis: {e}");
-                return HashMap::new();
+                return None;
             }
         };
-        sessions
+        let presence = sessions
             .iter()
             .zip(values)
             .filter_map(|(id, value)| {
                 let owner = OwnerValue::parse(value.as_deref()?)?;
                 let presence = Presence {
                     node: owner.node.to_string(),
-                    viewers: owner.viewers,
+                    viewers: owner.report.viewers,
+                    attention: owner.report.attention_now(),
+                    shares: owner.report.shares,
                 };
                 Some((*id, presence))
             })
-            .collect()
+            .collect();
+        Some(presence)
     }
 
     /// The node that holds `session`'s agent link and its URL, if some node

@@ -36,7 +36,7 @@ pub(crate) use feed::{FeedOptions, ViewerFeed};
 pub(crate) use links::{AgentCommand, CloseCause, JoinError, SendError, ViewerGuard};
 pub(crate) use queue::{command_queue, CommandReceiver, CommandSender};
 pub(crate) use recording::RecordingReader;
-pub(crate) use registry::Registry;
+pub(crate) use registry::{LiveSession, Registry};
 pub(crate) use seats::{Seat, SeatLimits};
 pub(crate) use snapshot::HistoryMode;
 #[cfg(fuzzing)]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use super::budget::{make_room, Holding};
-use super::{Budget, BudgetError, Session};
+use super::{AttentionNow, Budget, BudgetError, Session};
 
 /// The sessions held in memory, by id.
 #[derive(Debug)]
@@ -18,6 +18,31 @@ pub(crate) struct Registry {
     sessions: Mutex<HashMap<Uuid, Arc<Session>>>,
     history_bytes: usize,
     budget: Budget,
+}
+
+/// A session whose agent link is attached here: what its owner tells the
+/// other nodes (`cluster`), so that every node lists it alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LiveSession {
+    /// The session.
+    pub(crate) id: Uuid,
+    /// Viewers attached (relayed ones included).
+    pub(crate) viewers: usize,
+    /// Of those, the viewers of each share link, by its id.
+    pub(crate) shares: Vec<(String, usize)>,
+    /// The attention in force, once the agent reported one.
+    pub(crate) attention: Option<AttentionNow>,
+}
+
+/// `session` as a [`LiveSession`], if its agent link is attached.
+fn live(session: &Session) -> Option<LiveSession> {
+    let state = session.lock();
+    (state.liveness() == super::Liveness::Live).then(|| LiveSession {
+        id: session.id,
+        viewers: state.seats.total(),
+        shares: state.seats.by_share(),
+        attention: state.attention.current().cloned(),
+    })
 }
 
 /// A session [`Registry::admit`] let in.
@@ -115,15 +140,16 @@ impl Registry {
         self.map().len()
     }
 
-    /// The sessions whose agent link is attached here, with their viewer counts.
-    pub(crate) fn live_sessions(&self) -> Vec<(Uuid, usize)> {
-        self.map()
-            .values()
-            .filter_map(|s| {
-                let state = s.lock();
-                (state.liveness() == super::Liveness::Live).then(|| (s.id, state.seats.total()))
-            })
-            .collect()
+    /// The sessions whose agent link is attached here, as the other nodes
+    /// are told of them.
+    pub(crate) fn live_sessions(&self) -> Vec<LiveSession> {
+        self.map().values().filter_map(|s| live(s)).collect()
+    }
+
+    /// Session `id` as [`live_sessions`](Self::live_sessions) reports it,
+    /// if its agent link is attached here.
+    pub(crate) fn live_session(&self, id: Uuid) -> Option<LiveSession> {
+        live(&*self.get(id)?)
     }
 
     /// Bytes of history all sessions hold or reserve.

@@ -41,6 +41,11 @@ impl ViewerSeats {
         self.owner + self.shared
     }
 
+    /// Viewers through each share link now, by its id.
+    pub(super) fn by_share(&self) -> Vec<(String, usize)> {
+        self.shares.iter().map(|(id, n)| (id.clone(), *n)).collect()
+    }
+
     /// Takes a place for `seat`, or says which limit is reached.
     pub(super) fn take(&mut self, seat: &Seat, limits: SeatLimits) -> Result<(), JoinError> {
         if self.total() >= limits.max {

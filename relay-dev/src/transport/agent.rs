@@ -110,9 +110,9 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
     let (commands_tx, commands) = command_queue(queue_bytes(state.config.max_frame));
     let attached = session.attach_agent(commands_tx);
     let held = attached.held();
-    if let Some(cluster) = &state.cluster {
+    if let (Some(cluster), Some(live)) = (&state.cluster, state.registry.live_session(id)) {
         // This node holds the link now: the others send its viewers here.
-        cluster.claim(id, session.viewer_count()).await;
+        cluster.claim(&live).await;
     }
     add(&state.metrics.agents, 1);
     tracing::info!(session = %id, dialect = ?link.dialect(), peer = ?request.peer, held, "agent connected");

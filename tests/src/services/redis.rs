@@ -50,29 +50,43 @@ impl RedisServer {
     fn try_start() -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let port = free_port();
-        let log = dir.path().join("redis.log");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .arg("--logfile")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("spawn redis-server: {e}"))?;
+        let child = spawn(port, dir.path())?;
         let mut server = Self { child, port, dir };
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Waits until the server answers `PING`; `Err` with its log if it
+    /// exits or does not answer in time.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let ready = poll_blocking(DEADLINE, || {
-            if matches!(server.child.try_wait(), Ok(Some(_))) {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
                 return Some(false);
             }
-            server.ping().then_some(true)
+            self.ping().then_some(true)
         });
         match ready {
-            Some(true) => Ok(server),
-            _ => Err(format!("not answering PING on {port}: {}", server.log())),
+            Some(true) => Ok(()),
+            _ => Err(format!(
+                "not answering PING on {}: {}",
+                self.port,
+                self.log()
+            )),
+        }
+    }
+
+    /// Kills the server with SIGKILL (an outage: it keeps nothing).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again, empty, on the same port (after [`kill`](Self::kill)).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(self.port, self.dir.path()).expect("redis-server restarts");
+        if let Err(e) = self.wait_ready() {
+            panic!("redis-server did not restart: {e}");
         }
     }
 
@@ -97,6 +111,22 @@ impl RedisServer {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
     }
+}
+
+/// Starts `redis-server` on `port`, its files and log in `dir`.
+fn spawn(port: u16, dir: &std::path::Path) -> Result<Child, String> {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir)
+        .arg("--logfile")
+        .arg(dir.join("redis.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn redis-server: {e}"))
 }
 
 impl Drop for RedisServer {
