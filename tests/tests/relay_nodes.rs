@@ -332,3 +332,41 @@ async fn nodes_serve_on_through_a_redis_outage_and_publish_their_sessions_again(
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_owner_checks_every_relayed_link_itself_so_forged_ones_are_refused() {
+    let Some(nodes) = RelayNodes::start(2, &[]) else {
+        return;
+    };
+    let key = nodes.key();
+    let session = nodes.node(0).register_session(&key, "claude");
+    let _agent = nodes.node(0).connect_agent(&session, &key).await;
+    let other_session = nodes.node(0).register_session(&key, "claude");
+    let other_share = nodes
+        .node(0)
+        .share(&key, &other_session, Role::ReadWrite, 600)
+        .await;
+    // The same key with one character of its signature changed.
+    let at = key.len() - 6;
+    let swapped = if &key[at..=at] == "0" { "1" } else { "0" };
+    let forged = format!("{}{swapped}{}", &key[..at], &key[at + 1..]);
+    let credentials = [
+        ("a key with a forged signature", forged),
+        ("another user's key", nodes.create_key("mallory")),
+        ("another session's share link", other_share.token),
+        ("no credential", String::new()),
+    ];
+    // Straight at the owner's --node-url (what a node's relayed link is),
+    // and through the other node, which relays it without vouching for it.
+    for (i, node) in nodes.nodes.iter().enumerate() {
+        for (what, credential) in &credentials {
+            let mut viewer = node.connect_viewer(&session, credential, None).await;
+            let closed = tokio::time::timeout(DEADLINE, viewer.socket.closed()).await;
+            let Ok(Some((code, reason))) = closed else {
+                panic!("node{}: {what} was not refused", i + 1);
+            };
+            assert_eq!(code, 1008, "node{}: {what}: {reason}", i + 1);
+        }
+    }
+    assert_eq!(nodes.node(0).metric("tether_relay_viewers").await, 0);
+}
