@@ -288,6 +288,25 @@ impl Browser {
             .await;
     }
 
+    /// Waits (up to `within`) until the viewer has drawn the history it
+    /// joined with (replay or snapshot) and shows live output (`what` names
+    /// the wait in a failure).
+    pub async fn wait_for_replay_end(&self, what: &str, within: Duration) {
+        let script = "return window.__tether.replaying === false;";
+        self.wait_for_js(what, script, within).await;
+    }
+
+    /// The session's state badge as the viewer shows it (`live`, `ended (exit 3)`, …).
+    pub async fn state_badge(&self) -> String {
+        let badge = self
+            .eval(
+                "return document.querySelector('[data-state]').textContent;",
+                vec![],
+            )
+            .await;
+        badge.as_str().unwrap_or_default().to_string()
+    }
+
     /// Types `text` into the terminal as real key events.
     pub async fn type_keys(&self, text: &str) {
         let textarea = self

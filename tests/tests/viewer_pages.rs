@@ -273,11 +273,7 @@ async fn soft_keyboard_and_ime_text_reaches_the_agent() {
     browser.wait_for_text("type here").await;
     browser.wait_for_state("live").await;
     browser
-        .wait_for_js(
-            "the end of the replay",
-            "return window.__tether.replaying === false;",
-            DEADLINE,
-        )
+        .wait_for_replay_end("the end of the replay", DEADLINE)
         .await;
 
     // A soft keyboard inserts text without key events.

@@ -73,11 +73,7 @@ impl Rig {
             .await;
         browser.wait_for_state("live").await;
         browser
-            .wait_for_js(
-                "the joined screen",
-                "return window.__tether.replaying === false;",
-                SYSTEM_DEADLINE,
-            )
+            .wait_for_replay_end("the joined screen", SYSTEM_DEADLINE)
             .await;
         browser
     }

@@ -219,12 +219,7 @@ async fn connection_state_follows_the_agent_until_the_session_ends() {
         .await;
     assert_eq!(status, 200, "{reply}");
     browser.wait_for_state("ended").await;
-    let badge = browser
-        .eval(
-            "return document.querySelector('[data-state]').textContent;",
-            vec![],
-        )
-        .await;
+    let badge = browser.state_badge().await;
     assert_eq!(badge, "ended (exit 3)");
     browser.screenshot("viewer-session-ended").await;
     browser.close().await;
@@ -243,11 +238,7 @@ async fn queries_in_replayed_history_are_not_answered_but_live_ones_are() {
     browser.wait_for_text("old prompt").await;
     browser.wait_for_state("live").await;
     browser
-        .wait_for_js(
-            "the end of the replay",
-            "return window.__tether.replaying === false;",
-            DEADLINE,
-        )
+        .wait_for_replay_end("the end of the replay", DEADLINE)
         .await;
     let answered = fixture.agent_input_within(Duration::from_millis(700)).await;
     assert!(
@@ -314,11 +305,7 @@ async fn a_page_that_asks_for_the_raw_history_gets_it_from_a_key_link() {
         browser.goto(&link).await;
         browser.wait_for_text("replayed byte for byte").await;
         browser
-            .wait_for_js(
-                "the joined screen",
-                "return window.__tether.replaying === false;",
-                DEADLINE,
-            )
+            .wait_for_replay_end("the joined screen", DEADLINE)
             .await;
         let hook = browser.hook().await;
         assert_eq!(

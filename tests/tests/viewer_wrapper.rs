@@ -52,12 +52,7 @@ async fn a_real_tether_session_is_watched_and_typed_into_from_the_browser() {
 
     assert_eq!(tether.wait(DEADLINE).code(), Some(3));
     browser.wait_for_state("ended").await;
-    let badge = browser
-        .eval(
-            "return document.querySelector('[data-state]').textContent;",
-            vec![],
-        )
-        .await;
+    let badge = browser.state_badge().await;
     assert_eq!(badge, "ended (exit 3)");
     browser.screenshot("viewer-real-tether-session").await;
     browser.close().await;
