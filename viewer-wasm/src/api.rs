@@ -1,8 +1,12 @@
 //! The relay's REST API, as far as the viewer needs it: the session list, a
-//! session's message log and its share links, as [`protocol::api`] types.
+//! session's message log, its share links and Web Push subscriptions, as
+//! [`protocol::api`] types.
 
 use gloo::net::http::{Request, Response};
-use protocol::api::{ErrorBody, MessageInfo, SessionInfo, ShareInfo, ShareRequest, ShareResponse};
+use protocol::api::{
+    ErrorBody, MessageInfo, PushKey, PushSubscriptionInfo, SessionInfo, ShareInfo, ShareRequest,
+    ShareResponse,
+};
 use protocol::Role;
 use serde::de::DeserializeOwned;
 
@@ -73,6 +77,43 @@ pub async fn revoke_share(key: &str, share_id: &str) -> Result<(), ApiError> {
     let url = format!(
         "/api/v1/shares/{}",
         crate::link::encode_path_segment(share_id)
+    );
+    let response = Request::delete(&url)
+        .header("Authorization", &format!("Bearer {key}"))
+        .send()
+        .await
+        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    check_status(&response).await
+}
+
+/// `GET /api/v1/push/key`: the relay's VAPID public key (base64url).
+pub async fn push_key(key: &str) -> Result<String, ApiError> {
+    let body: PushKey = get_json("/api/v1/push/key", key).await?;
+    Ok(body.public_key)
+}
+
+/// `POST /api/v1/push/subscriptions` with `subscription` (the JSON of
+/// `PushSubscription.toJSON()`): the relay's record of it.
+pub async fn add_push_subscription(
+    key: &str,
+    subscription: &str,
+) -> Result<PushSubscriptionInfo, ApiError> {
+    let response = Request::post("/api/v1/push/subscriptions")
+        .header("Authorization", &format!("Bearer {key}"))
+        .header("Content-Type", "application/json")
+        .body(subscription)
+        .map_err(|err| ApiError::Failed(err.to_string()))?
+        .send()
+        .await
+        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    read_json(response).await
+}
+
+/// `DELETE /api/v1/push/subscriptions/{id}`: no more pushes to it.
+pub async fn delete_push_subscription(key: &str, id: &str) -> Result<(), ApiError> {
+    let url = format!(
+        "/api/v1/push/subscriptions/{}",
+        crate::link::encode_path_segment(id)
     );
     let response = Request::delete(&url)
         .header("Authorization", &format!("Bearer {key}"))

@@ -13,6 +13,7 @@ mod auth;
 mod components;
 mod keys;
 mod link;
+mod notify;
 mod pages;
 mod shares;
 mod stream;

@@ -207,6 +207,7 @@ fn content_type(path: &str) -> &'static str {
         "css" => "text/css; charset=utf-8",
         "wasm" => "application/wasm",
         "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "ico" => "image/x-icon",
@@ -304,5 +305,16 @@ mod tests {
         assert!(!is_content_named("xterm.mjs"));
         assert!(!is_content_named("addon-fit.mjs"));
         assert!(!is_content_named("viewer-wasm.js"));
+    }
+
+    #[test]
+    fn the_manifest_and_the_service_worker_have_their_types() {
+        assert_eq!(
+            content_type("manifest.webmanifest"),
+            "application/manifest+json"
+        );
+        assert_eq!(content_type("sw.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("icons/icon-192.png"), "image/png");
+        assert!(!is_content_named("sw.js"));
     }
 }

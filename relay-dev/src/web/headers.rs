@@ -4,7 +4,8 @@
 //!   only from the relay's own files and the page's inline scripts by their
 //!   SHA-256 (trunk's import map and loader: hashed from `index.html` as it is
 //!   now, so a rebuilt viewer is still allowed), WebAssembly, WebSockets to
-//!   the relay itself, no plugins, no `<base>`;
+//!   the relay itself, the service worker and the web app manifest from the
+//!   relay's own files, no plugins, no `<base>`;
 //! * `X-Frame-Options: DENY` (for browsers without `frame-ancestors`),
 //!   `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`.
 
@@ -98,8 +99,8 @@ impl Policy {
         format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{scripts}; \
              style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
-             connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; \
-             form-action 'self'; frame-ancestors 'none'"
+             connect-src 'self'{sockets}; worker-src 'self'; manifest-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         )
     }
 }
@@ -200,6 +201,7 @@ import init from '/v.js';
         let policy = Policy::new(index.clone());
         let header = policy.header(Some("127.0.0.1:9"));
         assert!(header.contains("frame-ancestors 'none'"), "{header}");
+        assert!(header.contains("worker-src 'self'; manifest-src 'self'"));
         assert!(header.contains("connect-src 'self' ws://127.0.0.1:9 wss://127.0.0.1:9"));
         let first = inline_script_hashes("<script>a</script>")[0].clone();
         assert!(header.contains(&format!("'sha256-{first}'")));

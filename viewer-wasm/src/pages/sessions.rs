@@ -1,4 +1,5 @@
-//! `/`: the signed-in user's sessions, refreshed every few seconds.
+//! `/`: the signed-in user's sessions, refreshed every few seconds, and a
+//! notification when one starts waiting (if the person turned them on).
 
 use gloo::timers::callback::Interval;
 use yew::platform::spawn_local;
@@ -9,8 +10,9 @@ use protocol::AttentionState;
 
 use crate::api::{list_sessions, ApiError};
 use crate::auth;
-use crate::components::ApiKeyForm;
+use crate::components::{ApiKeyForm, NotifyToggle};
 use crate::link::encode_path_segment;
+use crate::notify::{self, waits::WaitTracker};
 
 /// How often the list is reloaded.
 const REFRESH_MS: u32 = 3_000;
@@ -31,28 +33,41 @@ pub fn session_list() -> Html {
     });
     let key_error = use_state(|| None::<String>);
     let list = use_state(|| ListState::Loading);
+    let waits = use_mut_ref(WaitTracker::default);
 
     {
         let (key_state, key_error, list) = (key.clone(), key_error.clone(), list.clone());
+        let waits = waits.clone();
         use_effect_with((*key).clone(), move |key: &Option<String>| {
             let interval = key.clone().map(|key| {
                 let load = move || {
-                    // A tab in the background does not poll.
+                    // A tab in the background polls only to notify (the
+                    // browser then runs the timer at most once a second,
+                    // after five hidden minutes once a minute).
                     let hidden = web_sys::window()
                         .and_then(|w| w.document())
                         .is_some_and(|d| d.hidden());
-                    if hidden {
+                    if hidden && !notify::enabled() {
                         return;
                     }
-                    let (key, key_state, key_error, list) = (
+                    let (key, key_state, key_error, list, waits) = (
                         key.clone(),
                         key_state.clone(),
                         key_error.clone(),
                         list.clone(),
+                        waits.clone(),
                     );
                     spawn_local(async move {
                         match list_sessions(&key).await {
-                            Ok(sessions) => list.set(ListState::Loaded(sessions)),
+                            Ok(sessions) => {
+                                let notifying = notify::enabled();
+                                for session in waits.borrow_mut().new_waits(&sessions) {
+                                    if notifying {
+                                        notify::alert::raise(session);
+                                    }
+                                }
+                                list.set(ListState::Loaded(sessions));
+                            }
                             Err(ApiError::Unauthorized) => {
                                 auth::forget_key();
                                 key_error.set(Some("The relay refused this key.".into()));
@@ -69,7 +84,7 @@ pub fn session_list() -> Html {
         });
     }
 
-    let Some(_) = &*key else {
+    let Some(api_key) = &*key else {
         let on_submit = {
             let (key, key_error) = (key.clone(), key_error.clone());
             Callback::from(move |entered: String| {
@@ -97,6 +112,7 @@ pub fn session_list() -> Html {
         <main class="page sessions">
             <header class="list-header">
                 <h1>{ "Sessions" }</h1>
+                <NotifyToggle api_key={api_key.clone()} />
                 <button type="button" class="link-button" onclick={sign_out}>{ "Sign out" }</button>
             </header>
             { match &*list {

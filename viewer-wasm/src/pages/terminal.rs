@@ -10,7 +10,7 @@ use protocol::api::MessageInfo;
 
 use crate::api::session_messages;
 use crate::auth::{self, Credential};
-use crate::components::{KeyBar, MessageLog, ShareDialog, StatusBadge};
+use crate::components::{AttentionBanner, KeyBar, MessageLog, ShareDialog, StatusBadge};
 use crate::keys::BarKey;
 use crate::link::websocket_origin;
 use crate::shares::{role_label, ShareRefusal};
@@ -140,12 +140,24 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
     }
 
     {
-        let title = status.title.clone();
-        use_effect_with(title, |title: &Option<String>| {
+        // The banner takes height from the terminal: fit the session again.
+        let viewer = viewer.clone();
+        use_effect_with(status.waiting.is_some(), move |_| {
+            if let Some(viewer) = viewer.borrow().as_ref() {
+                viewer.refit();
+            }
+        });
+    }
+
+    {
+        // A waiting session says so in its tab's title too.
+        let title = (status.title.clone(), status.waiting.is_some());
+        use_effect_with(title, |(title, waiting): &(Option<String>, bool)| {
             if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+                let mark = if *waiting { "(waiting) " } else { "" };
                 match title {
-                    Some(title) => document.set_title(&format!("{title} · Tether")),
-                    None => document.set_title("Tether"),
+                    Some(title) => document.set_title(&format!("{mark}{title} · Tether")),
+                    None => document.set_title(&format!("{mark}Tether")),
                 }
             }
         });
@@ -266,6 +278,9 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                 <p class="notice share-refused" role="alert" data-refusal={refusal.kind()}>
                     { refusal.message() }
                 </p>
+            }
+            if let Some(waiting) = &status.waiting {
+                <AttentionBanner waiting={waiting.clone()} />
             }
             if let Some(notice) = &status.notice {
                 <p class="notice" role="alert">{ notice }</p>

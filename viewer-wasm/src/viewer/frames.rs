@@ -1,6 +1,6 @@
 //! What a viewer does with each frame and control event from the relay.
 
-use protocol::{Control, Frame, Role};
+use protocol::{AttentionState, Control, Frame, Role};
 
 use super::{Connection, Inner};
 
@@ -91,6 +91,9 @@ impl Inner {
                 }
             }
             Control::SessionEnded { exit_status } => {
+                if self.status.waiting.take().is_some() {
+                    self.status_dirty = true;
+                }
                 self.set_connection(Connection::Ended(exit_status))
             }
             Control::Error { reason } => {
@@ -98,10 +101,16 @@ impl Inner {
                 self.status_dirty = true;
             }
             Control::Gap { .. } => {} // counted by the STREAM_OFFSET that follows
+            Control::Attention(attention) => {
+                let waiting = (attention.state == AttentionState::Waiting).then_some(attention);
+                if waiting != self.status.waiting {
+                    self.status.waiting = waiting;
+                    self.status_dirty = true;
+                }
+            }
             Control::Ready
             | Control::AgentExited { .. }
             | Control::SizeReleased
-            | Control::Attention(_)
             | Control::Unknown => {}
         }
     }

@@ -2,6 +2,8 @@
 
 use protocol::{Role, Size};
 
+pub use protocol::Attention;
+
 /// The state of the viewer's connection, as shown to the person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
@@ -67,6 +69,9 @@ pub struct Status {
     pub ctrl_armed: bool,
     /// The last refusal or error the relay reported, if any.
     pub notice: Option<String>,
+    /// What the agent asks of the person, while it waits (CONTROL
+    /// `attention` with state `waiting`); `None` while it works.
+    pub waiting: Option<Attention>,
 }
 
 impl Default for Status {
@@ -80,6 +85,7 @@ impl Default for Status {
             lost: 0,
             ctrl_armed: false,
             notice: None,
+            waiting: None,
         }
     }
 }
