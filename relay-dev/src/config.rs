@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod values;
 
+pub(crate) use values::valid_node_id;
 pub use values::DatabaseUrl;
 use values::{parse_bytes, parse_database_url, parse_node_id, parse_node_url, parse_size};
 

@@ -5,7 +5,7 @@
 //! which tells every node).
 
 use crate::config::{Config, KeysCommand};
-use crate::store::open_store;
+use crate::persistence::open_store;
 use crate::time::rfc3339;
 
 /// Runs one `keys` command, printing its result on stdout.

@@ -29,6 +29,7 @@ mod lifecycle;
 mod listen;
 mod local_key;
 mod metrics;
+mod persistence;
 mod private_files;
 mod push;
 mod server;

@@ -15,9 +15,10 @@ use crate::auth::{refresh_revocations, Revoked, ShareViewers, Signer};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::{set, Metrics};
+use crate::persistence::open_store;
 use crate::push::{self, PushQueue, PushService, VapidKey};
 use crate::session::{Budget, Registry};
-use crate::store::{open_store, AsyncStore};
+use crate::store::AsyncStore;
 use crate::{api, listen, local_key, transport, web};
 
 /// Everything the handlers share.

@@ -6,6 +6,7 @@ use protocol::Attention;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::config::valid_node_id;
 use crate::session::{AttentionNow, LiveSession};
 
 /// The pub/sub channel every node listens on.
@@ -19,15 +20,6 @@ pub(super) fn node_key(node: &str) -> String {
 /// The key naming a session's owner and its viewer count.
 pub(super) fn session_key(session: Uuid) -> String {
     format!("tether:session:{session}")
-}
-
-/// Whether `id` can name a node: 1 to 64 ASCII letters, digits, `.`, `_`
-/// or `-` (it is a word in keys' values and in events).
-pub(crate) fn valid_node_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// What a session's owner reports in its key, beside its node id: the

@@ -28,7 +28,6 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands as _;
 use uuid::Uuid;
 
-pub(crate) use keys::valid_node_id;
 use keys::{node_key, session_key, OwnerValue, Report, EVENTS};
 
 use crate::session::{AttentionNow, LiveSession};

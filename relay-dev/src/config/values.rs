@@ -4,7 +4,7 @@
 
 /// A `--node-id`.
 pub(super) fn parse_node_id(text: &str) -> Result<String, String> {
-    if crate::cluster::valid_node_id(text) {
+    if valid_node_id(text) {
         Ok(text.to_string())
     } else {
         Err(format!(
@@ -23,6 +23,15 @@ pub(super) fn parse_node_url(text: &str) -> Result<String, String> {
         return Err(format!("{text:?} must be http://HOST:PORT with no path"));
     }
     Ok(format!("http://{authority}"))
+}
+
+/// Whether `id` can name a node: 1 to 64 ASCII letters, digits, `.`, `_`
+/// or `-` (it is a word in keys' values and in events).
+pub(crate) fn valid_node_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A PostgreSQL connection URL; its `Debug` form hides it (it may hold a password).

@@ -2,7 +2,7 @@
 //! grants — behind the [`Store`] trait, with two implementations:
 //! [`SqliteStore`] (one file in the data directory, the default) and
 //! [`PgStore`] (PostgreSQL at `--database-url`, shared by several nodes);
-//! [`open_store`] picks one. Terminal bytes are never stored. The [`Store`]
+//! [`crate::persistence::open_store`] picks one. Terminal bytes are never stored. The [`Store`]
 //! is blocking: async code (handlers, links) calls it through
 //! [`AsyncStore`], which runs each call on tokio's blocking pool; only the
 //! `keys` command, outside any runtime, calls it directly.
@@ -10,12 +10,10 @@
 mod async_store;
 #[cfg(test)]
 mod conformance;
-mod open;
 mod postgres;
 mod sqlite;
 
 pub(crate) use async_store::AsyncStore;
-pub(crate) use open::open_store;
 pub(crate) use postgres::PgStore;
 pub(crate) use sqlite::SqliteStore;
 

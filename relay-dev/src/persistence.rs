@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use super::{PgStore, SqliteStore, Store};
 use crate::auth::Signer;
 use crate::config::Config;
+use crate::store::{PgStore, SqliteStore, Store};
 
 /// Opens the store `config` names, with its signer: PostgreSQL (schema
 /// migrated, the signing secret read from the database, or stored there by
