@@ -1,5 +1,7 @@
 //! Which program runs as the agent, found on PATH.
 
+pub mod notify;
+
 use std::path::{Path, PathBuf};
 
 /// Agents tether knows by name, with how to install each.

@@ -89,6 +89,29 @@ fn attention_rules(cli: &Cli) -> AttentionRules {
     }
 }
 
+/// The agent's arguments: the person's, after the settings that make a
+/// known agent announce its waits (`--no-agent-notify`: none).
+fn agent_args(cli: &Cli, program: &AgentProgram) -> Vec<std::ffi::OsString> {
+    if cli.command.is_some() || cli.no_agent_notify {
+        return cli.agent_args.clone();
+    }
+    let notify = agent::notify::plan(
+        &program.kind,
+        &cli.agent_args,
+        &agent::notify::SettingsPlaces::from_env(),
+    );
+    for kept in &notify.kept {
+        tracing::info!(%kept, "agent notification setting left alone");
+    }
+    if !notify.args.is_empty() {
+        let added: Vec<_> = notify.args.iter().map(|a| a.to_string_lossy()).collect();
+        tracing::info!(added = %added.join(" "), "agent notification settings added for this run");
+    }
+    let mut args = notify.args;
+    args.extend(cli.agent_args.iter().cloned());
+    args
+}
+
 /// The run itself: the agent in its PTY, streamed unless `--no-relay`.
 fn wrapped_run(
     cli: &Cli,
@@ -135,7 +158,7 @@ fn wrapped_run(
 
     let spawn = Spawn {
         program: program.path.clone(),
-        args: cli.agent_args.clone(),
+        args: agent_args(cli, &program),
         env: vec![("TETHER_SESSION_ID".into(), session_id.clone())],
         size,
     };

@@ -92,6 +92,17 @@ pub struct Cli {
     #[arg(long)]
     pub ignore_bell: bool,
 
+    /// Do not make Claude Code / Codex announce waits (the settings tether adds when you have not set them)
+    ///
+    /// With --agent claude or codex, tether adds the per-run settings that make the agent
+    /// print a notification (OSC 9 with its text) when it waits for you, only for what
+    /// your own settings files and flags leave unset (it reads them, never writes them):
+    /// Claude Code gets --settings '{"preferredNotifChannel":"iterm2"}', Codex gets
+    /// -c tui.notifications=true -c tui.notification_method="osc9"
+    /// -c tui.notification_condition="always". Not with --command.
+    #[arg(long, verbatim_doc_comment)]
+    pub no_agent_notify: bool,
+
     /// Write the whole session to FILE as it runs (asciicast v3: output, sizes, exit)
     #[arg(long, value_name = "FILE.cast")]
     pub record: Option<PathBuf>,
@@ -163,6 +174,7 @@ const OWN_FLAGS: &[(&str, bool)] = &[
     ("--insecure-skip-tls-verify", false),
     ("--idle-after", true),
     ("--ignore-bell", false),
+    ("--no-agent-notify", false),
     ("--record", true),
     ("--record-input", false),
     ("--help", false),
