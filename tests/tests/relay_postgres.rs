@@ -2,11 +2,12 @@
 //! made by `tether-relay keys` on a machine with no data directory, used
 //! by a real `tether`; two relay processes on one database accept the same
 //! key and show the same sessions; a revocation made through one is
-//! refused by the other, and its open links there close.
+//! refused by the other, and its open links there close. A database that
+//! stops answering closes links waiting on it after the upgrade timeout.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use protocol::Role;
 use tests::relay::{contains, fetch, workspace_binary, RelayProcess};
@@ -125,6 +126,50 @@ async fn keys_from_any_machine_work_on_every_relay_of_the_database() {
         assert!(refusal.contains("revoked"), "{refusal}");
     }
     drop(tether);
+}
+
+#[tokio::test]
+async fn links_waiting_on_a_database_that_does_not_answer_close_after_the_upgrade_timeout() {
+    let Some(pg) = PostgresServer::start() else {
+        return;
+    };
+    let url = pg.create_database("tether");
+    let machine = tempfile::tempdir().unwrap();
+    let created = keys_ok(&url, machine.path(), &["create", "--user", "ann"]);
+    let key = created.lines().last().unwrap().trim().to_string();
+    let relay = RelayProcess::start_with(&[
+        "--database-url",
+        &url,
+        "--no-local-key",
+        "--upgrade-timeout",
+        "1",
+    ]);
+    let session = relay.register_session(&key, "claude");
+    // Every key lookup now waits (the database holds them, no timeout of its own).
+    let lock = pg.lock_table("tether", "api_keys");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let refusal = tokio::time::timeout(DEADLINE, relay.refused_agent(&session, &key))
+            .await
+            .expect("the upgraded link was left waiting on the database");
+        assert_eq!(refusal, "closed 1013: authorization timed out");
+        let took = started.elapsed();
+        assert!(
+            (Duration::from_millis(900)..Duration::from_secs(4)).contains(&took),
+            "closed after {took:?}"
+        );
+    }
+    let started = Instant::now();
+    let mut viewer = relay.connect_viewer(&session, &key, None).await;
+    assert_eq!(
+        viewer.socket.closed().await,
+        Some((1013, "authorization timed out".into()))
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // The database answers again: so does the relay, to the same key.
+    drop(lock);
+    let mut agent = relay.connect_agent(&session, &key).await;
+    agent.send_output(b"answered").await;
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! durability off — the data is thrown away), ready when `pg_isready` says
 //! so, shut down when dropped. [`PostgresServer::stop`]
 //! and [`PostgresServer::restart`] (same data, same port) test what clients
-//! do while it is away.
+//! do while it is away; [`PostgresServer::lock_table`] makes queries on a
+//! table wait, for what clients do when the database does not answer.
 //!
 //! Debian keeps the server programs off `PATH`, in
 //! `/usr/lib/postgresql/VERSION/bin`; they are taken from `PATH` when there,
@@ -20,10 +21,11 @@
 //! assert!(url.starts_with("postgres://postgres@127.0.0.1:"));
 //! ```
 
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::tools::{find_tool, require};
@@ -33,7 +35,7 @@ use crate::wait::{poll_blocking, DEADLINE};
 const DEBIAN_DIR: &str = "/usr/lib/postgresql";
 
 /// The programs this harness runs.
-const PROGRAMS: [&str; 4] = ["initdb", "postgres", "pg_isready", "createdb"];
+const PROGRAMS: [&str; 5] = ["initdb", "postgres", "pg_isready", "createdb", "psql"];
 
 /// Tries at starting the server (another process may take the free port
 /// between our look and the server's bind).
@@ -47,6 +49,22 @@ pub struct PostgresServer {
     user: Option<ServerUser>,
     /// Holds `data/` (the cluster) and `postgres.log`; removed on drop.
     dir: tempfile::TempDir,
+}
+
+/// A table lock held by an open `psql` transaction
+/// ([`PostgresServer::lock_table`]); dropping it ends `psql`, and the lock
+/// with it.
+pub struct TableLock {
+    psql: Child,
+    /// Open while the lock is held: `psql` ends when its input does.
+    _stdin: ChildStdin,
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        let _ = self.psql.kill();
+        let _ = self.psql.wait();
+    }
 }
 
 /// The user the server runs as when we are root: uid and gid.
@@ -186,6 +204,38 @@ impl PostgresServer {
         match child {
             Some(child) => self.child = Some(child),
             None => panic!("PostgreSQL did not restart; its log:\n{}", self.log()),
+        }
+    }
+
+    /// Takes `LOCK TABLE table IN ACCESS EXCLUSIVE MODE` in an open
+    /// transaction on database `name` (through `psql`), held until the
+    /// returned guard is dropped: until then every query that touches the
+    /// table waits, as on a database that stopped answering.
+    pub fn lock_table(&self, name: &str, table: &str) -> TableLock {
+        let mut psql = Command::new(self.bin.join("psql"))
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-p"])
+            .arg(self.port.to_string())
+            .args(["-d", name, "-qAt", "-v", "ON_ERROR_STOP=1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("run psql");
+        let mut stdin = psql.stdin.take().expect("psql's stdin");
+        writeln!(
+            stdin,
+            "BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
+        )
+        .expect("write to psql");
+        let mut line = String::new();
+        let stdout = psql.stdout.take().expect("psql's stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read from psql");
+        assert_eq!(line.trim(), "locked", "psql did not take the lock");
+        TableLock {
+            psql,
+            _stdin: stdin,
         }
     }
 
