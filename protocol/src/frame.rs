@@ -82,6 +82,17 @@ impl Size {
         self.rows == 0 || self.cols == 0
     }
 
+    /// This size with a zero side raised to 1: no terminal has an empty
+    /// side, and cursor and resize arithmetic rely on it.
+    ///
+    /// ```
+    /// use protocol::Size;
+    /// assert_eq!(Size::new(0, 80).at_least_one(), Size::new(1, 80));
+    /// ```
+    pub fn at_least_one(self) -> Self {
+        Self::new(self.rows.max(1), self.cols.max(1))
+    }
+
     /// The largest size a viewer may ask for: 1000 rows × 1000 columns.
     /// The relay and the wrapper both cut larger requests down to it
     /// ([`clamped`](Self::clamped)), so that no RESIZE can make the agent's

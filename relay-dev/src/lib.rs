@@ -39,13 +39,6 @@ mod time;
 mod transport;
 mod web;
 
-/// What the cargo-fuzz targets call (built only with `--cfg fuzzing`).
-#[cfg(fuzzing)]
-#[doc(hidden)]
-pub mod fuzzing {
-    pub use crate::session::EraseInDisplayFilter;
-}
-
 pub use config::Config;
 pub use keys_command::run_keys_command;
 pub use local_key::LocalKey;

@@ -1,6 +1,7 @@
-//! Entry points for the coverage-guided fuzz targets in `fuzz/` (cargo-fuzz
-//! builds with `--cfg fuzzing`, the only build in which this module is
-//! public). Not part of tether's interface.
+//! The checks of the `escape_sequences` fuzz target: `fuzz/` compiles this
+//! file and `queries/` into the target itself (they need only `protocol`),
+//! and the unit tests below run the same checks. Keep it free of other
+//! `crate::` paths.
 
 use crate::queries::sequence::{parse_sequence, Parsed};
 use crate::queries::QueryArbiter;
@@ -12,9 +13,6 @@ use std::time::{Duration, Instant};
 /// pieces, as the agent's output, a viewer's input and local keys. Panics
 /// when the parser claims more bytes than it was given or none at all, or
 /// when the wrapper's own cursor report lies outside the PTY.
-///
-/// A fuzz target is one line:
-/// `fuzz_target!(|data: &[u8]| wrapper::fuzzing::escape_sequences(data));`
 pub fn escape_sequences(data: &[u8]) {
     parser(data);
     arbiter(data);

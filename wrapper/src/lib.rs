@@ -53,11 +53,9 @@ mod resize;
 mod session;
 mod terminal;
 
-/// Entry points for the fuzz targets in `fuzz/` (cargo-fuzz sets `--cfg fuzzing`).
-#[cfg(fuzzing)]
-#[doc(hidden)]
-pub mod fuzzing;
-#[cfg(all(test, not(fuzzing)))]
+// The checks of the `escape_sequences` fuzz target (`fuzz/`, which compiles
+// this file and `queries/` into itself), also run here as unit tests.
+#[cfg(test)]
 mod fuzzing;
 
 pub use terminal::{install_panic_hook, restore as restore_terminal};

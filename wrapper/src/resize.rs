@@ -15,7 +15,6 @@
 //! The scheduler does no I/O and reads no clock: callers pass `now` and call
 //! [`ResizeScheduler::poll`] at [`ResizeScheduler::next_deadline`].
 
-use crate::terminal;
 use protocol::Size;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -133,7 +132,7 @@ impl ResizeScheduler {
     /// unless a newer request (or a local resize) comes first. A zero side is
     /// taken as 1 (no PTY has an empty side).
     pub fn on_remote(&mut self, size: Size, now: Instant) {
-        self.pending = Some((terminal::at_least_one(size), now + self.policy.debounce));
+        self.pending = Some((size.at_least_one(), now + self.policy.debounce));
     }
 
     /// When [`poll`](Self::poll) should be called next, if anything is scheduled.

@@ -13,12 +13,6 @@ use std::sync::Mutex;
 /// Size used when there is no terminal to ask (and `LINES`/`COLUMNS` are unset).
 pub const FALLBACK_SIZE: Size = Size { rows: 24, cols: 80 };
 
-/// `size` with a zero side raised to 1: no terminal has an empty side, and
-/// the cursor and resize arithmetic rely on it.
-pub fn at_least_one(size: Size) -> Size {
-    Size::new(size.rows.max(1), size.cols.max(1))
-}
-
 /// Settings to restore, shared with the panic hook and signal handlers.
 static SAVED: Mutex<Option<Termios>> = Mutex::new(None);
 
@@ -45,7 +39,7 @@ pub fn initial_size() -> Size {
     local_size().unwrap_or_else(|| {
         let env = |name| std::env::var(name).ok().and_then(|v| v.parse::<u16>().ok());
         match (env("LINES"), env("COLUMNS")) {
-            (Some(rows), Some(cols)) => at_least_one(Size::new(rows, cols)),
+            (Some(rows), Some(cols)) => Size::new(rows, cols).at_least_one(),
             _ => FALLBACK_SIZE,
         }
     })

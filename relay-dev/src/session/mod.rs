@@ -39,8 +39,6 @@ pub(crate) use recording::RecordingReader;
 pub(crate) use registry::{LiveSession, Registry};
 pub(crate) use seats::{Seat, SeatLimits};
 pub(crate) use snapshot::HistoryMode;
-#[cfg(fuzzing)]
-pub use strip::EraseInDisplayFilter;
 pub(crate) use upload::{Upload, UploadError};
 
 use std::sync::{Mutex, MutexGuard};

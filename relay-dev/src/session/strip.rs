@@ -10,7 +10,8 @@ const ESC: u8 = 0x1b;
 /// A streaming filter that drops `ESC [ J` and `ESC [ 0J`–`ESC [ 3J`:
 /// `a ESC [` then `2J b` (then [`finish`](Self::finish)) gives `ab`.
 ///
-/// (`pub` for `relay_dev::fuzzing` only; the module is private.)
+/// The `codex_filter` fuzz target compiles this file into itself: keep it
+/// free of `crate::` paths.
 #[derive(Debug, Default)]
 pub struct EraseInDisplayFilter {
     /// A prefix of a possible sequence: `ESC`, `ESC [` or `ESC [ digit`.

@@ -17,10 +17,11 @@
 
 mod cursor;
 mod kinds;
-// Crate-visible for the fuzz entry point (`crate::fuzzing`).
+// Crate-visible for the fuzz checks (`crate::fuzzing`). The
+// `escape_sequences` fuzz target compiles this folder into itself: keep it
+// free of `crate::` paths.
 pub(crate) mod sequence;
 
-use crate::terminal;
 use cursor::CursorTracker;
 use kinds::QueryKind;
 use kinds::{query_kind, reply_kind};
@@ -105,7 +106,7 @@ impl QueryArbiter {
     /// An arbiter for a PTY of `size`; `local_attached` when a local terminal
     /// is there to answer.
     pub fn new(size: Size, local_attached: bool) -> Self {
-        let size = terminal::at_least_one(size);
+        let size = size.at_least_one();
         Self {
             size,
             local_attached,
@@ -118,7 +119,7 @@ impl QueryArbiter {
 
     /// The PTY's size changed.
     pub fn set_pty_size(&mut self, size: Size) {
-        let size = terminal::at_least_one(size);
+        let size = size.at_least_one();
         self.size = size;
         self.cursor.resize(size);
     }
