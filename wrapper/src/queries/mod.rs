@@ -19,7 +19,7 @@ mod cursor;
 mod kinds;
 // Crate-visible for the fuzz checks (`crate::fuzzing`). The
 // `escape_sequences` fuzz target compiles this folder into itself: keep it
-// free of `crate::` paths.
+// free of `crate::` paths (its tests aside).
 pub(crate) mod sequence;
 
 use cursor::CursorTracker;
