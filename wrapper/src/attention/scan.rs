@@ -7,7 +7,9 @@
 //! is skipped (vte's parser, built with `std` as the relay builds it, would
 //! keep an unterminated OSC without bound). Only what can carry a
 //! notification is parsed: CSI, DCS, SOS, PM and APC are skipped whole, so a
-//! BEL inside them (or ending an OSC) is no bell.
+//! BEL inside them (or ending an OSC) is no bell — but a notification in
+//! tmux's passthrough (`ESC P tmux; ESC ESC ] 9 ; … ESC \`, as agents send
+//! it inside tmux) is found: the doubled ESC starts the OSC within.
 
 /// OSC payload bytes kept (a notification's text is cut to 1 KiB later; the
 /// rest leaves room for the `777;notify;TITLE;` prefix).
@@ -240,6 +242,20 @@ mod tests {
             [notify("Codex: Approve?")]
         );
         assert_eq!(signals(&[b"\x07"]), [Signal::Notify(None)]);
+    }
+
+    #[test]
+    fn notifications_passed_through_tmux_are_found() {
+        // Inside tmux, Claude Code and Codex wrap OSC 9 in tmux's DCS
+        // passthrough (`ESC P tmux; …`, each ESC doubled).
+        assert_eq!(
+            signals(&[b"\x1bPtmux;\x1b\x1b]9;Allow edit?\x07\x1b\\"]),
+            [notify("Allow edit?")]
+        );
+        assert_eq!(
+            signals(&[b"\x1bPtmux;\x1b\x1b]9;Done\x1b\x1b\\\x1b\\", b"x"]),
+            [notify("Done"), Signal::Printed]
+        );
     }
 
     #[test]
