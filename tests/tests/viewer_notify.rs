@@ -4,6 +4,7 @@
 //! service worker registers, the push subscription reaches the relay, the
 //! relay's real push (decrypted by a local push service) shown by the
 //! service worker, and turning notifications off deletes the subscription;
+//! without a push service that answers, the open dashboard still notifies;
 //! the web app manifest and its icons load.
 //!
 //! Chromium's own push service (GCM) is not reachable here, so the page's
@@ -363,5 +364,52 @@ async fn the_manifest_and_its_icons_load() {
             .await;
         assert_eq!(size, icon["sizes"], "{icon}");
     }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_reachable_push_service_the_open_dashboard_still_notifies() {
+    if !browser::available() {
+        return;
+    }
+    // Chromium's real PushManager: its push service (GCM) is not reachable
+    // here and never answers.
+    let mut fixture = ViewerFixture::start_with("offline", 80, 24, &["--push-allow-http"]).await;
+    let browser = open_dashboard(&fixture).await;
+    browser.eval(RECORD_NOTIFICATIONS, vec![]).await;
+    browser.click(".notify-toggle").await;
+    browser
+        .wait_for_js(
+            "notifications on at once",
+            "return !!document.querySelector('[data-notify=on]');",
+            DEADLINE,
+        )
+        .await;
+    report(
+        &mut fixture,
+        AttentionState::Waiting,
+        Some("Still here?"),
+        3,
+    )
+    .await;
+    let shown = wait_for_recorded(&browser, 1).await;
+    assert_eq!(shown[0]["body"], "Still here?", "{shown:?}");
+    let said = browser
+        .wait_for_js(
+            "Web Push given up with a reason",
+            "const e = document.querySelector('[data-push=off]'); return e && e.textContent;",
+            DEADLINE,
+        )
+        .await;
+    assert!(
+        said.as_str()
+            .is_some_and(|s| s.contains("push service does not answer")),
+        "{said}"
+    );
+    let (_, list) = fixture
+        .relay
+        .api("GET", "push/subscriptions", &fixture.key, None)
+        .await;
+    assert_eq!(list, json!([]));
     browser.close().await;
 }

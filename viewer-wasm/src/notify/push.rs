@@ -4,7 +4,7 @@
 //! in localStorage, so that turning notifications off deletes it).
 
 use gloo::storage::{LocalStorage, Storage};
-use js_sys::{Reflect, Uint8Array};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{PushSubscription, PushSubscriptionOptionsInit, ServiceWorkerRegistration};
@@ -13,6 +13,9 @@ use crate::api::{self, ApiError};
 
 /// The relay's id of this browser's subscription.
 const SUBSCRIPTION_STORAGE: &str = "tether.push_subscription";
+/// How long the browser's push service may take to subscribe (it answers
+/// in a second or two; one that cannot be reached may never answer).
+const SUBSCRIBE_TIMEOUT_MS: i32 = 10_000;
 
 /// The service worker's registration (registering it if it is not yet),
 /// once it is active; `Err` where the browser has none (service workers
@@ -57,9 +60,13 @@ pub async fn subscribe(key: &str) -> Result<(), String> {
         let subscribing = manager
             .subscribe_with_options(&options)
             .map_err(|err| describe(&err))?;
-        JsFuture::from(subscribing)
+        let answer = JsFuture::from(within(subscribing, SUBSCRIBE_TIMEOUT_MS))
             .await
-            .map_err(|err| format!("the push service refused: {}", describe(&err)))?
+            .map_err(|err| format!("the push service refused: {}", describe(&err)))?;
+        if answer.is_undefined() {
+            return Err("the browser's push service does not answer".into());
+        }
+        answer
     } else {
         existing
     };
@@ -108,6 +115,16 @@ pub async fn unsubscribe(key: &str) -> Result<(), String> {
 /// Whether the relay has a subscription of this browser.
 pub fn stored_id() -> Option<String> {
     LocalStorage::get::<String>(SUBSCRIPTION_STORAGE).ok()
+}
+
+/// `promise`, or `undefined` if it has not settled after `ms`.
+fn within(promise: Promise, ms: i32) -> Promise {
+    let timeout = Promise::new(&mut |resolve, _reject| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    Promise::race(&Array::of2(&promise, &timeout))
 }
 
 fn api_reason(err: ApiError) -> String {
