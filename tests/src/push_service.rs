@@ -1,7 +1,7 @@
 //! A local Web Push service for the relay's push tests (no push service is
 //! reachable here): an HTTP endpoint that keeps every request it gets and
-//! answers per path — `201` by default, `410` under `/gone`, `201` after a
-//! delay under `/slow` — and a browser's side of a subscription
+//! answers per path — `201` by default, `410` under `/gone`, `404` under
+//! `/missing`, `500` under `/broken`, `201` after a delay under `/slow` — and a browser's side of a subscription
 //! ([`BrowserKeys`]): its keys, the VAPID checks (RFC 8292) and the payload's
 //! decryption (RFC 8291, `aes128gcm`).
 
@@ -67,6 +67,8 @@ async fn receive(
     requests.lock().unwrap().push(request);
     match path.as_str() {
         p if p.starts_with("/gone") => StatusCode::GONE,
+        p if p.starts_with("/missing") => StatusCode::NOT_FOUND,
+        p if p.starts_with("/broken") => StatusCode::INTERNAL_SERVER_ERROR,
         p if p.starts_with("/slow") => {
             tokio::time::sleep(SLOW).await;
             StatusCode::CREATED

@@ -144,10 +144,10 @@ async fn a_wait_is_pushed_once_encrypted_and_signed_and_not_again_after_a_restar
 }
 
 #[tokio::test]
-async fn a_slow_push_service_never_delays_streaming_and_410_drops_the_subscription() {
+async fn a_slow_push_service_never_delays_streaming_and_410_or_404_drops_the_subscription() {
     let relay = push_relay();
     let push = PushService::start().await;
-    for path in ["/slow", "/gone"] {
+    for path in ["/slow", "/gone", "/missing", "/broken"] {
         let (status, body) = subscribe(
             &relay,
             &BrowserKeys::new().subscription(&push.endpoint(path)),
@@ -181,18 +181,43 @@ async fn a_slow_push_service_never_delays_streaming_and_410_drops_the_subscripti
         "streaming waited for the push service"
     );
 
-    eventually("the 410 subscription dropped", DEADLINE, async || {
-        let (_, list) = relay
-            .api("GET", "push/subscriptions", &relay.api_key(), None)
-            .await;
-        let list: Vec<PushSubscriptionInfo> = serde_json::from_value(list).unwrap();
-        !push.requests("/gone").is_empty() && list.len() == 1
-    })
+    // 410 and 404 drop their subscriptions; a 500 keeps its one (it may work later).
+    eventually(
+        "the 410 and 404 subscriptions dropped",
+        DEADLINE,
+        async || {
+            let (_, list) = relay
+                .api("GET", "push/subscriptions", &relay.api_key(), None)
+                .await;
+            let list: Vec<PushSubscriptionInfo> = serde_json::from_value(list).unwrap();
+            ["/gone", "/missing", "/broken"]
+                .iter()
+                .all(|path| !push.requests(path).is_empty())
+                && list.len() == 2
+        },
+    )
     .await;
     eventually("the slow push accepted", DEADLINE, async || {
         relay.metric("tether_relay_push_sent_total").await == 1
     })
     .await;
+
+    // The next wait goes to the subscriptions kept, not to those dropped.
+    eventually("the agent working again", DEADLINE, async || {
+        tether.write_stdin(b"go on\n");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        state_is(&relay, &id, AttentionState::Working).await
+    })
+    .await;
+    tether.write_stdin(b"wait\n");
+    eventually(
+        "the second wait pushed to the 500 one",
+        DEADLINE,
+        async || push.requests("/broken").len() == 2,
+    )
+    .await;
+    assert_eq!(push.requests("/missing").len(), 1);
+    assert_eq!(push.requests("/gone").len(), 1);
 }
 
 #[tokio::test]
