@@ -4,7 +4,8 @@
 //! service worker registers, the push subscription reaches the relay, the
 //! relay's real push (decrypted by a local push service) shown by the
 //! service worker, and turning notifications off deletes the subscription;
-//! without a push service that answers, the open dashboard still notifies;
+//! without a push service that answers, the open dashboard still notifies,
+//! and where a page may not notify (Android) the service worker shows it;
 //! the web app manifest and its icons load.
 //!
 //! Chromium's own push service (GCM) is not reachable here, so the page's
@@ -411,5 +412,48 @@ async fn without_a_reachable_push_service_the_open_dashboard_still_notifies() {
         .api("GET", "push/subscriptions", &fixture.key, None)
         .await;
     assert_eq!(list, json!([]));
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn where_pages_may_not_notify_the_service_worker_shows_the_dashboards_alert() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start("android", 80, 24).await;
+    let browser = open_dashboard(&fixture).await;
+    // As on Chrome for Android: `new Notification` is refused.
+    browser
+        .eval(
+            "const Real = window.Notification; \
+             function Refused() { throw new TypeError('Illegal constructor'); } \
+             Object.defineProperty(Refused, 'permission', { get: () => Real.permission }); \
+             Refused.requestPermission = (callback) => Real.requestPermission(callback); \
+             window.Notification = Refused;",
+            vec![],
+        )
+        .await;
+    browser.click(".notify-toggle").await;
+    browser
+        .wait_for_js(
+            "notifications on",
+            "return !!document.querySelector('[data-notify=on]');",
+            DEADLINE,
+        )
+        .await;
+    report(&mut fixture, AttentionState::Waiting, Some("Merge?"), 2).await;
+    let id = &fixture.session;
+    let shown = browser
+        .wait_for_js(
+            "the notification through the service worker",
+            "return navigator.serviceWorker.getRegistration().then(r => r ? r.getNotifications() : []) \
+             .then(all => all.length ? all.map(n => ({ title: n.title, body: n.body, url: n.data.url })) : null);",
+            DEADLINE,
+        )
+        .await;
+    assert_eq!(
+        shown,
+        json!([{ "title": "android", "body": "Merge?", "url": format!("/s/{id}") }])
+    );
     browser.close().await;
 }
