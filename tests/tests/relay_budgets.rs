@@ -1,11 +1,11 @@
 //! The relay on the open internet, budgets: session history in memory
 //! (per user and in all, in bytes), viewers' input (every frame charged, one
-//! refusal per message, per credential), RESIZE bounds, and the message log
-//! (field lengths, rotation, pages).
+//! refusal per message, per credential, queued for the agent in bytes),
+//! RESIZE bounds, and the message log (field lengths, rotation, pages).
 
 use protocol::{Control, Frame, Role, Size};
 use serde_json::{json, Value};
-use tests::relay::{Event, FrameSocket, RelayProcess, SessionFixture};
+use tests::relay::{AgentClient, Connect, Event, FrameSocket, RelayProcess, SessionFixture};
 
 /// Registers a session over REST: the status and the answer.
 async fn register(relay: &RelayProcess, key: &str) -> (u16, Value) {
@@ -170,6 +170,41 @@ async fn links_with_the_same_credential_share_one_input_bucket() {
         second.wait_error().await,
         "input rate limit exceeded: input dropped"
     );
+}
+
+#[tokio::test]
+async fn input_queued_for_an_agent_that_stops_reading_is_bounded_in_bytes() {
+    // No rate limit in the way: only the queue's bound (two 1 MiB frames).
+    let fx = SessionFixture::start(&["--max-input-rate", "1000000000"]);
+    let stalled = Connect {
+        receive_buffer: Some(4096),
+        ..Connect::tether_agent(&fx.key)
+    };
+    let _agent = AgentClient::connect_with(&fx.relay.ws_url(), &fx.session, stalled)
+        .await
+        .expect("the agent's link");
+    let mut viewer = fx.joined_viewer().await;
+    // What the relay takes before it says "busy": the queue, the agent's
+    // socket buffers (the kernel's send buffer grows to 4 MiB) and the
+    // message in hand. Counting commands instead (256 of them) took 128 MiB.
+    const MOST: usize = 12 << 20;
+    let chunk = vec![b'k'; 512 << 10];
+    let mut sent = 0;
+    let refusal = 'flood: loop {
+        assert!(
+            sent < MOST,
+            "{sent} bytes queued for an agent that reads nothing"
+        );
+        viewer.send(&[Frame::Input(chunk.clone())]).await;
+        sent += chunk.len();
+        let within = std::time::Duration::from_millis(20);
+        while let Some(event) = viewer.socket.next_event_within(within).await {
+            if let Event::Frame(Frame::Control(Control::Error { reason })) = event {
+                break 'flood reason;
+            }
+        }
+    };
+    assert_eq!(refusal, "agent busy: input dropped");
 }
 
 #[tokio::test]

@@ -7,13 +7,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use protocol::{Control, Frame, Role};
-use tests::relay::{ws_connect, Connect, Event, FrameSocket, RelayProcess, SessionFixture};
+use tests::relay::{
+    ws_connect, Connect, Event, FrameSocket, RelayProcess, SessionFixture, WsStream,
+};
 use tests::wait::{eventually, DEADLINE};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::WebSocketStream;
 
 /// A TCP connection to `addr` from `source` (any loopback address works on
 /// Linux), or from the default address.
@@ -192,14 +191,22 @@ async fn one_address_may_hold_only_so_many_connections() {
 
 #[tokio::test]
 async fn below_the_descriptor_limit_extra_connections_get_503_at_once() {
-    let relay = RelayProcess::start_with_fd_limit(256, &["--header-timeout", "60"]);
+    // Started with a soft limit of 200: the relay raises it to the hard 256
+    // and keeps 64 of those for itself.
+    let relay = RelayProcess::start_with_fd_limit(200, 256, &["--header-timeout", "60"]);
     let (_, metrics) = metrics_from(None, &relay).await.expect("metrics");
     let cap = metric_in(&metrics, "tether_relay_connection_limit").expect("connection_limit");
-    assert!((100..256).contains(&cap), "cap {cap} below 256 descriptors");
+    assert_eq!(cap, 256 - 64, "the cap below the raised limit");
+    let log = relay.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains("file-descriptor limit"))
+        .unwrap_or_else(|| panic!("no file-descriptor line in the log:\n{log}"));
     assert!(
-        relay.log().contains("file-descriptor limit"),
-        "{}",
-        relay.log()
+        ["soft=256", "hard=256", "was=200"]
+            .iter()
+            .all(|part| line.contains(part)),
+        "{line}"
     );
     // Keep-alive connections, each answered once: the first `cap` are
     // served, every one after that is refused at once, and the relay never
@@ -239,25 +246,13 @@ async fn below_the_descriptor_limit_extra_connections_get_503_at_once() {
 
 /// A Tether viewer of `fx`'s session on a socket with a tiny receive
 /// buffer, that never reads after the upgrade.
-async fn stalled_viewer(fx: &SessionFixture) -> WebSocketStream<TcpStream> {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let stream = socket.connect(fx.relay.addr()).await.unwrap();
-    let url = format!(
-        "{}/terminal/{}?protocol={}",
-        fx.relay.ws_url(),
-        fx.session,
-        protocol::PROTOCOL_NAME
-    );
-    let mut request = url.into_client_request().unwrap();
-    let offer = HeaderValue::from_str(&format!("omnara-key.{}", fx.key)).unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", offer);
-    let (ws, _) = tokio_tungstenite::client_async(request, stream)
-        .await
-        .expect("upgrade");
-    ws
+async fn stalled_viewer(fx: &SessionFixture) -> WsStream {
+    let how = Connect {
+        receive_buffer: Some(4096),
+        ..Connect::tether_viewer(&fx.key)
+    };
+    let url = format!("{}/terminal/{}", fx.relay.ws_url(), fx.session);
+    ws_connect(&url, &how).await.expect("upgrade").0
 }
 
 #[tokio::test]

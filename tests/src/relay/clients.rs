@@ -20,11 +20,16 @@ impl AgentClient {
     /// Connects to `ws_url` (`ws://HOST`) for `session_id` with `key` in the
     /// `X-API-Key` header, and waits for `ready` and the first ACK.
     pub async fn connect(ws_url: &str, session_id: &str, key: &str) -> Result<Self, String> {
-        let how = Connect {
-            header_key: Some(key.to_string()),
-            tether: true,
-            ..Default::default()
-        };
+        Self::connect_with(ws_url, session_id, Connect::tether_agent(key)).await
+    }
+
+    /// [`connect`](Self::connect) presenting itself as `how` says (which
+    /// carries the key).
+    pub async fn connect_with(
+        ws_url: &str,
+        session_id: &str,
+        how: Connect,
+    ) -> Result<Self, String> {
         let (ws, _) = ws_connect(&format!("{ws_url}/agent?session_id={session_id}"), &how).await?;
         let mut socket = FrameSocket::new(ws);
         match socket.next_event().await {

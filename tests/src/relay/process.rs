@@ -61,11 +61,12 @@ impl RelayProcess {
         Self::start_after(home, None, args)
     }
 
-    /// Starts a relay (in a fresh temporary home) whose process may open at
-    /// most `limit` file descriptors (`ulimit -n`, soft and hard).
-    pub fn start_with_fd_limit(limit: u64, args: &[&str]) -> Self {
+    /// Starts a relay (in a fresh temporary home) whose process starts with
+    /// a file-descriptor limit of `soft` and may raise it to `hard`
+    /// (`ulimit -S -n`, `ulimit -H -n`).
+    pub fn start_with_fd_limit(soft: u64, hard: u64, args: &[&str]) -> Self {
         let temp = tempfile::tempdir().expect("temp dir for TETHER_HOME");
-        let prelude = format!("ulimit -n {limit}");
+        let prelude = format!("ulimit -S -n {soft} && ulimit -H -n {hard}");
         let mut relay = Self::start_after(temp.path(), Some(prelude), args);
         relay._temp = Some(temp);
         relay

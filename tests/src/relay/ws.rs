@@ -35,9 +35,22 @@ pub struct Connect {
     pub origin: Option<String>,
     /// Append `compress=deflate`: ask for DEFLATED envelopes.
     pub compress: bool,
+    /// Connect from a socket with this receive buffer (bytes; fixed, not
+    /// grown by the kernel): with a small one, a client that does not read
+    /// soon holds the sender back, as a stalled peer does.
+    pub receive_buffer: Option<u32>,
 }
 
 impl Connect {
+    /// A Tether agent (what `tether` is) with `key` in the `X-API-Key` header.
+    pub fn tether_agent(key: &str) -> Self {
+        Self {
+            header_key: Some(key.to_string()),
+            tether: true,
+            ..Default::default()
+        }
+    }
+
     /// A Tether viewer with `credential` as subprotocol `omnara-key.…`.
     pub fn tether_viewer(credential: &str) -> Self {
         Self {
@@ -90,13 +103,29 @@ pub async fn ws_connect(url: &str, how: &Connect) -> Result<(WsStream, Option<St
         let value = HeaderValue::from_str(origin).map_err(|e| e.to_string())?;
         request.headers_mut().insert("origin", value);
     }
-    let (ws, response) = tokio::time::timeout(
-        DEADLINE,
-        tokio_tungstenite::connect_async_with_config(request, None, true),
-    )
-    .await
-    .map_err(|_| "WebSocket connect timed out".to_string())?
-    .map_err(|e| e.to_string())?;
+    let connect = async {
+        let Some(size) = how.receive_buffer else {
+            return tokio_tungstenite::connect_async_with_config(request, None, true).await;
+        };
+        let uri = request.uri();
+        let addr = format!(
+            "{}:{}",
+            uri.host().unwrap_or_default(),
+            uri.port_u16().unwrap_or(80)
+        );
+        let addr = tokio::net::lookup_host(addr)
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(size)?;
+        let stream = MaybeTlsStream::Plain(socket.connect(addr).await?);
+        tokio_tungstenite::client_async_with_config(request, stream, None).await
+    };
+    let (ws, response) = tokio::time::timeout(DEADLINE, connect)
+        .await
+        .map_err(|_| "WebSocket connect timed out".to_string())?
+        .map_err(|e| e.to_string())?;
     let echoed = response
         .headers()
         .get("sec-websocket-protocol")
