@@ -15,7 +15,7 @@ use crate::auth::{refresh_revocations, Revoked, ShareViewers, Signer};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::{set, Metrics};
-use crate::persistence::open_store;
+use crate::persistence::{open_relay_store, RelayStore};
 use crate::push::{self, PushQueue, PushService, VapidKey};
 use crate::session::{Budget, Registry};
 use crate::store::AsyncStore;
@@ -67,9 +67,15 @@ pub struct Server {
     listener: TcpListener,
 }
 
-/// The push service, with the VAPID key in the data directory (made on
-/// first start, 0600).
-fn open_push(config: &Config) -> anyhow::Result<(PushService, PushQueue)> {
+/// The push service, with the VAPID key the nodes share (`shared`, from
+/// the database), else the one in the data directory (made on first start,
+/// 0600).
+fn open_push(config: &Config, shared: Option<&[u8]>) -> anyhow::Result<(PushService, PushQueue)> {
+    if let Some(pkcs8) = shared {
+        let vapid =
+            VapidKey::from_pkcs8(pkcs8, &config.push_contact(), "the database's Web Push key")?;
+        return Ok(PushService::new(vapid, config.push_allow_http));
+    }
     let dir = config.data_dir()?;
     crate::private_files::create_private_dir(&dir)
         .with_context(|| format!("creating {}", dir.display()))?;
@@ -95,12 +101,16 @@ impl Server {
     /// data directory) and binds the listener.
     pub async fn bind(config: Config) -> anyhow::Result<Self> {
         let options = config.clone();
-        let (store, signer) = tokio::task::spawn_blocking(move || open_store(&options))
+        let RelayStore {
+            store,
+            signer,
+            shared_vapid_key,
+        } = tokio::task::spawn_blocking(move || open_relay_store(&options))
             .await
             .context("opening the store")??;
         let store = AsyncStore::new(store);
         let revoked = Revoked::load(&store).await?;
-        let (push, push_queue) = match open_push(&config) {
+        let (push, push_queue) = match open_push(&config, shared_vapid_key.as_deref()) {
             Ok((push, queue)) => (Some(push), Some(queue)),
             Err(e) => {
                 tracing::warn!("Web Push is off: {e:#}");

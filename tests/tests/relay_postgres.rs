@@ -187,11 +187,34 @@ fn an_unreachable_database_is_a_clear_error() {
         "{stderr}"
     );
     assert!(!stderr.contains("s3cret"), "{stderr}");
-    let bad = keys("mysql://localhost/tether", machine.path(), &["list"]);
+    // The client has no TLS: a URL asking for it is refused before any
+    // connection, saying what to do instead.
+    for mode in ["require", "prefer", "verify-full"] {
+        let url = format!("postgres://ann:s3cret@127.0.0.1:1/tether?sslmode={mode}");
+        let out = keys(&url, machine.path(), &["list"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains(&format!("sslmode={mode}"))
+                && stderr.contains("no TLS")
+                && stderr.contains("sslmode=disable"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("s3cret") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+    let bad = keys(
+        "mysql://ann:s3cret@localhost/tether",
+        machine.path(),
+        &["list"],
+    );
     assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("not a PostgreSQL URL"), "{stderr}");
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("not a PostgreSQL URL"),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
+        !stderr.contains("s3cret"),
+        "a refused URL is not echoed: {stderr}"
     );
 }

@@ -1,16 +1,18 @@
 //! Web Push end to end, against a local push service: a real `tether`
 //! prints a notification, the real relay sends its owner's subscriptions one
 //! encrypted, VAPID-signed push per wait (never again for the same wait
-//! after a relay restart), a slow push service never delays streaming, and a
-//! subscription answered 410 is dropped.
+//! after a relay restart), a slow push service never delays streaming, a
+//! subscription answered 410 is dropped, and with several nodes on
+//! PostgreSQL a browser subscribed through one node is pushed to by another
+//! with the one VAPID key they share.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use protocol::api::{PushKey, PushSubscriptionInfo};
-use protocol::AttentionState;
+use protocol::{Attention, AttentionState, Control, Frame};
 use tests::push_service::{check_vapid, BrowserKeys, PushService, SLOW};
-use tests::relay::RelayProcess;
+use tests::relay::{RelayNodes, RelayProcess};
 use tests::wait::{eventually, DEADLINE};
 use tests::wrapper::{TetherCommand, TetherProcess};
 
@@ -268,4 +270,40 @@ async fn bad_subscriptions_are_refused_and_a_user_keeps_ten() {
         )
         .await;
     assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn nodes_share_one_vapid_key_so_any_node_pushes_to_a_subscription_made_on_another() {
+    // Separate data directories: only the database is shared, as between machines.
+    let Some(nodes) = RelayNodes::start_apart(2, &["--push-allow-http"]) else {
+        return;
+    };
+    let (first, second) = (nodes.node(0), nodes.node(1));
+    let key = relay_key(first).await;
+    // The first node's local-dev key: the store, and so the keys, are shared.
+    let api_key = nodes.key();
+    let (status, body) = second.api("GET", "push/key", &api_key, None).await;
+    assert_eq!(status, 200, "{body}");
+    let on_second = serde_json::from_value::<PushKey>(body).unwrap().public_key;
+    assert_eq!(on_second, key, "one VAPID key on every node");
+    let push = PushService::start().await;
+    let mut browser = BrowserKeys::new();
+    let (status, body) = subscribe(first, &browser.subscription(&push.endpoint("/phone"))).await;
+    assert_eq!(status, 201, "{body}");
+
+    let session = second.register_session(&api_key, "claude");
+    let mut agent = second.connect_agent(&session, &api_key).await;
+    let wait = Attention::new(AttentionState::Waiting, Some("Allow edit?".into()), Some(0));
+    agent
+        .send(&[Frame::Control(Control::Attention(wait))])
+        .await;
+    eventually("the push from node2", DEADLINE, async || {
+        push.requests("/phone").len() == 1
+    })
+    .await;
+    let request = &push.requests("/phone")[0];
+    check_vapid(request, &key, &push.origin());
+    let message: serde_json::Value =
+        serde_json::from_slice(&browser.decrypt(&request.body)).unwrap();
+    assert_eq!(message["body"], "Allow edit?", "{message}");
 }

@@ -51,14 +51,10 @@ impl std::fmt::Debug for DatabaseUrl {
     }
 }
 
-/// A `postgres://` (or `postgresql://`) URL that the PostgreSQL client accepts.
+/// `--database-url`, taken as given: it is checked when the store opens it
+/// (`store::PgStore::connect`), because a flag refused here is echoed in
+/// clap's message, password and all.
 pub(super) fn parse_database_url(text: &str) -> Result<DatabaseUrl, String> {
-    const FORM: &str = "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE";
-    if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
-        return Err(format!("not a PostgreSQL URL: expected {FORM}"));
-    }
-    text.parse::<tokio_postgres::Config>()
-        .map_err(|e| format!("not a valid PostgreSQL URL ({FORM}): {e}"))?;
     Ok(DatabaseUrl(text.to_owned()))
 }
 
@@ -105,13 +101,10 @@ mod tests {
     }
 
     #[test]
-    fn database_urls_are_checked_and_never_shown() {
+    fn database_urls_are_never_shown() {
         let url = parse_database_url("postgres://ann:s3cret@db.example:5433/tether").unwrap();
         assert_eq!(url.expose(), "postgres://ann:s3cret@db.example:5433/tether");
         assert!(!format!("{url:?}").contains("s3cret"));
-        assert!(parse_database_url("postgresql://localhost/tether").is_ok());
-        assert!(parse_database_url("mysql://localhost/tether").is_err());
-        assert!(parse_database_url("postgres://localhost:notaport/db").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The relay's VAPID key (RFC 8292): a P-256 key pair made on first start
-//! and kept in the data directory (`vapid.pk8`, PKCS#8, mode 0600), and the
+//! and kept in the data directory (`vapid.pk8`, PKCS#8, mode 0600), or with
+//! `--database-url` in the database all nodes share, and the
 //! `Authorization: vapid t=JWT, k=KEY` header it signs for each push service.
 
 use std::io::Write as _;
@@ -30,10 +31,10 @@ impl std::fmt::Debug for VapidKey {
     }
 }
 
-fn invalid(path: &Path) -> std::io::Error {
+fn invalid(what: &str) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::InvalidData,
-        format!("{} is not a P-256 PKCS#8 key", path.display()),
+        format!("{what} is not a P-256 PKCS#8 key"),
     )
 }
 
@@ -41,24 +42,35 @@ impl VapidKey {
     /// The key in `path`, made (0600) if there is none; `contact` is the
     /// JWT's `sub` (`mailto:…` or `https://…`).
     pub(crate) fn load_or_create(path: &Path, contact: &str) -> std::io::Result<Self> {
-        let rng = SystemRandom::new();
         let pkcs8 = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
             Err(_) => {
-                let made = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                    .map_err(|_| invalid(path))?;
+                let made = Self::generate_pkcs8()?;
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
                 let mut file = options.open(path)?;
-                file.write_all(made.as_ref())?;
+                file.write_all(&made)?;
                 file.sync_all()?;
-                made.as_ref().to_vec()
+                made
             }
         };
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng)
-            .map_err(|_| invalid(path))?;
+        Self::from_pkcs8(&pkcs8, contact, &path.display().to_string())
+    }
+
+    /// A new random key pair, PKCS#8.
+    pub(crate) fn generate_pkcs8() -> std::io::Result<Vec<u8>> {
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .map(|made| made.as_ref().to_vec())
+            .map_err(|_| invalid("a new key"))
+    }
+
+    /// The key in `pkcs8` (named `what` in errors).
+    pub(crate) fn from_pkcs8(pkcs8: &[u8], contact: &str, what: &str) -> std::io::Result<Self> {
+        let rng = SystemRandom::new();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
+            .map_err(|_| invalid(what))?;
         Ok(Self {
             pair,
             rng,
@@ -115,6 +127,12 @@ mod tests {
         assert!(header.starts_with("vapid t="), "{header}");
         assert!(header.ends_with(&format!(", k={}", key.public_key())));
         assert!(!format!("{key:?}").contains("pair"));
+        let shared = VapidKey::generate_pkcs8().unwrap();
+        let one = VapidKey::from_pkcs8(&shared, "mailto:a@b", "shared").unwrap();
+        let other = VapidKey::from_pkcs8(&shared, "mailto:a@b", "shared").unwrap();
+        assert_eq!(one.public_key(), other.public_key());
+        let bad = VapidKey::from_pkcs8(b"junk", "mailto:a@b", "the database's key");
+        assert!(bad.unwrap_err().to_string().contains("the database's key"));
     }
 
     #[test]

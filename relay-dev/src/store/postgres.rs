@@ -92,6 +92,35 @@ impl Drop for PgStore {
     }
 }
 
+/// Refuses a URL this client cannot use, naming neither it nor its
+/// password: one that is not `postgres://` (or `postgresql://`), or whose
+/// `sslmode` asks for TLS (anything but `disable`) — this client has none,
+/// and a database asked to be reached encrypted must not be reached in the
+/// clear.
+fn check_url(url: &str) -> StoreResult<()> {
+    const FORM: &str = "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE";
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(StoreError(format!(
+            "--database-url is not a PostgreSQL URL: expected {FORM}"
+        )));
+    }
+    let query = url.split_once('?').map_or("", |(_, query)| query);
+    let asked = query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("sslmode="))
+        .find(|mode| *mode != "disable");
+    let Some(mode) = asked else {
+        return Ok(());
+    };
+    const MODES: [&str; 5] = ["allow", "prefer", "require", "verify-ca", "verify-full"];
+    let mode = MODES.iter().find(|m| **m == mode).unwrap_or(&"(unknown)");
+    Err(StoreError(format!(
+        "--database-url asks for sslmode={mode}, but this relay's PostgreSQL client has no TLS: \
+         give sslmode=disable (or none) for a database on a private network, or reach it \
+         through a TLS tunnel on this machine (README, \"PostgreSQL\")"
+    )))
+}
+
 /// `host:port/database` of a connection config, for messages.
 fn describe_target(config: &tokio_postgres::Config) -> String {
     use tokio_postgres::config::Host;
@@ -113,6 +142,7 @@ impl PgStore {
     /// open at once, and creates or migrates the schema (safe when several
     /// nodes start together).
     pub(crate) fn connect(url: &str, max_connections: usize) -> StoreResult<Self> {
+        check_url(url)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError(format!("--database-url: {}", with_causes(&e))))?;
@@ -157,6 +187,13 @@ impl PgStore {
     /// when none is yet (the first node to start stores its own).
     pub(crate) fn signing_secret(&self, fresh: &[u8]) -> StoreResult<Vec<u8>> {
         self.run(async |c| records::signing_secret(&c, fresh).await)
+    }
+
+    /// The Web Push (VAPID) key all nodes share, PKCS#8: the one stored, or
+    /// `fresh` when none is yet (the first node to start stores its own), so
+    /// that a browser subscribed through one node is pushed to by any.
+    pub(crate) fn vapid_key(&self, fresh: &[u8]) -> StoreResult<Vec<u8>> {
+        self.run(async |c| records::vapid_key(&c, fresh).await)
     }
 
     /// Runs `query` with a pooled connection, blocking this thread until it

@@ -177,6 +177,22 @@ pub(super) async fn claim_alert(c: &Object, session_id: Uuid, offset: u64) -> Pg
     Ok(claimed > 0)
 }
 
+/// The Web Push (VAPID) key, PKCS#8: the stored one, or `fresh` stored now
+/// if there is none (the first node's wins; the others read it).
+pub(super) async fn vapid_key(c: &Object, fresh: &[u8]) -> PgResult<Vec<u8>> {
+    execute(
+        c,
+        "INSERT INTO vapid_key (pkcs8) VALUES ($1) ON CONFLICT DO NOTHING",
+        &[&fresh],
+    )
+    .await?;
+    let list = rows(c, "SELECT pkcs8 FROM vapid_key", &[]).await?;
+    match list.first() {
+        Some(row) => col(row, 0),
+        None => Err(PgFailure::Invalid("the Web Push key was not stored".into())),
+    }
+}
+
 /// The signing secret: the stored one, or `fresh` stored now if there is
 /// none (whichever node comes first wins; the others read its secret).
 pub(super) async fn signing_secret(c: &Object, fresh: &[u8]) -> PgResult<Vec<u8>> {

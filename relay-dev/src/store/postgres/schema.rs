@@ -80,6 +80,13 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (user_name, endpoint)
     );
 ",
+    "
+    -- One row: the Web Push (VAPID) key every node signs pushes with (PKCS#8).
+    CREATE TABLE vapid_key (
+        only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+        pkcs8 BYTEA NOT NULL
+    );
+",
 ];
 
 /// Creates the tables, or brings them up to date.

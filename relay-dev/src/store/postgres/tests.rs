@@ -18,8 +18,21 @@ fn an_unreachable_server_is_a_clear_error() {
     assert!(text.contains("PostgreSQL at 127.0.0.1:1/tether"), "{text}");
     assert!(text.contains("error connecting to server"), "{text}");
     assert!(!text.contains("s3cret"), "{text}");
-    let error = PgStore::connect("postgres://127.0.0.1:nope/tether", 1).unwrap_err();
+    let error = PgStore::connect("postgres://ann:s3cret@127.0.0.1:nope/tether", 1).unwrap_err();
     assert!(error.to_string().contains("--database-url"), "{error}");
+    assert!(!error.to_string().contains("s3cret"), "{error}");
+    let error = PgStore::connect("mysql://ann:s3cret@localhost/tether", 1).unwrap_err();
+    assert!(
+        error.to_string().contains("not a PostgreSQL URL"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("s3cret"), "{error}");
+    let url = "postgres://ann:sslmode=s3cret@localhost/tether?sslmode=s3cret";
+    let error = PgStore::connect(url, 1).unwrap_err().to_string();
+    assert!(
+        error.contains("sslmode=(unknown)") && !error.contains("s3cret"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -44,6 +57,10 @@ fn nodes_starting_together_share_the_schema_and_the_secret() {
         secrets.iter().all(|s| *s == secrets[0]),
         "one secret for all"
     );
+    let vapid: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| nodes[usize::from(i)].vapid_key(&[i; 64]).unwrap())
+        .collect();
+    assert!(vapid.iter().all(|k| *k == vapid[0]), "one Web Push key");
     let key = KeyRecord {
         id: "k1".into(),
         user: "ann".into(),
@@ -85,7 +102,10 @@ fn nodes_starting_together_share_the_schema_and_the_secret() {
 
     // The client has no TLS: asking for it fails at once, with a reason.
     let tls = PgStore::connect(&format!("{url}?sslmode=require"), 1).unwrap_err();
-    assert!(tls.to_string().contains("TLS"), "{tls}");
+    assert!(tls.to_string().contains("sslmode=require"), "{tls}");
+    assert!(tls.to_string().contains("no TLS"), "{tls}");
+    let plain = PgStore::connect(&format!("{url}?sslmode=disable"), 1).unwrap();
+    assert!(plain.key("k1").unwrap().is_some());
 
     // A schema from a newer relay is refused, not changed.
     again
