@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::metrics::add;
 use crate::push::PushMessage;
-use crate::server::Shared;
 use crate::session::AttentionChange;
+use crate::state::Shared;
 use crate::store::MessageRecord;
 use crate::time::unix_now;
 

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::kept_recordings::KeptRecordings;
 use crate::metrics::{add, set};
-use crate::server::Shared;
 use crate::session::{BudgetError, Liveness, Session};
+use crate::state::Shared;
 use crate::store::{SessionRecord, StoreError};
 use crate::time::unix_now;
 

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use protocol::config::{tether_home, Config as TetherConfig, CONFIG_FILE};
 
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// What the first start did with the key it created.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! [`Server`]: the relay bound to its listener — the state every handler
-//! shares, the routes, housekeeping, and a graceful shutdown.
+//! shares ([`Shared`], built here), the routes, housekeeping, and a
+//! graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -11,45 +12,17 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::{refresh_revocations, Revoked, ShareViewers, Signer};
+use crate::auth::{Revoked, ShareViewers};
 use crate::cluster::Cluster;
 use crate::config::Config;
+use crate::input_rate::InputRates;
 use crate::metrics::{set, Metrics};
 use crate::persistence::{open_relay_store, RelayStore};
 use crate::push::{self, PushQueue, PushService, VapidKey};
 use crate::session::{Budget, Registry};
+use crate::state::{AppState, Shared};
 use crate::store::AsyncStore;
 use crate::{api, listen, local_key, transport, web};
-
-/// Everything the handlers share.
-pub(crate) struct Shared {
-    /// Settings.
-    pub(crate) config: Config,
-    /// Keys, sessions, messages.
-    pub(crate) store: AsyncStore,
-    /// Signs and verifies keys and share tokens.
-    pub(crate) signer: Signer,
-    /// Sessions in memory.
-    pub(crate) registry: Registry,
-    /// Counters for `/metrics`.
-    pub(crate) metrics: Metrics,
-    /// Viewers' input buckets, by session and credential.
-    pub(crate) input_rates: transport::InputRates,
-    /// Revoked keys and share links; links holding one close when it changes.
-    pub(crate) revoked: watch::Sender<Arc<Revoked>>,
-    /// Viewers open now through each share link.
-    pub(crate) share_viewers: ShareViewers,
-    /// Web Push to the owners of sessions that start waiting (`None` when
-    /// the relay has no data directory for its VAPID key).
-    pub(crate) push: Option<PushService>,
-    /// Becomes `true` when the relay shuts down.
-    pub(crate) shutdown: watch::Sender<bool>,
-    /// The other nodes, through Redis (`--redis-url`); `None` for one node.
-    pub(crate) cluster: Option<Cluster>,
-}
-
-/// The handlers' state.
-pub(crate) type AppState = Arc<Shared>;
 
 /// A relay bound to its listener, ready to [`run`](Server::run).
 ///
@@ -133,7 +106,7 @@ impl Server {
                     global: config.memory_budget,
                 },
             ),
-            input_rates: transport::InputRates::new(config.max_input_rate),
+            input_rates: InputRates::new(config.max_input_rate),
             config,
             store,
             signer,
@@ -202,7 +175,7 @@ impl Server {
         let upkeep = state
             .cluster
             .is_some()
-            .then(|| tokio::spawn(crate::cluster::upkeep::run(state.clone())));
+            .then(|| tokio::spawn(crate::cluster_upkeep::run(state.clone())));
         let stop = state.shutdown.subscribe();
         let app = Self::router(state.clone());
         listen::serve(self.listener, app, state.clone(), stop).await;
@@ -249,7 +222,7 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        refresh_revocations(&state).await;
+        state.refresh_revocations().await;
         state.input_rates.sweep();
         let dropped = state.registry.sweep(state.config.retention());
         set(&state.metrics.history_bytes, state.registry.held_bytes());

@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Serialize;
 
 use super::{user_of, ApiResult};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The answer of `/health`: `{"status": "ok"}`.
 #[derive(Serialize)]

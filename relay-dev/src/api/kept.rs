@@ -12,7 +12,7 @@ use protocol::api::RecordingInfo;
 use super::error::ApiError;
 use super::user_of;
 use crate::kept_recordings::KeptRecordings;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::time::rfc3339;
 
 /// `GET /api/v1/recordings`

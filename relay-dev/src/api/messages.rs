@@ -20,7 +20,7 @@ use super::error::ApiError;
 use super::limits::{check_content, check_name, MAX_PAGE};
 use super::{owned_session, parse_body, parse_id, user_of, ApiResult};
 use crate::lifecycle::{self, Registration};
-use crate::server::{AppState, Shared};
+use crate::state::{AppState, Shared};
 use crate::store::MessageRecord;
 use crate::time::{rfc3339, unix_now};
 

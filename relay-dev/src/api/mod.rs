@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::auth::{authenticate, credential_header, Principal};
 use crate::metrics::add;
-use crate::server::{AppState, Shared};
+use crate::state::{AppState, Shared};
 use crate::store::SessionRecord;
 use error::ApiError;
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::{parse_body, user_of, ApiResult};
 use crate::push::{origin, PushService};
-use crate::server::{AppState, Shared};
+use crate::state::{AppState, Shared};
 use crate::store::PushSubscriptionRecord;
 use crate::time::{rfc3339, unix_now};
 

@@ -17,8 +17,8 @@ use tokio::io::AsyncReadExt as _;
 use crate::auth::{authenticate, credential_header, Principal};
 use crate::kept_recordings::KeptRecordings;
 use crate::metrics::add;
-use crate::server::AppState;
 use crate::session::RecordingReader;
+use crate::state::AppState;
 use crate::store::SessionRecord;
 
 /// `GET /api/v1/agent-instances/{id}/recording`

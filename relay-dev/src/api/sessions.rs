@@ -20,8 +20,8 @@ use super::messages::message_info;
 use super::{owned_session, parse_body, parse_id, user_of, ApiResult};
 use crate::cluster::Presence;
 use crate::lifecycle::{self, Registration};
-use crate::server::{AppState, Shared};
 use crate::session::{AttentionNow, Liveness};
+use crate::state::{AppState, Shared};
 use crate::store::SessionRecord;
 use crate::time::rfc3339;
 

@@ -15,9 +15,8 @@ use protocol::api::{ShareInfo, ShareRequest, ShareResponse};
 use super::error::ApiError;
 use super::sessions::presence_of;
 use super::{caller, owned_session, parse_body, parse_id, user_of, ApiResult};
-use crate::auth::refresh_revocations;
 use crate::cluster::Presence;
-use crate::server::{AppState, Shared};
+use crate::state::{AppState, Shared};
 use crate::store::ShareRecord;
 use crate::time::{rfc3339, unix_now};
 
@@ -99,7 +98,7 @@ pub(super) async fn revoke(
     state.store.revoke_share(share_id).await?;
     // Close its viewers now rather than at the next housekeeping tick,
     // here and on the other nodes.
-    refresh_revocations(&state).await;
+    state.refresh_revocations().await;
     if let Some(cluster) = &state.cluster {
         cluster.publish_revocation().await;
     }

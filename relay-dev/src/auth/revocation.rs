@@ -1,6 +1,6 @@
 //! [`Revoked`]: the grants that no longer work — revoked API keys, and share
 //! links revoked on their own or with the key that minted them — which every
-//! open link watches (`Shared::revoked`, a `watch` channel). It is reloaded
+//! open link watches (`Shared::revoked` in `state.rs`, a `watch` channel). It is reloaded
 //! from the store once a second (so a `keys revoke` run in another process
 //! lands within about a second) and at once after a revocation through the
 //! API ([`refresh_revocations`]).
@@ -8,8 +8,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use tokio::sync::watch;
+
 use super::AuthError;
-use crate::server::Shared;
 use crate::store::{AsyncStore, StoreResult};
 use crate::time::unix_now;
 
@@ -61,10 +62,10 @@ impl Revoked {
 }
 
 /// Reloads the revoked grants and, if they changed, tells every open link.
-pub(crate) async fn refresh_revocations(state: &Shared) {
-    match Revoked::load(&state.store).await {
+pub(crate) async fn refresh_revocations(store: &AsyncStore, links: &watch::Sender<Arc<Revoked>>) {
+    match Revoked::load(store).await {
         Ok(revoked) => {
-            state.revoked.send_if_modified(|current| {
+            links.send_if_modified(|current| {
                 let changed = **current != revoked;
                 if changed {
                     *current = Arc::new(revoked);

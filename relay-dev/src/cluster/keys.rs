@@ -10,7 +10,7 @@ use crate::config::valid_node_id;
 use crate::session::{AttentionNow, LiveSession};
 
 /// The pub/sub channel every node listens on.
-pub(super) const EVENTS: &str = "tether:events";
+pub(crate) const EVENTS: &str = "tether:events";
 
 /// The key holding a node's internal URL.
 pub(super) fn node_key(node: &str) -> String {
@@ -98,7 +98,7 @@ impl<'a> OwnerValue<'a> {
 
 /// What an event on [`EVENTS`] says.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// A key or share link was revoked somewhere.
     Revoked,
     /// `node` took session `session`'s agent link.
@@ -112,7 +112,7 @@ pub(super) enum Event<'a> {
 
 impl<'a> Event<'a> {
     /// Reads an event; `None` for anything else.
-    pub(super) fn parse(text: &'a str) -> Option<Self> {
+    pub(crate) fn parse(text: &'a str) -> Option<Self> {
         let mut words = text.split(' ');
         let event = match (words.next()?, words.next(), words.next()) {
             ("revoked", None, None) => Event::Revoked,

@@ -9,7 +9,7 @@
 //!   the owner keeps alive and renews with a fresh report every second;
 //!   gone when the agent link goes or the owner dies. Every node's session
 //!   and share lists read liveness, viewer counts and attention from here.
-//! * Channel `tether:events` (heard in [`upkeep`]): `revoked` (a key or share link was
+//! * Channel `tether:events` (heard in [`cluster_upkeep`](crate::cluster_upkeep)): `revoked` (a key or share link was
 //!   revoked: reload the revocations now) and `owner {id} {node}` (that node
 //!   took the session's agent link: others close their links to it).
 //!
@@ -18,7 +18,6 @@
 //! and leave the node serving what it holds; they never fail a link.
 
 mod keys;
-pub(crate) mod upkeep;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -28,7 +27,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands as _;
 use uuid::Uuid;
 
-use keys::{node_key, session_key, OwnerValue, Report, EVENTS};
+use keys::{node_key, session_key, OwnerValue, Report};
+pub(crate) use keys::{Event, EVENTS};
 
 use crate::session::{AttentionNow, LiveSession};
 

@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tower::ServiceExt as _;
 
 use crate::metrics::{add, set};
-use crate::server::AppState;
+use crate::state::AppState;
 use idle::{Activity, Watched};
 use limits::{ConnectionLimits, Full, Place};
 

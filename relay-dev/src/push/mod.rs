@@ -18,9 +18,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use tokio::sync::mpsc;
 
-use crate::metrics::add;
-use crate::server::Shared;
-use crate::store::PushSubscriptionRecord;
+use crate::metrics::{add, Metrics};
+use crate::store::{AsyncStore, PushSubscriptionRecord};
 use crate::time::unix_now;
 pub(crate) use vapid::{origin, VapidKey};
 
@@ -132,9 +131,19 @@ enum Delivery {
     Failed(String),
 }
 
-/// Starts the task that sends queued pushes for as long as the relay runs.
-pub(crate) fn spawn_sender(
-    state: Weak<Shared>,
+/// What the sender task needs of the relay: its counters and its store
+/// (to delete the subscriptions that are gone).
+pub(crate) trait SenderContext: Send + Sync + 'static {
+    /// The relay's counters.
+    fn metrics(&self) -> &Metrics;
+    /// The relay's store.
+    fn store(&self) -> &AsyncStore;
+}
+
+/// Starts the task that sends queued pushes for as long as the relay (its
+/// `state`) runs.
+pub(crate) fn spawn_sender<C: SenderContext>(
+    state: Weak<C>,
     PushQueue(mut jobs): PushQueue,
     vapid: Arc<VapidKey>,
 ) {
@@ -152,11 +161,11 @@ pub(crate) fn spawn_sender(
                 .unwrap_or_else(|e| Delivery::Failed(e.to_string()));
             let Some(state) = state.upgrade() else { return };
             match delivery {
-                Delivery::Sent => add(&state.metrics.push_sent, 1),
+                Delivery::Sent => add(&state.metrics().push_sent, 1),
                 Delivery::Gone => {
                     tracing::info!(subscription = %id, "push subscription gone: deleted");
                     let deleted = state
-                        .store
+                        .store()
                         .call(move |s| s.delete_push_subscription(&user, &id))
                         .await;
                     if let Err(e) = deleted {
@@ -164,7 +173,7 @@ pub(crate) fn spawn_sender(
                     }
                 }
                 Delivery::Failed(why) => {
-                    add(&state.metrics.push_failures, 1);
+                    add(&state.metrics().push_failures, 1);
                     tracing::warn!(subscription = %id, "push failed: {why}");
                 }
             }

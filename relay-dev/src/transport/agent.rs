@@ -28,11 +28,11 @@ use crate::alerts;
 use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle::{self, OpenError, Registration};
 use crate::metrics::{add, dec};
-use crate::server::AppState;
 use crate::session::{
     command_queue, AgentCommand, CloseCause, CommandReceiver, Liveness, Session, Upload,
     UploadError,
 };
+use crate::state::AppState;
 
 /// Bytes of viewers' commands queued for one agent before more input is
 /// refused as "busy": two of the largest frames (and at least 128 KiB).

@@ -17,7 +17,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::CloseReason;
 use crate::auth::{Grant, Revoked};
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::time::unix_now;
 
 /// Watches one link's reasons to close.

@@ -4,20 +4,17 @@
 //! with the right code. What both share: the upgrade and the two dialects
 //! ([`upgrade`]) and its Origin check ([`origin`]), the socket ([`link`]),
 //! the reasons a running link must close ([`close_watch`]), viewers' input
-//! budgets ([`input_rate`]), frame decoding and the close codes (here).
+//! budgets ([`crate::input_rate`]), frame decoding and the close codes (here).
 //! Viewers of a session another node owns are relayed there ([`proxy`]).
 
 mod agent;
 mod close_watch;
 mod deflate;
-mod input_rate;
 mod link;
 mod origin;
 mod proxy;
 mod upgrade;
 mod viewer;
-
-pub(crate) use input_rate::InputRates;
 
 use axum::routing::any;
 use axum::Router;
@@ -25,7 +22,7 @@ use protocol::{DecodeError, Decoder, Frame};
 
 use crate::config::Config;
 use crate::metrics::add;
-use crate::server::{AppState, Shared};
+use crate::state::{AppState, Shared};
 use link::{LinkTiming, SendFailure};
 
 /// Normal closure.

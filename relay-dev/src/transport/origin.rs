@@ -15,7 +15,7 @@ use protocol::api::ErrorBody;
 
 use crate::config::Config;
 use crate::metrics::add;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Middleware: refuses (403) an upgrade from a page of a foreign origin.
 pub(super) async fn check_origin(

@@ -28,7 +28,7 @@ use super::upgrade::LinkRequest;
 use super::{close_after, link_timing, CloseReason, CLOSE_NORMAL, CLOSE_SERVICE_RESTART};
 use crate::cluster::Owner;
 use crate::metrics::{add, dec};
-use crate::server::{AppState, Shared};
+use crate::state::{AppState, Shared};
 
 /// The link to the owner node.
 type Upstream = WebSocketStream<MaybeTlsStream<TcpStream>>;

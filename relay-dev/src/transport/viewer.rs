@@ -22,15 +22,15 @@ use protocol::{Control, Frame, Role};
 use uuid::Uuid;
 
 use super::close_watch::CloseWatch;
-use super::input_rate::{InputBucket, SharedBucket};
 use super::link::Link;
 use super::proxy;
 use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer, VIEWER_READ_BUFFER};
 use super::{close_after, decode_frames, link_timing, CloseReason, CLOSE_TRY_AGAIN};
 use crate::auth::Grant;
+use crate::input_rate::{InputBucket, SharedBucket};
 use crate::metrics::{add, dec};
-use crate::server::{AppState, Shared};
 use crate::session::{AgentCommand, FeedOptions, HistoryMode, SeatLimits, ViewerFeed};
+use crate::state::{AppState, Shared};
 use access::authorize;
 
 mod access;

@@ -11,8 +11,8 @@ use super::super::{CloseReason, CLOSE_TRY_AGAIN};
 use crate::auth::{authenticate, Grant, Principal};
 use crate::lifecycle;
 use crate::metrics::add;
-use crate::server::AppState;
 use crate::session::{Seat, Session};
+use crate::state::AppState;
 
 /// Who is watching, and until when.
 pub(super) struct Access {

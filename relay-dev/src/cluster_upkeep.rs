@@ -6,10 +6,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 
-use super::keys::{Event, EVENTS};
-use super::HEARTBEAT;
-use crate::auth::refresh_revocations;
-use crate::server::{AppState, Shared};
+use crate::cluster::{Event, EVENTS, HEARTBEAT};
+use crate::state::{AppState, Shared};
 
 /// Runs the heartbeat and the event listener until aborted.
 pub(crate) async fn run(state: AppState) {
@@ -68,7 +66,7 @@ async fn listen(state: &Shared) {
             Ok(Ok(mut pubsub)) => {
                 if !first {
                     tracing::info!("listening to the other nodes again");
-                    refresh_revocations(state).await;
+                    state.refresh_revocations().await;
                 }
                 first = false;
                 let mut messages = pubsub.on_message();
@@ -92,7 +90,7 @@ async fn on_event(state: &Shared, text: &str) {
         return;
     };
     match Event::parse(text) {
-        Some(Event::Revoked) => refresh_revocations(state).await,
+        Some(Event::Revoked) => state.refresh_revocations().await,
         Some(Event::Owner { session: id, node }) if node != cluster.node_id() => {
             let Some(session) = state.registry.get(id) else {
                 return;
