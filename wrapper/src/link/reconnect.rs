@@ -264,8 +264,7 @@ impl Linker {
             // A resumed session: this run's output continues the relay's
             // stream (output the buffer dropped before the link came up
             // leaves a gap right after it).
-            let dropped = buffer.start();
-            buffer.rebase(relay_end + dropped);
+            buffer.continue_after(relay_end);
             self.run_start = relay_end;
         }
         if buffer.holds(relay_end) {

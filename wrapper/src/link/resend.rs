@@ -109,11 +109,12 @@ impl ResendBuffer {
         (self.start..=self.end()).contains(&offset)
     }
 
-    /// Renumbers the kept bytes so that the oldest has offset `new_start`
-    /// (a resumed session continues the relay's existing stream).
-    pub fn rebase(&mut self, new_start: u64) {
-        self.start = new_start;
-        self.acked = self.acked.max(new_start);
+    /// A resumed session: this run's output, numbered from 0 so far,
+    /// continues the relay's stream, which ends at `relay_end`. Every offset
+    /// moves up by `relay_end` (bytes already dropped leave a gap after it).
+    pub fn continue_after(&mut self, relay_end: u64) {
+        self.start += relay_end;
+        self.acked = self.acked.max(self.start);
     }
 }
 
@@ -166,7 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn holds_and_rebase() {
+    fn holds_and_continue_after() {
         let mut buf = ResendBuffer::new(4);
         buf.push(b"abcdef");
         assert_eq!((buf.start(), buf.end()), (2, 6));
@@ -178,9 +179,12 @@ mod tests {
         );
         assert!(buf.holds(2) && buf.holds(6));
         assert!(!buf.holds(1) && !buf.holds(7));
-        buf.rebase(1000);
-        assert_eq!((buf.start(), buf.end()), (1000, 1004));
-        assert_eq!(buf.read_from(1002, 9).unwrap(), b"ef");
+        // A resumed run: after the relay's 1000 bytes, with the 2 this
+        // buffer dropped as a gap.
+        buf.continue_after(1000);
+        assert_eq!((buf.start(), buf.end()), (1002, 1006));
+        assert_eq!(buf.read_from(1004, 9).unwrap(), b"ef");
+        assert!(!buf.holds(1000));
     }
 
     #[test]
