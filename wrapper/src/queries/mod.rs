@@ -16,6 +16,8 @@
 //! Pure logic: callers pass `now` and bytes, and write what it returns.
 
 mod cursor;
+#[cfg(any(test, fuzzing))]
+pub(crate) mod cursor_reports;
 mod kinds;
 // Crate-visible for the fuzz checks (`crate::fuzzing`). The
 // `escape_sequences` fuzz target compiles this folder into itself: keep it

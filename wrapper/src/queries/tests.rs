@@ -1,7 +1,7 @@
 //! The arbiter's rules, one story each, and the parser's properties.
 
+use super::cursor_reports::cursor_reports;
 use super::*;
-use crate::fuzzing::cursor_reports;
 use proptest::prelude::*;
 
 fn arbiter(local: bool) -> (QueryArbiter, Instant) {
