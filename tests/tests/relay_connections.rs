@@ -1,7 +1,8 @@
 //! The relay on the open internet, connections: half-sent requests
 //! (slowloris), idle connections, the caps on open connections (in all,
 //! below the descriptor limit, and per client address), peers that stop
-//! reading or go silent, and the owner's place among share viewers.
+//! reading or go silent (pings, TCP keepalive for legacy agents), and the
+//! owner's place among share viewers.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -190,6 +191,37 @@ async fn one_address_may_hold_only_so_many_connections() {
 }
 
 #[tokio::test]
+async fn max_connections_caps_open_connections_from_all_addresses_together() {
+    let relay = RelayProcess::start_with(&["--max-connections", "8"]);
+    let (_, metrics) = metrics_from(None, &relay).await.expect("metrics");
+    assert_eq!(
+        metric_in(&metrics, "tether_relay_connection_limit"),
+        Some(8)
+    );
+    let mut held = Vec::new();
+    for last in 1..=8 {
+        held.push(connect_from(Some(loopback(last)), relay.addr()).await);
+    }
+    let (_, body) = eventually("a ninth connection to be refused", DEADLINE, async || {
+        get_from(Some(loopback(9)), relay.addr(), "/health", None)
+            .await
+            .filter(|(status, _)| *status == 503)
+    })
+    .await;
+    assert!(
+        body.contains("too many connections to this relay"),
+        "{body}"
+    );
+    drop(held);
+    eventually("the relay to serve again", DEADLINE, async || {
+        get_from(Some(loopback(9)), relay.addr(), "/health", None)
+            .await
+            .is_some_and(|(status, _)| status == 200)
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn below_the_descriptor_limit_extra_connections_get_503_at_once() {
     // Started with a soft limit of 200: the relay raises it to the hard 256
     // and keeps 64 of those for itself.
@@ -297,8 +329,30 @@ async fn a_viewer_that_stops_reading_is_dropped_after_the_send_timeout() {
     watcher.read_output_until(b"still streaming").await;
 }
 
+/// The kernel's keepalive timer on the relay's end of the TCP connection
+/// from `client` (seconds until the next probe), from `/proc/net/tcp`:
+/// `None` when no keepalive timer runs on it.
+fn relay_keepalive_timer(relay: SocketAddr, client: SocketAddr) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let ends = (
+        format!(":{:04X}", relay.port()),
+        format!(":{:04X}", client.port()),
+    );
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, remote, timer) = (fields.get(1)?, fields.get(2)?, fields.get(5)?);
+        if !(local.ends_with(&ends.0) && remote.ends_with(&ends.1)) {
+            return None;
+        }
+        // `timer_active:expires`, in clock ticks (USER_HZ, 100 on Linux);
+        // timer 2 is keepalive.
+        let (active, expires) = timer.split_once(':')?;
+        (active == "02").then(|| u64::from_str_radix(expires, 16).ok().map(|t| t / 100))?
+    })
+}
+
 #[tokio::test]
-async fn legacy_viewers_are_pinged_and_dropped_when_silent_legacy_agents_are_not_pinged() {
+async fn legacy_viewers_are_pinged_and_dropped_when_silent_legacy_agents_get_tcp_keepalive() {
     let fx = SessionFixture::start(&["--ping-secs", "1"]);
     let mut agent = fx.connect_legacy_agent().await;
     // A legacy viewer too: it reads (and so answers pings) but sends nothing.
@@ -321,6 +375,14 @@ async fn legacy_viewers_are_pinged_and_dropped_when_silent_legacy_agents_are_not
     // The real Omnara client takes a ping for a broken link (interop.sh):
     // a legacy agent is not pinged, nor dropped for its silence.
     assert_eq!(agent.pings, 0, "a legacy agent is never pinged");
+    // The kernel watches its connection instead: a probe after 30 s of
+    // silence (then every 10 s, three unanswered and it is reset).
+    let client = agent.local_addr().unwrap();
+    let timer = relay_keepalive_timer(fx.relay.addr(), client);
+    assert!(
+        timer.is_some_and(|left| left <= 30),
+        "keepalive timer {timer:?}"
+    );
     // Both are still there.
     assert_eq!(fx.relay.metric("tether_relay_agents").await, 1);
     assert_eq!(fx.relay.metric("tether_relay_viewers").await, 1);

@@ -162,6 +162,14 @@ pub struct FrameSocket {
 }
 
 impl FrameSocket {
+    /// This end's address (the client's side of the TCP connection).
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        match self.ws.get_ref() {
+            MaybeTlsStream::Plain(tcp) => tcp.local_addr(),
+            _ => Err(std::io::ErrorKind::Unsupported.into()),
+        }
+    }
+
     /// Wraps a connected stream.
     pub fn new(ws: WsStream) -> Self {
         Self {
