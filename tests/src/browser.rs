@@ -19,7 +19,9 @@ use serde_json::{json, Value};
 use crate::tools;
 use crate::wait::{poll, Ready, DEADLINE};
 
-pub use crate::viewer_fixture::ViewerFixture;
+mod viewer_fixture;
+
+pub use viewer_fixture::ViewerFixture;
 
 /// The workspace root (where `dist/` and `test-artifacts/` live).
 pub fn workspace_root() -> PathBuf {

@@ -29,5 +29,3 @@ pub mod tools;
 pub mod wait;
 pub mod workload;
 pub mod wrapper;
-
-mod viewer_fixture;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use protocol::{Frame, Metadata, Role, Size};
 
-use crate::browser::dist_dir;
+use super::dist_dir;
 use crate::relay::{AgentClient, Event, RelayProcess};
 
 /// A relay serving the built viewer, one registered session and a connected
