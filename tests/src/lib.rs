@@ -24,6 +24,7 @@ pub mod push_service;
 pub mod relay;
 pub mod screens;
 pub mod services;
+pub mod test_cert;
 pub mod tmux;
 pub mod tools;
 pub mod wait;

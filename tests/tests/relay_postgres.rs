@@ -4,6 +4,8 @@
 //! key and show the same sessions; a revocation made through one is
 //! refused by the other, and its open links there close. A database that
 //! stops answering closes links waiting on it after the upgrade timeout.
+//! A server that takes only TLS is reached with `sslmode=require` and its
+//! certificate verified against `sslrootcert=`.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 use protocol::Role;
 use tests::relay::{contains, fetch, workspace_binary, RelayProcess};
 use tests::services::postgres::PostgresServer;
+use tests::test_cert::{CA_PEM, SERVER_CERT_PEM, SERVER_KEY_PEM};
 use tests::wait::DEADLINE;
 use tests::wrapper::TetherCommand;
 
@@ -187,16 +190,16 @@ fn an_unreachable_database_is_a_clear_error() {
         "{stderr}"
     );
     assert!(!stderr.contains("s3cret"), "{stderr}");
-    // The client has no TLS: a URL asking for it is refused before any
+    // Modes that may fall back to the clear are refused before any
     // connection, saying what to do instead.
-    for mode in ["require", "prefer", "verify-full"] {
+    for mode in ["prefer", "allow"] {
         let url = format!("postgres://ann:s3cret@127.0.0.1:1/tether?sslmode={mode}");
         let out = keys(&url, machine.path(), &["list"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
         assert!(
             stderr.contains(&format!("sslmode={mode}"))
-                && stderr.contains("no TLS")
+                && stderr.contains("sslmode=require")
                 && stderr.contains("sslmode=disable"),
             "{stderr}"
         );
@@ -217,4 +220,35 @@ fn an_unreachable_database_is_a_clear_error() {
         !stderr.contains("s3cret"),
         "a refused URL is not echoed: {stderr}"
     );
+}
+
+#[test]
+fn a_database_that_takes_only_tls_is_reached_over_tls_with_its_certificate_checked() {
+    let Some(mut server) = PostgresServer::start() else {
+        return;
+    };
+    let url = server.create_database("tls");
+    server.require_tls(SERVER_CERT_PEM, SERVER_KEY_PEM);
+    let machine = tempfile::tempdir().unwrap();
+    let ca = machine.path().join("db-ca.pem");
+    std::fs::write(&ca, CA_PEM).unwrap();
+    let stderr_of = |url: &str| {
+        let out = keys(url, machine.path(), &["list"]);
+        assert!(!out.status.success(), "connected with {url}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+
+    // In the clear, the server refuses it (so what works below is TLS).
+    let plain = stderr_of(&url);
+    assert!(plain.contains("no encryption"), "{plain}");
+    // TLS, but the certificate is not one the public CAs vouch for.
+    let unverified = stderr_of(&format!("{url}?sslmode=require"));
+    assert!(unverified.contains("certificate"), "{unverified}");
+    // TLS with the server's CA named: works, for any of the TLS modes.
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={}", ca.display());
+    let created = keys_ok(&verified, machine.path(), &["create", "--user", "ann"]);
+    assert!(created.contains("for user ann"), "{created}");
+    let required = format!("{url}?sslmode=require&sslrootcert={}", ca.display());
+    let listed = keys_ok(&required, machine.path(), &["list"]);
+    assert!(listed.contains("\tann\t"), "{listed}");
 }

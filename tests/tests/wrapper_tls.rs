@@ -7,29 +7,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 use tests::relay::RelayProcess;
+use tests::test_cert::{CERT_PEM, KEY_PEM};
 use tests::wait::DEADLINE;
 use tests::wrapper::TetherCommand;
-
-/// A self-signed certificate for `localhost` / 127.0.0.1, made for this test
-/// only (`openssl req -x509 -newkey ec …`); it protects nothing.
-const CERT_PEM: &str = "-----BEGIN CERTIFICATE-----
-MIIBmzCCAUGgAwIBAgIUYiqqlYz3jDseZW1JyNfffLwWLKkwCgYIKoZIzj0EAwIw
-FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyNzIyMTA0NloYDzIxMjYxMTAz
-MjIxMDQ2WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAAR7kDrsWRnNnq/jKkwpkbyAm8XNy1ovmGFqQ/deVUrsPjFfM5uudogA
-CEq5I8ndL/fOoMhcmSOXmXRSttbn4aL0o28wbTAdBgNVHQ4EFgQUAto+f8EhKLzy
-9mMKd7se29EMJGcwHwYDVR0jBBgwFoAUAto+f8EhKLzy9mMKd7se29EMJGcwDwYD
-VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
-zj0EAwIDSAAwRQIhANfuxDbjTx/Y87hi57gFhbveYWVQ/9o5lbNbWChJnz11AiB/
-5W6j0B+ltl3HC58JZNLPV+koj8qjT4m3C82g3cniQg==
------END CERTIFICATE-----
-";
-const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgAaGEJaWlH0w+oQ4I
-CvA7ZLyx+9SiXE+88AOxohB07bOhRANCAAR7kDrsWRnNnq/jKkwpkbyAm8XNy1ov
-mGFqQ/deVUrsPjFfM5uudogACEq5I8ndL/fOoMhcmSOXmXRSttbn4aL0
------END PRIVATE KEY-----
-";
 
 /// Terminates TLS on an ephemeral loopback port and forwards each
 /// connection to `backend` (the relay), both ways.

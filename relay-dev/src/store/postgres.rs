@@ -15,12 +15,14 @@ mod push;
 mod records;
 mod schema;
 mod shares;
+mod tls;
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod};
+use rustls_tokio_postgres::MakeRustlsConnect;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
@@ -92,35 +94,6 @@ impl Drop for PgStore {
     }
 }
 
-/// Refuses a URL this client cannot use, naming neither it nor its
-/// password: one that is not `postgres://` (or `postgresql://`), or whose
-/// `sslmode` asks for TLS (anything but `disable`) — this client has none,
-/// and a database asked to be reached encrypted must not be reached in the
-/// clear.
-fn check_url(url: &str) -> StoreResult<()> {
-    const FORM: &str = "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE";
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err(StoreError(format!(
-            "--database-url is not a PostgreSQL URL: expected {FORM}"
-        )));
-    }
-    let query = url.split_once('?').map_or("", |(_, query)| query);
-    let asked = query
-        .split('&')
-        .filter_map(|pair| pair.strip_prefix("sslmode="))
-        .find(|mode| *mode != "disable");
-    let Some(mode) = asked else {
-        return Ok(());
-    };
-    const MODES: [&str; 5] = ["allow", "prefer", "require", "verify-ca", "verify-full"];
-    let mode = MODES.iter().find(|m| **m == mode).unwrap_or(&"(unknown)");
-    Err(StoreError(format!(
-        "--database-url asks for sslmode={mode}, but this relay's PostgreSQL client has no TLS: \
-         give sslmode=disable (or none) for a database on a private network, or reach it \
-         through a TLS tunnel on this machine (README, \"PostgreSQL\")"
-    )))
-}
-
 /// `host:port/database` of a connection config, for messages.
 fn describe_target(config: &tokio_postgres::Config) -> String {
     use tokio_postgres::config::Host;
@@ -142,7 +115,7 @@ impl PgStore {
     /// open at once, and creates or migrates the schema (safe when several
     /// nodes start together).
     pub(crate) fn connect(url: &str, max_connections: usize) -> StoreResult<Self> {
-        check_url(url)?;
+        let (url, tls) = tls::split_url(url)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError(format!("--database-url: {}", with_causes(&e))))?;
@@ -159,13 +132,13 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError(format!("starting the PostgreSQL client: {e}")))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls {
+            Some(tls) => Manager::from_config(config, MakeRustlsConnect::new(tls), manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
             .runtime(deadpool_postgres::Runtime::Tokio1)

@@ -239,6 +239,32 @@ impl PostgresServer {
         }
     }
 
+    /// From now on accepts only TLS connections, with `cert_pem` and
+    /// `key_pem` (`ssl = on`, `pg_hba.conf` only `hostssl`): restarts the
+    /// server, same data, same port.
+    pub fn require_tls(&mut self, cert_pem: &str, key_pem: &str) {
+        let data = self.dir.path().join("data");
+        let write = |name: &str, text: &str, mode: u32| {
+            let path = data.join(name);
+            std::fs::write(&path, text).expect("write a PostgreSQL file");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .expect("chmod a PostgreSQL file");
+            if let Some(user) = self.user {
+                std::os::unix::fs::chown(&path, Some(user.uid), Some(user.gid))
+                    .expect("chown a PostgreSQL file to postgres");
+            }
+        };
+        write("server.crt", cert_pem, 0o644);
+        write("server.key", key_pem, 0o600);
+        write("pg_hba.conf", "hostssl all all 127.0.0.1/32 trust\n", 0o600);
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .expect("open postgresql.conf");
+        writeln!(conf, "ssl = on").expect("write postgresql.conf");
+        self.restart();
+    }
+
     /// What the server logged so far, for failure messages.
     pub fn log(&self) -> String {
         read_log(self.dir.path())

@@ -100,10 +100,9 @@ fn nodes_starting_together_share_the_schema_and_the_secret() {
     let again = PgStore::connect(&url, 1).unwrap();
     assert!(again.key("k1").unwrap().is_some_and(|k| k.revoked));
 
-    // The client has no TLS: asking for it fails at once, with a reason.
+    // TLS asked of a server without it fails at once, with a reason.
     let tls = PgStore::connect(&format!("{url}?sslmode=require"), 1).unwrap_err();
-    assert!(tls.to_string().contains("sslmode=require"), "{tls}");
-    assert!(tls.to_string().contains("no TLS"), "{tls}");
+    assert!(tls.to_string().contains("TLS"), "{tls}");
     let plain = PgStore::connect(&format!("{url}?sslmode=disable"), 1).unwrap();
     assert!(plain.key("k1").unwrap().is_some());
 
