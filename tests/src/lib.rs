@@ -7,7 +7,8 @@
 //! [`screens`] compares the two screens, [`services`] runs Redis and
 //! HAProxy for the multi-node tests,
 //! [`workload`] makes agent-like output by the megabyte,
-//! [`fake_relay`] stands in for relays that misbehave, [`services`] starts
+//! [`fake_relay`] stands in for relays that misbehave ([`hostile_relay`]
+//! for one that cannot be trusted), [`services`] starts
 //! the real servers of the multi-node tests (PostgreSQL), [`asciicast`]
 //! reads recordings and checks them with asciinema. Every wait goes
 //! through [`wait`] (one deadline), and every test that needs a program
@@ -20,6 +21,7 @@
 pub mod asciicast;
 pub mod browser;
 pub mod fake_relay;
+pub mod hostile_relay;
 pub mod push_service;
 pub mod relay;
 pub mod screens;
