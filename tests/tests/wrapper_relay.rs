@@ -1,14 +1,15 @@
 //! `tether` with the real `tether-relay`: output reaches viewers byte-exact,
 //! viewers' input and resizes reach the agent, the exit status is reported,
 //! a relay restart loses nothing, and terminal queries get one answer —
-//! and with fake relays that misbehave (stuck, forgetful, legacy).
+//! and with fake relays that misbehave (stuck, forgetful, legacy). How
+//! viewers' sizes reach the PTY: `wrapper_sizes.rs`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use protocol::{Control, Frame, Size};
+use protocol::{Control, Frame};
 use tests::fake_relay::{Behaviour, CuttableProxy, FakeRelay, SESSION_ID};
-use tests::relay::{Event, Join, RelayProcess, ViewerClient};
+use tests::relay::{RelayProcess, ViewerClient};
 use tests::tmux::Tmux;
 use tests::tools::require_tool;
 use tests::wait::{eventually, eventually_blocking, DEADLINE};
@@ -369,59 +370,6 @@ async fn auth_checks_and_stores_the_key() {
     assert_eq!(status.code(), Some(0), "{}", tether.stderr.text());
 }
 
-/// Viewer RESIZE requests: debounced (latest wins) and applied in steps.
-#[tokio::test]
-async fn viewer_resizes_are_debounced_and_stepped() {
-    let relay = RelayProcess::start();
-    let home = tempfile::tempdir().unwrap();
-    let mut tether = tether_for(&relay, home.path())
-        .env("LINES", "24")
-        .env("COLUMNS", "80")
-        .args(["--command", "sh", "--", "-c"])
-        .args(["stty -echo; echo ready; read x; stty size"])
-        .spawn();
-    let id = tether.session_id(DEADLINE);
-    let mut viewer = relay.connect_viewer(&id, &relay.api_key(), None).await;
-    let join = viewer.read_history().await;
-    let start = Frame::Resize(Size { rows: 24, cols: 80 });
-    viewer.wait_frame(&join, |f| *f == start).await;
-
-    viewer
-        .send(&[Frame::Resize(Size { rows: 30, cols: 90 })])
-        .await;
-    viewer
-        .send(&[Frame::Resize(Size {
-            rows: 40,
-            cols: 150,
-        })])
-        .await;
-    let asked = Instant::now();
-    let mut sizes = Vec::new();
-    while sizes.last() != Some(&(40, 150)) {
-        match viewer.socket.next_event().await {
-            Event::Frame(Frame::Resize(Size { rows, cols })) => sizes.push((rows, cols)),
-            Event::Frame(_) => {}
-            other => panic!("{other:?}"),
-        }
-    }
-    let took = asked.elapsed();
-    assert!(
-        took >= Duration::from_millis(450),
-        "debounced: after {took:?}"
-    );
-    assert!(!sizes.contains(&(30, 90)), "superseded, skipped: {sizes:?}");
-    assert!(sizes.len() >= 3, "a large change goes in steps: {sizes:?}");
-    for pair in sizes.windows(2) {
-        assert!(
-            pair[1].1 > pair[0].1,
-            "columns grow step by step: {sizes:?}"
-        );
-    }
-    tether.write_stdin(b"\n");
-    tether.stdout.wait_for_text("40 150", DEADLINE);
-    assert_eq!(tether.wait(DEADLINE).code(), Some(0));
-}
-
 /// A viewer's keystroke comes back (agent echo) without timer-like delays:
 /// no Nagle / delayed-ACK stall (~40 ms) anywhere on the path.
 #[tokio::test]
@@ -565,46 +513,6 @@ async fn with_a_local_terminal_and_two_viewers_one_answer_per_query() {
         reply != b"\x1b[7;7R" && reply != b"\x1b[8;8R",
         "the local terminal's answer: {reply:?}"
     );
-}
-
-/// Local terminal attached (tmux): a viewer's resize takes control of the
-/// PTY size; resizing the local terminal takes it back. (The size is read
-/// with `stty size` typed by the viewer: a key typed in tmux would take the
-/// size back too, see `wrapper_size_back`.)
-#[tokio::test]
-async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
-    if !require_tool("tmux") {
-        return;
-    }
-    let relay = RelayProcess::start();
-    let home = tempfile::tempdir().unwrap();
-    let key = relay.api_key();
-    let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, 100, 30);
-    let id = tmux.run_tether_shell();
-    let mut viewer = relay.connect_viewer(&id, &key, None).await;
-    let join = viewer.read_history().await;
-    let local = Frame::Resize(Size {
-        rows: 30,
-        cols: 100,
-    });
-    viewer.wait_frame(&join, |f| *f == local).await;
-
-    let asked = Frame::Resize(Size { rows: 20, cols: 60 });
-    viewer.send(std::slice::from_ref(&asked)).await;
-    viewer.wait_frame(&Join::default(), |f| *f == asked).await;
-    viewer.send(&[Frame::Input(b"stty size\r".to_vec())]).await;
-    tmux.wait_for_text("20 60", DEADLINE);
-
-    tmux.resize(110, 35);
-    let local = Frame::Resize(Size {
-        rows: 35,
-        cols: 110,
-    });
-    viewer.wait_frame(&Join::default(), |f| *f == local).await;
-    tmux.type_line("clear; stty size");
-    tmux.wait_for_text("35 110", DEADLINE);
-    tmux.type_line("exit");
-    tmux.wait_until_idle(DEADLINE);
 }
 
 /// `tether --auth` in a terminal asks for the key without echoing it.

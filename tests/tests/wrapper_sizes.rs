@@ -1,18 +1,20 @@
-//! "Fit to screen" gives the size back: `tether` in a real terminal (tmux,
-//! 100×30) with the real relay. A viewer's RESIZE makes the PTY its size;
-//! when that viewer leaves, or a key is typed in the local terminal, the PTY
-//! goes back to the terminal's size, so a desktop session is never left
-//! phone-sized. And the relay's side on its own: the agent hears
+//! The PTY's size with viewers: `tether` with the real relay, in a real
+//! terminal (tmux, 100×30) where one matters. Viewers' RESIZE requests are
+//! debounced and applied in steps; a viewer's resize takes the PTY, and
+//! resizing the local terminal takes it back. "Fit to screen" gives the
+//! size back: when the viewer whose RESIZE is in force leaves, or a key is
+//! typed in the local terminal, the PTY goes back to the terminal's size,
+//! so a desktop session is never left phone-sized. And the relay's side on its own: the agent hears
 //! `size_released` when the holder leaves (never a legacy agent).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use protocol::{Control, Frame, Size};
 use tests::relay::{AgentClient, Event, Join, RelayProcess, SessionFixture, ViewerClient};
 use tests::tmux::Tmux;
 use tests::tools::require_tool;
 use tests::wait::DEADLINE;
-use tests::wrapper::{wrapper_log, PrintOnPanic};
+use tests::wrapper::{wrapper_log, PrintOnPanic, TetherCommand};
 
 /// The local terminal: tmux's window.
 const DESK: Size = Size {
@@ -33,6 +35,101 @@ async fn pty_is(tmux: &Tmux, watcher: &mut ViewerClient, size: Size) {
     let input = Frame::Input(b"clear; stty size\r".to_vec());
     watcher.send(&[input]).await;
     tmux.wait_for_text(&format!("{} {}", size.rows, size.cols), DEADLINE);
+}
+
+/// Viewer RESIZE requests: debounced (latest wins) and applied in steps.
+#[tokio::test]
+async fn viewer_resizes_are_debounced_and_stepped() {
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut tether = TetherCommand::new(home.path())
+        .env("TETHER_API_URL", relay.http_url())
+        .env("TETHER_API_KEY", relay.api_key())
+        .env("LINES", "24")
+        .env("COLUMNS", "80")
+        .args(["--command", "sh", "--", "-c"])
+        .args(["stty -echo; echo ready; read x; stty size"])
+        .spawn();
+    let id = tether.session_id(DEADLINE);
+    let mut viewer = relay.connect_viewer(&id, &relay.api_key(), None).await;
+    let join = viewer.read_history().await;
+    let start = Frame::Resize(Size { rows: 24, cols: 80 });
+    viewer.wait_frame(&join, |f| *f == start).await;
+
+    viewer
+        .send(&[Frame::Resize(Size { rows: 30, cols: 90 })])
+        .await;
+    viewer
+        .send(&[Frame::Resize(Size {
+            rows: 40,
+            cols: 150,
+        })])
+        .await;
+    let asked = Instant::now();
+    let mut sizes = Vec::new();
+    while sizes.last() != Some(&(40, 150)) {
+        match viewer.socket.next_event().await {
+            Event::Frame(Frame::Resize(Size { rows, cols })) => sizes.push((rows, cols)),
+            Event::Frame(_) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    let took = asked.elapsed();
+    assert!(
+        took >= Duration::from_millis(450),
+        "debounced: after {took:?}"
+    );
+    assert!(!sizes.contains(&(30, 90)), "superseded, skipped: {sizes:?}");
+    assert!(sizes.len() >= 3, "a large change goes in steps: {sizes:?}");
+    for pair in sizes.windows(2) {
+        assert!(
+            pair[1].1 > pair[0].1,
+            "columns grow step by step: {sizes:?}"
+        );
+    }
+    tether.write_stdin(b"\n");
+    tether.stdout.wait_for_text("40 150", DEADLINE);
+    assert_eq!(tether.wait(DEADLINE).code(), Some(0));
+}
+
+/// Local terminal attached (tmux): a viewer's resize takes control of the
+/// PTY size; resizing the local terminal takes it back. (The size is read
+/// with `stty size` typed by the viewer: a key typed in tmux would take the
+/// size back too, see below.)
+#[tokio::test]
+async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
+    if !require_tool("tmux") {
+        return;
+    }
+    let relay = RelayProcess::start();
+    let home = tempfile::tempdir().unwrap();
+    let key = relay.api_key();
+    let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, 100, 30);
+    let id = tmux.run_tether_shell();
+    let mut viewer = relay.connect_viewer(&id, &key, None).await;
+    let join = viewer.read_history().await;
+    let local = Frame::Resize(Size {
+        rows: 30,
+        cols: 100,
+    });
+    viewer.wait_frame(&join, |f| *f == local).await;
+
+    let asked = Frame::Resize(Size { rows: 20, cols: 60 });
+    viewer.send(std::slice::from_ref(&asked)).await;
+    viewer.wait_frame(&Join::default(), |f| *f == asked).await;
+    viewer.send(&[Frame::Input(b"stty size\r".to_vec())]).await;
+    tmux.wait_for_text("20 60", DEADLINE);
+
+    tmux.resize(110, 35);
+    let local = Frame::Resize(Size {
+        rows: 35,
+        cols: 110,
+    });
+    viewer.wait_frame(&Join::default(), |f| *f == local).await;
+    tmux.type_line("clear; stty size");
+    tmux.wait_for_text("35 110", DEADLINE);
+    tmux.type_line("exit");
+    tmux.wait_until_idle(DEADLINE);
 }
 
 #[tokio::test]
