@@ -27,6 +27,7 @@
 //! | `link` | the relay connection: resend buffer, handshake, reconnect, ACKs |
 //! | `resize` | who decides the PTY's size and when (debounce, steps, giving it back) |
 //! | `queries` | terminal queries: exactly one answer reaches the agent |
+//! | `controls` | the control characters in the output, found a block at a time |
 //! | `logging` | the run's log file (0600, in 0700 folders), throttled lines |
 //! | `printable` | server text made safe for the person's terminal |
 //! | `recorder` | `--record`: the session written as asciicast v3 while it runs |
@@ -41,6 +42,7 @@ pub mod cli;
 mod agent;
 mod api;
 mod attention;
+mod controls;
 mod inbox;
 mod keyboard;
 mod link;

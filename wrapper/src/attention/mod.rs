@@ -72,8 +72,17 @@ impl AttentionTracker {
         let before = self.current.clone();
         self.end = offset + chunk.len() as u64;
         let mut signals = Vec::new();
-        self.scanner
-            .scan(chunk, |i, signal| signals.push((i, signal)));
+        self.scanner.scan(chunk, |i, signal| {
+            // Text right after text changes nothing more (same `now`): one
+            // `Printed` per run between notifications is enough.
+            let again = signal == Signal::Printed
+                && signals
+                    .last()
+                    .is_some_and(|(_, last)| *last == Signal::Printed);
+            if !again {
+                signals.push((i, signal));
+            }
+        });
         for (i, signal) in signals {
             let at = offset + i as u64;
             match signal {

@@ -11,6 +11,8 @@
 //! tmux's passthrough (`ESC P tmux; ESC ESC ] 9 ; … ESC \`, as agents send
 //! it inside tmux) is found: the doubled ESC starts the OSC within.
 
+use crate::controls::first_control;
+
 /// OSC payload bytes kept (a notification's text is cut to 1 KiB later; the
 /// rest leaves room for the `777;notify;TITLE;` prefix).
 pub(crate) const MAX_OSC: usize = 2048;
@@ -63,58 +65,75 @@ impl SignalScanner {
     /// one `Printed` is reported per run of text.
     pub(crate) fn scan(&mut self, chunk: &[u8], mut found: impl FnMut(usize, Signal)) {
         let mut printing = false;
-        for (i, &byte) in chunk.iter().enumerate() {
+        let mut i = 0;
+        while i < chunk.len() {
+            // Text, and the inside of a DCS/SOS/PM/APC, are skipped whole
+            // up to the next byte that can change anything.
+            let skip = match self.state {
+                State::Ground => first_control(&chunk[i..]),
+                State::Str => memchr::memchr3(ESC, CAN, SUB, &chunk[i..]),
+                _ => Some(0),
+            };
+            let skip = skip.unwrap_or(chunk.len() - i);
+            if skip > 0 {
+                if self.state == State::Ground && !printing {
+                    found(i, Signal::Printed);
+                }
+                printing = self.state == State::Ground;
+                i += skip;
+                continue;
+            }
+            let byte = chunk[i];
+            i += 1;
             if byte == CAN || byte == SUB {
                 self.state = State::Ground;
                 continue;
             }
-            match self.state {
-                State::Ground => match byte {
-                    ESC => self.state = State::Esc,
-                    BEL => found(i, Signal::Notify(None)),
-                    0x20..=0x7e | 0x80..=0xff => {
-                        if !printing {
-                            found(i, Signal::Printed);
-                        }
-                        printing = true;
-                        continue;
-                    }
-                    _ => {}
-                },
-                State::Esc => self.after_esc(byte),
-                State::Csi => match byte {
-                    ESC => self.state = State::Esc,
-                    0x40..=0x7e => self.state = State::Ground,
-                    _ => {}
-                },
-                State::Osc => match byte {
-                    BEL => self.end_osc(i, &mut found),
-                    ESC => self.state = State::OscEsc,
-                    _ => {
-                        if self.osc.len() < MAX_OSC {
-                            self.osc.push(byte);
-                        }
-                    }
-                },
-                State::OscEsc => {
-                    // ST (`ESC \`) ends it; any other ESC also ends the OSC
-                    // and starts a new sequence.
-                    self.end_osc(i, &mut found);
-                    if byte != b'\\' {
-                        self.after_esc(byte);
-                    }
-                }
-                State::Str => {
-                    if byte == ESC {
-                        self.state = State::StrEsc;
-                    }
-                }
-                State::StrEsc => match byte {
-                    b'\\' => self.state = State::Ground,
-                    _ => self.after_esc(byte),
-                },
-            }
+            self.step(byte, i - 1, &mut found);
             printing = false;
+        }
+    }
+
+    /// One byte that is not plain text, at index `i` of the chunk.
+    fn step(&mut self, byte: u8, i: usize, found: &mut impl FnMut(usize, Signal)) {
+        match self.state {
+            State::Ground => match byte {
+                ESC => self.state = State::Esc,
+                BEL => found(i, Signal::Notify(None)),
+                _ => {}
+            },
+            State::Esc => self.after_esc(byte),
+            State::Csi => match byte {
+                ESC => self.state = State::Esc,
+                0x40..=0x7e => self.state = State::Ground,
+                _ => {}
+            },
+            State::Osc => match byte {
+                BEL => self.end_osc(i, found),
+                ESC => self.state = State::OscEsc,
+                _ => {
+                    if self.osc.len() < MAX_OSC {
+                        self.osc.push(byte);
+                    }
+                }
+            },
+            State::OscEsc => {
+                // ST (`ESC \`) ends it; any other ESC also ends the OSC
+                // and starts a new sequence.
+                self.end_osc(i, found);
+                if byte != b'\\' {
+                    self.after_esc(byte);
+                }
+            }
+            State::Str => {
+                if byte == ESC {
+                    self.state = State::StrEsc;
+                }
+            }
+            State::StrEsc => match byte {
+                b'\\' => self.state = State::Ground,
+                _ => self.after_esc(byte),
+            },
         }
     }
 
@@ -289,7 +308,49 @@ mod tests {
         assert_eq!(out, [notify(&"x".repeat(MAX_OSC - 2))]);
     }
 
+    /// The scanner fed one byte at a time (how `scan` read before it
+    /// skipped text in runs).
+    fn byte_by_byte(scanner: &mut SignalScanner, chunk: &[u8]) -> Vec<(usize, Signal)> {
+        let mut out = Vec::new();
+        let mut found = |i, s| out.push((i, s));
+        let mut printing = false;
+        for (i, &byte) in chunk.iter().enumerate() {
+            if byte == CAN || byte == SUB {
+                scanner.state = State::Ground;
+                continue;
+            }
+            if scanner.state == State::Ground && !crate::controls::is_control(byte) {
+                if !printing {
+                    found(i, Signal::Printed);
+                }
+                printing = true;
+                continue;
+            }
+            scanner.step(byte, i, &mut found);
+            printing = false;
+        }
+        out
+    }
+
     proptest! {
+        /// Skipping runs of text finds what reading byte by byte does.
+        #[test]
+        fn runs_are_skipped_without_changing_what_is_found(
+            chunks in proptest::collection::vec(proptest::collection::vec(prop_oneof![
+                Just(b'x'), Just(0x1b), Just(b']'), Just(b'['), Just(b'9'), Just(b';'),
+                Just(0x07), Just(b'\\'), Just(b'P'), Just(b'\r'), Just(CAN), Just(0x7f),
+                Just(0xc3),
+            ], 0..40), 1..4),
+        ) {
+            let (mut fast, mut slow) = (SignalScanner::default(), SignalScanner::default());
+            for chunk in &chunks {
+                let mut found = Vec::new();
+                fast.scan(chunk, |i, s| found.push((i, s)));
+                prop_assert_eq!(found, byte_by_byte(&mut slow, chunk));
+                prop_assert_eq!(fast.state, slow.state);
+            }
+        }
+
         /// Chunk boundaries change nothing (the indices shift, the signals do not).
         #[test]
         fn chunking_changes_nothing(

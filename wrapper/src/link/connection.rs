@@ -191,9 +191,15 @@ impl<'a> Connection<'a> {
     /// [`SILENCE_LIMIT`]; once the agent has exited, sending may take until
     /// `finish_by` (set here when the exit is seen), so a relay that stopped
     /// reading cannot hold tether open.
+    ///
+    /// A send that completes at once (the socket has room, the usual case)
+    /// arms no timer: that is for a relay that stopped reading.
     async fn send(&mut self, message: Message) -> Result<(), LinkError> {
         let send = self.sink.send(message);
         tokio::pin!(send);
+        if let Some(sent) = ready_now(send.as_mut()).await {
+            return sent.map_err(LinkError::Send);
+        }
         let mut check = interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
         loop {
             let deadline = self.finish_by;
@@ -255,6 +261,17 @@ impl<'a> Connection<'a> {
             Served::Dropped(LinkError::Undelivered)
         }
     }
+}
+
+/// `future`'s output if it is ready at once, else `None` (polled with the
+/// task's own waker, so a pinned future polled again later is woken).
+async fn ready_now<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
 }
 
 /// Why the link closed, from the reading task (or its end without a word).

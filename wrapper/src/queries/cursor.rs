@@ -1,6 +1,7 @@
 //! A rough cursor position, followed from the agent's output.
 
 use super::sequence::Sequence;
+use crate::controls::{cells, first_control};
 use protocol::Size;
 
 /// A rough idea of where the agent's cursor is, from its output, for
@@ -40,23 +41,45 @@ impl CursorTracker {
         (self.row + 1, self.col.min(self.size.cols - 1) + 1)
     }
 
+    /// Follows `bytes` (no escape sequences in them): runs of text move
+    /// the cursor in one step, controls one by one.
     pub(super) fn text(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            match b {
-                b'\r' => self.col = 0,
-                b'\n' | 0x0b | 0x0c => self.row = (self.row + 1).min(self.size.rows - 1),
-                0x08 => self.col = self.col.min(self.size.cols - 1).saturating_sub(1),
-                b'\t' => self.col = ((self.col / 8 + 1) * 8).min(self.size.cols - 1),
-                // UTF-8 continuation bytes and other controls take no cell.
-                0x80..=0xbf | 0x00..=0x1f | 0x7f => {}
-                _ => {
-                    if self.col >= self.size.cols {
-                        self.col = 0;
-                        self.row = (self.row + 1).min(self.size.rows - 1);
-                    }
-                    self.col += 1;
-                }
-            }
+        let mut rest = bytes;
+        while let Some(at) = first_control(rest) {
+            self.print(cells(&rest[..at]));
+            self.control(rest[at]);
+            rest = &rest[at + 1..];
+        }
+        self.print(cells(rest));
+    }
+
+    /// `count` characters printed: the cursor moves right, wrapping at the
+    /// last column (a wrap stays pending until the next character).
+    fn print(&mut self, count: usize) {
+        if count == 0 {
+            return;
+        }
+        let width = usize::from(self.size.cols);
+        let col = usize::from(self.col).min(width);
+        if col + count <= width {
+            self.col = to_u16(col + count);
+            return;
+        }
+        // Past the line's end: each further `width` characters wrap once.
+        let after_wrap = count - (width - col);
+        let wraps = after_wrap.div_ceil(width);
+        self.col = to_u16(after_wrap - (wraps - 1) * width);
+        let row = (usize::from(self.row) + wraps).min(usize::from(self.size.rows - 1));
+        self.row = to_u16(row);
+    }
+
+    fn control(&mut self, byte: u8) {
+        match byte {
+            b'\r' => self.col = 0,
+            b'\n' | 0x0b | 0x0c => self.row = (self.row + 1).min(self.size.rows - 1),
+            0x08 => self.col = self.col.min(self.size.cols - 1).saturating_sub(1),
+            b'\t' => self.col = ((self.col / 8 + 1) * 8).min(self.size.cols - 1),
+            _ => {}
         }
     }
 
@@ -92,6 +115,11 @@ impl CursorTracker {
     }
 }
 
+/// A row or column, which never exceeds the terminal's `u16` size.
+fn to_u16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +148,44 @@ mod tests {
         c.resize(Size::new(5, 10));
         c.sequence(&seq(b"8", b"", 0));
         assert_eq!(c.position(), (5, 10));
+    }
+
+    /// The cursor moved one byte at a time (how `text` behaved before it
+    /// took runs of text at once).
+    fn byte_by_byte(c: &mut CursorTracker, bytes: &[u8]) {
+        for &b in bytes {
+            match b {
+                0x80..=0xbf => {}
+                b if crate::controls::is_control(b) => c.control(b),
+                _ => {
+                    if c.col >= c.size.cols {
+                        c.col = 0;
+                        c.row = (c.row + 1).min(c.size.rows - 1);
+                    }
+                    c.col += 1;
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn runs_of_text_move_the_cursor_as_single_characters_do(
+            rows in 1u16..6, cols in 1u16..12, start_col in 0u16..12,
+            bytes in proptest::collection::vec(proptest::prop_oneof![
+                proptest::prelude::Just(b'x'), proptest::prelude::Just(b'\r'),
+                proptest::prelude::Just(b'\n'), proptest::prelude::Just(b'\t'),
+                proptest::prelude::Just(0x08), proptest::prelude::Just(0xc3),
+                proptest::prelude::Just(0xa9), proptest::prelude::Just(0x7f),
+            ], 0..80),
+        ) {
+            let mut fast = CursorTracker::new(Size::new(rows, cols));
+            fast.col = start_col.min(cols);
+            let mut slow = fast.clone();
+            fast.text(&bytes);
+            byte_by_byte(&mut slow, &bytes);
+            proptest::prop_assert_eq!((fast.row, fast.col), (slow.row, slow.col));
+        }
     }
 
     fn seq(intro: &[u8], params: &[u8], final_byte: u8) -> Sequence {

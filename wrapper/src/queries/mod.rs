@@ -142,7 +142,7 @@ impl QueryArbiter {
         let track_cursor = !self.local_attached;
         let mut pos = 0;
         while pos < input.len() {
-            let Some(esc) = input[pos..].iter().position(|&b| b == 0x1b) else {
+            let Some(esc) = memchr::memchr(0x1b, &input[pos..]) else {
                 if track_cursor {
                     self.cursor.text(&input[pos..]);
                 }
