@@ -18,7 +18,7 @@ use protocol::{Control, Frame};
 use uuid::Uuid;
 
 use super::close_watch::CloseWatch;
-use super::link::Link;
+use super::link::{ready_now, Link};
 use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer, AGENT_READ_BUFFER};
 use super::{
     close_after, decode_frames, link_timing, CloseReason, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR,
@@ -277,14 +277,3 @@ impl AgentLink {
 
 /// Messages handled before the relay acknowledges (when more are waiting).
 const ACK_BATCH: usize = 16;
-
-/// `future`'s output if it is ready at once, else `None` (and it is dropped:
-/// only for cancel-safe futures).
-async fn ready_now<F: std::future::Future>(future: F) -> Option<F::Output> {
-    let mut future = std::pin::pin!(future);
-    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
-        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
-        std::task::Poll::Pending => std::task::Poll::Ready(None),
-    })
-    .await
-}

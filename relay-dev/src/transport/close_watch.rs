@@ -102,6 +102,32 @@ impl CloseWatch {
         self.pending.clone()
     }
 
+    /// The close, if a reason came since the last look, found without
+    /// waiting: no waker is registered (each registration locks lists every
+    /// link shares), so a link busy sending looks between messages.
+    pub(super) fn check(&mut self) -> Option<CloseReason> {
+        if let Some(why) = self.now() {
+            return Some(why);
+        }
+        if self.shutdown.has_changed().unwrap_or(true) {
+            return Some(CloseReason::going_away());
+        }
+        if self.revoked.has_changed().unwrap_or(false) {
+            self.pending = self.revocation();
+            if let Some(why) = &self.pending {
+                return Some(why.clone());
+            }
+        }
+        if self
+            .expiry
+            .as_ref()
+            .is_some_and(|sleep| sleep.deadline() <= Instant::now())
+        {
+            return Some(CloseReason::policy("share token expired"));
+        }
+        None
+    }
+
     /// Waits for a reason to close. Cancel-safe.
     pub(super) async fn wait(&mut self) -> CloseReason {
         if let Some(why) = self.pending.clone() {
@@ -156,6 +182,34 @@ mod tests {
             .expect("closed at once, not left open");
         assert_eq!(why, CloseReason::policy("API key revoked"));
         assert_eq!(watch.now(), Some(why));
+    }
+
+    #[tokio::test]
+    async fn a_busy_link_finds_a_reason_to_close_without_waiting() {
+        let (_stop, shutdown) = watch::channel(false);
+        let (revoke, revoked) = watch::channel(Arc::new(Revoked::default()));
+        let mut watch =
+            CloseWatch::watching(shutdown, revoked, Some(Grant::Key("k1".into())), None);
+        assert_eq!(watch.check(), None);
+        revoke.send_replace(revoked_key("other"));
+        assert_eq!(watch.check(), None, "another key's revocation");
+        revoke.send_replace(revoked_key("k1"));
+        assert_eq!(watch.check(), Some(CloseReason::policy("API key revoked")));
+
+        let (stop, shutdown) = watch::channel(false);
+        let (_revoke, revoked) = watch::channel(Arc::new(Revoked::default()));
+        let mut stopping = CloseWatch::watching(shutdown, revoked, None, None);
+        assert_eq!(stopping.check(), None);
+        stop.send_replace(true);
+        assert_eq!(stopping.check(), Some(CloseReason::going_away()));
+
+        let (_stop, shutdown) = watch::channel(false);
+        let (_revoke, revoked) = watch::channel(Arc::new(Revoked::default()));
+        let mut expiring = CloseWatch::watching(shutdown, revoked, None, Some(unix_now()));
+        assert_eq!(
+            expiring.check(),
+            Some(CloseReason::policy("share token expired"))
+        );
     }
 
     #[tokio::test]

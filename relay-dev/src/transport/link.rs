@@ -154,11 +154,18 @@ impl Link {
 
     /// Sends one message, racing the watch, the send timeout and the
     /// keepalive deadline (three ping intervals since the peer was heard).
+    /// A send that completes at once (the socket has room, the usual case)
+    /// arms no timer and no watch: that bookkeeping is for a peer that
+    /// stopped reading, and it cost each viewer's copy of each chunk.
     async fn send(&mut self, message: Message, watch: &mut CloseWatch) -> Result<(), SendFailure> {
+        let mut send = std::pin::pin!(self.ws.send(message));
+        if let Some(sent) = ready_now(send.as_mut()).await {
+            return sent.map_err(|_| SendFailure::Gone);
+        }
         let silent_until = self.last_heard + self.timing.ping_every * 3;
         let deadline = (Instant::now() + self.timing.send_timeout).min(silent_until);
         tokio::select! {
-            sent = self.ws.send(message) => sent.map_err(|_| SendFailure::Gone),
+            sent = send => sent.map_err(|_| SendFailure::Gone),
             why = watch.wait() => Err(SendFailure::Close(why)),
             () = tokio::time::sleep_until(deadline.into()) => Err(SendFailure::Stalled),
         }
@@ -200,6 +207,17 @@ impl Link {
         };
         let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
     }
+}
+
+/// `future`'s output if it is ready at once, else `None` (and it is dropped:
+/// only for cancel-safe futures, or a pinned one polled again later).
+pub(super) async fn ready_now<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
 }
 
 /// Close reasons must fit a control frame (123 bytes).

@@ -264,13 +264,19 @@ impl ViewerLink {
                         return why;
                     }
                 }
-                why = self.watch.wait() => return Some(why),
                 _ = ping.tick() => {
                     if let Err(failure) = self.link.keepalive(&mut self.watch).await {
                         return close_after(&self.state, failure, "viewer");
                     }
                 }
-                _ = std::future::ready(()), if has_work => {}
+                // More to send: a reason to close is looked for, not waited
+                // for (no waker registered per message).
+                _ = std::future::ready(()), if has_work => {
+                    if let Some(why) = self.watch.check() {
+                        return Some(why);
+                    }
+                }
+                why = self.watch.wait(), if !has_work => return Some(why),
                 () = self.feed.changed(), if !has_work => {}
             }
         }
