@@ -32,7 +32,9 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
             delivered_mb / t.elapsed.as_secs_f64(),
             t.skipped
         ),
-        "0 lost",
+        // Issue 12: twice the viewers per core of the 9.6 µs per copy
+        // measured before its changes.
+        "0 lost; ≤ 4.8 µs per copy",
     );
     assert_eq!(t.skipped, 0, "every viewer got every byte");
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use protocol::Frame;
 use tests::relay::{contains, SessionFixture};
 
-use crate::procs::{spawn_in_pty, spawn_tether, within, PtyProcess, Samples};
+use crate::procs::{cpu_secs, spawn_in_pty, spawn_tether, within, PtyProcess, Samples};
 use crate::report::{micros, Report};
 
 /// Keystroke round trips per measurement.
@@ -19,7 +19,7 @@ pub const ECHO_SCRIPT: &str = "stty raw -echo; printf READY; exec cat";
 /// The round-trip rows.
 pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let bare = bare_pty_round_trips();
-    let relayed = runtime.block_on(relayed_round_trips());
+    let (relayed, cpu) = runtime.block_on(relayed_round_trips());
     report.row(
         "keystroke round trip",
         "bare PTY echo (p50 / p99)",
@@ -30,6 +30,16 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         "keystroke round trip",
         "viewer → relay → tether → PTY → back (p50 / p99)",
         format!("{} / {}", micros(relayed.p(50)), micros(relayed.p(99))),
+        "",
+    );
+    report.row(
+        "keystroke round trip",
+        "CPU per round trip through tether: relay / tether",
+        format!(
+            "{:.1} µs / {:.1} µs",
+            cpu.relay * 1e6 / TRIPS as f64,
+            cpu.tether * 1e6 / TRIPS as f64
+        ),
         "",
     );
     let alone = runtime.block_on(relay_only_round_trips());
@@ -82,12 +92,20 @@ fn bare_pty_round_trips() -> Samples {
     Samples::new(samples)
 }
 
+/// CPU seconds the relay and `tether` spent on the round trips.
+struct RoundTripCpu {
+    relay: f64,
+    tether: f64,
+}
+
 /// Keystroke → echo from a viewer through the relay, `tether` and its PTY.
-async fn relayed_round_trips() -> Samples {
+async fn relayed_round_trips() -> (Samples, RoundTripCpu) {
     let fixture = SessionFixture::start_for("bench", &[]);
     let mut viewer = fixture.joined_viewer().await;
     let mut tether = spawn_tether(&fixture.relay, &fixture.session, ECHO_SCRIPT);
     within(viewer.read_output_until(b"READY")).await;
+    let relay_pid = fixture.relay.pid().expect("relay is running");
+    let before = (cpu_secs(relay_pid), cpu_secs(tether.id()));
     let mut samples = Vec::with_capacity(TRIPS);
     for i in 0..TRIPS {
         let key = b'a' + (i % 26) as u8;
@@ -96,9 +114,13 @@ async fn relayed_round_trips() -> Samples {
         viewer.read_output_until(&[key]).await;
         samples.push(start.elapsed());
     }
+    let cpu = RoundTripCpu {
+        relay: cpu_secs(relay_pid) - before.0,
+        tether: cpu_secs(tether.id()) - before.1,
+    };
     let _ = tether.kill();
     let _ = tether.wait();
-    Samples::new(samples)
+    (Samples::new(samples), cpu)
 }
 
 /// Keystroke → echo with an agent client that echoes at once: the relay's
