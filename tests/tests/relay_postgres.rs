@@ -45,6 +45,13 @@ fn keys_ok(url: &str, home: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// `keys create --user USER` on the database at `url`: the new key (the
+/// last line printed).
+fn create_key(url: &str, home: &Path, user: &str) -> String {
+    let created = keys_ok(url, home, &["create", "--user", user]);
+    created.lines().last().unwrap().trim().to_string()
+}
+
 /// A relay node on the database at `url`.
 fn node(url: &str) -> RelayProcess {
     RelayProcess::start_with(&["--database-url", url, "--no-local-key"])
@@ -57,8 +64,7 @@ async fn keys_from_any_machine_work_on_every_relay_of_the_database() {
     };
     let url = pg.create_database("tether");
     let machine = tempfile::tempdir().unwrap();
-    let created = keys_ok(&url, machine.path(), &["create", "--user", "ann"]);
-    let key = created.lines().last().unwrap().trim().to_string();
+    let key = create_key(&url, machine.path(), "ann");
     let id = key.split('.').nth(1).unwrap().to_string();
     let listed = keys_ok(&url, machine.path(), &["list"]);
     assert!(
@@ -138,8 +144,7 @@ async fn links_waiting_on_a_database_that_does_not_answer_close_after_the_upgrad
     };
     let url = pg.create_database("tether");
     let machine = tempfile::tempdir().unwrap();
-    let created = keys_ok(&url, machine.path(), &["create", "--user", "ann"]);
-    let key = created.lines().last().unwrap().trim().to_string();
+    let key = create_key(&url, machine.path(), "ann");
     let relay = RelayProcess::start_with(&[
         "--database-url",
         &url,
