@@ -1,11 +1,12 @@
 //! The relay's REST API, as far as the viewer needs it: the session list, a
-//! session's message log, its share links and Web Push subscriptions, as
+//! session's message log, its share links, Web Push subscriptions and
+//! recordings, as
 //! [`protocol::api`] types.
 
 use gloo::net::http::{Request, Response};
 use protocol::api::{
-    ErrorBody, MessageInfo, PushKey, PushSubscriptionInfo, SessionInfo, ShareInfo, ShareRequest,
-    ShareResponse,
+    ErrorBody, MessageInfo, PushKey, PushSubscriptionInfo, RecordingInfo, SessionInfo, ShareInfo,
+    ShareRequest, ShareResponse,
 };
 use protocol::Role;
 use serde::de::DeserializeOwned;
@@ -121,6 +122,30 @@ pub async fn delete_push_subscription(key: &str, id: &str) -> Result<(), ApiErro
         .await
         .map_err(|err| ApiError::Failed(err.to_string()))?;
     check_status(&response).await
+}
+
+/// `GET /api/v1/agent-instances/{id}/recording` with an API key or a
+/// read-write share token: the recording's text (asciicast v3), or why not.
+pub async fn recording_text(secret: &str, id: &str) -> Result<String, String> {
+    let url = format!(
+        "/api/v1/agent-instances/{}/recording",
+        crate::link::encode_path_segment(id)
+    );
+    let response = Request::get(&url)
+        .header("Authorization", &format!("Bearer {secret}"))
+        .send()
+        .await
+        .map_err(|err| err.to_string())?;
+    match check_status(&response).await {
+        Ok(()) => response.text().await.map_err(|err| err.to_string()),
+        Err(ApiError::Unauthorized) => Err("not allowed to see the recording".into()),
+        Err(ApiError::Failed(reason)) => Err(reason),
+    }
+}
+
+/// `GET /api/v1/recordings`: the user's kept recordings, newest first.
+pub async fn list_recordings(key: &str) -> Result<Vec<RecordingInfo>, ApiError> {
+    get_json("/api/v1/recordings", key).await
 }
 
 /// GET `url` with the API key; the body as `T`.

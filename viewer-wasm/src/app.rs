@@ -3,7 +3,7 @@
 
 use yew::prelude::*;
 
-use crate::pages::{SessionList, TerminalPage};
+use crate::pages::{ReplayPage, SessionList, TerminalPage};
 
 /// A page of the viewer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +12,8 @@ pub enum Route {
     Sessions,
     /// `/s/{id}`: a session's terminal.
     Terminal(String),
+    /// `/s/{id}/replay`: a session's recording.
+    Replay(String),
     /// Anything else.
     NotFound,
 }
@@ -23,7 +25,11 @@ impl Route {
             "" | "/index.html" => Route::Sessions,
             other => match other.strip_prefix("/s/") {
                 Some(id) if !id.is_empty() && !id.contains('/') => Route::Terminal(id.to_owned()),
-                _ => Route::NotFound,
+                Some(rest) => match rest.strip_suffix("/replay") {
+                    Some(id) if !id.is_empty() && !id.contains('/') => Route::Replay(id.to_owned()),
+                    _ => Route::NotFound,
+                },
+                None => Route::NotFound,
             },
         }
     }
@@ -54,6 +60,7 @@ pub fn app() -> Html {
     match Route::from_path(&path) {
         Route::Sessions => html! { <SessionList /> },
         Route::Terminal(id) => html! { <TerminalPage id={id} /> },
+        Route::Replay(id) => html! { <ReplayPage id={id} /> },
         Route::NotFound => html! {
             <main class="page"><h1>{ "Not found" }</h1><a href="/">{ "All sessions" }</a></main>
         },
@@ -71,6 +78,12 @@ mod tests {
         assert_eq!(Route::from_path("/s/abc"), Route::Terminal("abc".into()));
         assert_eq!(Route::from_path("/s/abc/"), Route::Terminal("abc".into()));
         assert_eq!(Route::from_path("/s/"), Route::NotFound);
+        assert_eq!(
+            Route::from_path("/s/abc/replay"),
+            Route::Replay("abc".into())
+        );
+        assert_eq!(Route::from_path("/s//replay"), Route::NotFound);
+        assert_eq!(Route::from_path("/s/a/b/replay"), Route::NotFound);
         assert_eq!(Route::from_path("/x"), Route::NotFound);
     }
 }

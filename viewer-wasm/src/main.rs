@@ -15,6 +15,8 @@ mod keys;
 mod link;
 mod notify;
 mod pages;
+mod playback;
+mod search;
 mod shares;
 mod stream;
 mod term;

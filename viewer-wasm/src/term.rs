@@ -91,7 +91,9 @@ impl Term {
         );
         set(&options, "scrollback", &10_000.into());
         set(&options, "cursorBlink", &true.into());
-        set(&options, "allowProposedApi", &false.into());
+        // The search addon highlights matches with decorations, which xterm
+        // 6 still calls a proposed API.
+        set(&options, "allowProposedApi", &true.into());
         let theme = Object::new();
         set(&theme, "background", &"#0f1115".into());
         set(&theme, "foreground", &"#e6e6e6".into());
@@ -142,6 +144,18 @@ impl Term {
         let bytes = Uint8Array::from(data);
         let callback = Closure::once_into_js(done);
         self.xterm.write_bytes(&bytes, callback.unchecked_ref());
+    }
+
+    /// Writes output text (for playback: no flow control needed).
+    pub fn write_text(&self, text: &str) {
+        if !text.is_empty() {
+            self.xterm.write(text);
+        }
+    }
+
+    /// Back to a blank terminal (scrollback and modes too).
+    pub fn reset(&self) {
+        self.xterm.reset();
     }
 
     /// The grid's size.

@@ -1,7 +1,10 @@
-//! The two pages: the session list (`/`) and a session's terminal (`/s/{id}`).
+//! The pages: the session list (`/`), a session's terminal (`/s/{id}`) and
+//! a recording (`/s/{id}/replay`).
 
+mod replay;
 mod sessions;
 mod terminal;
 
+pub use replay::ReplayPage;
 pub use sessions::SessionList;
 pub use terminal::TerminalPage;

@@ -10,7 +10,7 @@ use protocol::AttentionState;
 
 use crate::api::{list_sessions, ApiError};
 use crate::auth;
-use crate::components::{ApiKeyForm, NotifyToggle};
+use crate::components::{ApiKeyForm, KeptList, NotifyToggle};
 use crate::link::encode_path_segment;
 use crate::notify::{self, waits::WaitTracker};
 
@@ -129,6 +129,7 @@ pub fn session_list() -> Html {
                     </ul>
                 },
             } }
+            <KeptList api_key={api_key.clone()} />
         </main>
     }
 }

@@ -10,7 +10,10 @@ use protocol::api::MessageInfo;
 
 use crate::api::session_messages;
 use crate::auth::{self, Credential};
-use crate::components::{AttentionBanner, KeyBar, MessageLog, ShareDialog, StatusBadge};
+use crate::components::{
+    use_find_shortcut, AttentionBanner, KeyBar, MessageLog, Playback, SearchBar, ShareDialog,
+    StatusBadge,
+};
 use crate::keys::BarKey;
 use crate::link::websocket_origin;
 use crate::shares::{role_label, ShareRefusal};
@@ -100,6 +103,14 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
     let messages = use_state(Vec::<MessageInfo>::new);
     let show_messages = use_state(|| false);
     let show_share = use_state(|| false);
+    // Replay (the recording, "rewind") and find in the live history.
+    let replay = use_state(|| false);
+    let search_open = use_state(|| false);
+    {
+        let search_open = search_open.clone();
+        let live = credential.is_some() && !*replay;
+        use_find_shortcut(live, Callback::from(move |()| search_open.set(true)));
+    }
     {
         let messages = messages.clone();
         let id = props.id.to_string();
@@ -221,6 +232,26 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
         Callback::from(move |_| show_share.set(false))
     };
     let read_only = status.role == Some(protocol::Role::ReadOnly);
+    let toggle_replay = {
+        let replay = replay.clone();
+        Callback::from(move |_| replay.set(!*replay))
+    };
+    let open_search = {
+        let search_open = search_open.clone();
+        Callback::from(move |_| search_open.set(true))
+    };
+    let close_search = {
+        let search_open = search_open.clone();
+        Callback::from(move |()| search_open.set(false))
+    };
+    let close_replay = {
+        let replay = replay.clone();
+        Callback::from(move |()| replay.set(false))
+    };
+    let live_term = viewer.borrow().as_ref().map(Viewer::term_js);
+    // The recording is for the owner and read-write links.
+    let may_replay = status.role == Some(protocol::Role::ReadWrite)
+        || matches!(credential.as_ref(), Some(Credential::ApiKey(_)));
     let shared = credential.as_ref().is_some_and(Credential::is_share_token);
     let owner_key = match credential.as_ref() {
         Some(Credential::ApiKey(key)) => Some(key.clone()),
@@ -252,6 +283,14 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
                     <span class="lost">{ format!("{} bytes skipped", status.lost) }</span>
                 }
                 <span class="actions">
+                    if !*replay {
+                        <button type="button" class="search-toggle" onclick={open_search}
+                            title="find in the history (Ctrl+F)">{ "Find" }</button>
+                    }
+                    if may_replay {
+                        <button type="button" class="replay-toggle" onclick={toggle_replay}
+                            aria-pressed={replay.to_string()}>{ "Replay" }</button>
+                    }
                     if !shared {
                         <button type="button" class="messages-toggle" onclick={toggle_messages}
                             aria-pressed={show_messages.to_string()}>
@@ -288,13 +327,20 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
             if let (true, Some(key)) = (*show_share, owner_key.clone()) {
                 <ShareDialog session_id={props.id.clone()} api_key={key} on_close={close_share} />
             }
-            <div class="term-area">
+            if let (true, Some(credential)) = (*replay, credential.as_ref()) {
+                <Playback session_id={props.id.clone()} secret={AttrValue::from(credential.secret().to_owned())}
+                    on_close={close_replay} />
+            }
+            if let (true, false, Some(term)) = (*search_open, *replay, live_term) {
+                <SearchBar {term} on_close={close_search} />
+            }
+            <div class="term-area" hidden={*replay}>
                 <div class="term-host" ref={host}></div>
                 if *show_messages {
                     <MessageLog messages={(*messages).clone()} on_close={close_messages} />
                 }
             </div>
-            if !read_only {
+            if !read_only && !*replay {
                 <KeyBar {on_press} ctrl_armed={status.ctrl_armed}
                     disabled={status.connection != Connection::Live} />
             }

@@ -120,6 +120,11 @@ impl Viewer {
         Self { inner }
     }
 
+    /// The terminal's JS object (for the search bar).
+    pub fn term_js(&self) -> wasm_bindgen::JsValue {
+        self.inner.borrow().term.js().clone()
+    }
+
     /// Sends a key from the phone key bar (Ctrl arms the modifier).
     pub fn press(&self, key: BarKey) {
         with_inner(&Rc::downgrade(&self.inner), |inner| {
