@@ -1,5 +1,6 @@
-//! Playback and search in headless Chromium against the real relay: an
-//! ended session replayed from the relay's recording endpoint (seek to a
+//! Playback and search in headless Chromium against the real relay: a live
+//! session rewound to its attention marker and back, an ended session
+//! replayed from the relay's recording endpoint (seek to a
 //! marker, play at 16× to the final screen), a read-write share link's
 //! replay, find in the history (a line that scrolled off, highlighted,
 //! next/previous, Ctrl+F and Esc) in playback and in the live view; kept
@@ -116,15 +117,26 @@ async fn an_ended_session_replays_to_a_marker_and_its_end_and_search_finds_old_l
     }
     rest.extend_from_slice(b"the final screen");
     fixture.print(&rest).await;
+
+    // Rewind while it is live: the recording so far, then back to live.
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_state("live").await;
+    browser.click("button.replay-toggle").await;
+    browser.click(".timeline .marker:not(.gap)").await;
+    wait_playback_text(&browser, "the live session rewound", |t| {
+        t.contains("before the question") && !t.contains("after the answer")
+    })
+    .await;
+    browser.click("button.close-playback").await;
+    browser.wait_for_text("the final screen").await;
+
     let body = json!({"agent_instance_id": fixture.session, "exit_status": 0});
     let (status, reply) = fixture
         .relay
         .api("POST", "sessions/end", &fixture.key, Some(&body))
         .await;
     assert_eq!(status, 200, "{reply}");
-
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
     browser.wait_for_state("ended").await;
     browser.click("button.replay-toggle").await;
     browser
