@@ -362,11 +362,14 @@ fn set_default_picks_the_agent_run_without_flags() {
         .null_stdin()
         .spawn();
     assert_eq!(run.wait(DEADLINE).code(), Some(0), "{}", run.stderr.text());
-    assert!(
-        run.stdout.text().contains("fake codex --full-auto"),
-        "{}",
-        run.stdout.text()
-    );
+    // tether adds its notification settings (`-c tui.…`) before the
+    // person's own arguments, which come last and unchanged.
+    let stdout = run.stdout.text();
+    let line = stdout
+        .lines()
+        .find(|line| line.starts_with("fake codex "))
+        .unwrap_or_else(|| panic!("codex did not run: {stdout}"));
+    assert!(line.trim_end().ends_with(" --full-auto"), "{line}");
 }
 
 /// A full-screen program works through tether as it does directly: vi draws,
