@@ -1,10 +1,11 @@
 //! The browser viewer's pages and controls in headless Chromium against the
 //! real relay: the phone key bar and scaling at 375×667, a read-only share
-//! link, "fit session to this screen", and the session list.
+//! link, "fit session to this screen" (and a session without a local
+//! terminal taking the joining screen's size), and the session list.
 
 use std::time::Duration;
 
-use protocol::Role;
+use protocol::{Frame, Metadata, Role};
 use serde_json::json;
 use tests::browser::{self, Browser, Screen, ViewerFixture};
 use tests::wait::DEADLINE;
@@ -299,5 +300,30 @@ async fn soft_keyboard_and_ime_text_reaches_the_agent() {
         )
         .await;
     fixture.agent_receives("日本".as_bytes()).await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_local_terminal_a_joining_viewer_asks_for_its_screen_size() {
+    if !browser::available() {
+        return;
+    }
+    let mut fixture = ViewerFixture::start("e2e headless", 80, 24).await;
+    let metadata = Metadata {
+        agent: "claude".into(),
+        local_terminal: Some(false),
+        ..Default::default()
+    };
+    fixture.agent.send(&[Frame::Metadata(metadata)]).await;
+    fixture.print(b"nobody at the desk\r\n").await;
+    let browser = Browser::start(Screen::DESKTOP).await;
+    browser.goto(&fixture.terminal_url()).await;
+    browser.wait_for_text("nobody at the desk").await;
+    // Measured once the joined screen is on the page: this screen's size.
+    let (cols, rows) = fixture.agent_resize_request().await;
+    assert!(
+        cols > 80 && rows > 24,
+        "a 1280×800 window holds more than 80×24: {cols}×{rows}"
+    );
     browser.close().await;
 }

@@ -73,15 +73,23 @@ pub fn binary_string_bytes(text: &str) -> Vec<u8> {
 }
 
 /// One xterm.js terminal on the page, with its fit addon.
+///
+/// It is created closed: it parses what it is given, but draws nothing
+/// until [`Term::open`] puts it on the page. A joined screen is parsed
+/// before that (xterm 6 updates its scroll bar for every line that scrolls
+/// while it is open, a good share of parsing a snapshot's scrollback), and
+/// drawn once.
 pub struct Term {
     xterm: Xterm,
     fit: FitAddon,
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+    /// Whether it is on the page.
+    opened: std::cell::Cell<bool>,
 }
 
 impl Term {
-    /// Creates a terminal with the session's look and opens it in `parent`.
-    pub fn open(parent: &HtmlElement) -> Self {
+    /// Creates a terminal with the session's look, not yet on the page.
+    pub fn closed() -> Self {
         let options: TerminalOptions = Object::new().unchecked_into();
         set(&options, "fontSize", &BASE_FONT_SIZE.into());
         set(
@@ -101,12 +109,26 @@ impl Term {
         let xterm: Xterm = Terminal::construct(Some(&options)).unchecked_into();
         let fit = FitAddon::new();
         xterm.load_addon(&fit);
-        xterm.open(parent.clone());
         Self {
             xterm,
             fit,
             _handlers: Vec::new(),
+            opened: std::cell::Cell::new(false),
         }
+    }
+
+    /// Puts the terminal on the page in `parent` and focuses it (once;
+    /// later calls do nothing).
+    pub fn open(&self, parent: &HtmlElement) {
+        if !self.opened.replace(true) {
+            self.xterm.open(parent.clone());
+            self.xterm.focus();
+        }
+    }
+
+    /// Whether it is on the page.
+    pub fn is_open(&self) -> bool {
+        self.opened.get()
     }
 
     /// The JS `Terminal` object (for the test hook).
@@ -206,6 +228,9 @@ impl Term {
     /// The size that would fill the terminal's parent element at the base
     /// font size, or `None` before layout.
     pub fn proposed_size(&self) -> Option<Size> {
+        if !self.is_open() {
+            return None;
+        }
         let font = self.font_size();
         self.set_font_size(BASE_FONT_SIZE);
         let fit: &FitAddonExt = self.fit.unchecked_ref();
@@ -224,6 +249,9 @@ impl Term {
     /// The rendered width of the grid in CSS pixels, and the width the
     /// terminal element adds around it (padding, scrollbar).
     pub fn grid_width(&self) -> (f64, f64) {
+        if !self.is_open() {
+            return (0.0, 0.0);
+        }
         let element = self.xterm.get_element();
         let grid = element
             .query_selector(".xterm-screen")
@@ -238,6 +266,9 @@ impl Term {
     /// Shows the grid scaled by `scale` (a CSS transform, cheap during a
     /// pinch), or as drawn with `None`.
     pub fn preview_scale(&self, scale: Option<f64>) {
+        if !self.is_open() {
+            return;
+        }
         let style = self.xterm.get_element().style();
         let _ = match scale {
             Some(scale) => style
@@ -247,9 +278,12 @@ impl Term {
         };
     }
 
-    /// Moves keyboard focus to the terminal (brings up a soft keyboard).
+    /// Moves keyboard focus to the terminal (brings up a soft keyboard),
+    /// once it is on the page.
     pub fn focus(&self) {
-        self.xterm.focus();
+        if self.is_open() {
+            self.xterm.focus();
+        }
     }
 }
 

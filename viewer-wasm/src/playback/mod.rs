@@ -63,7 +63,8 @@ struct State {
 impl Player {
     /// Opens a terminal in `host` showing `cast` at its start (paused).
     pub fn start(host: HtmlElement, cast: Rc<Cast>, on_status: Callback<PlayerStatus>) -> Self {
-        let term = Term::open(&host);
+        let term = Term::closed();
+        term.open(&host);
         term.set_read_only(true);
         let hook = Object::new();
         set(&hook, "term", term.js());

@@ -31,6 +31,11 @@ pub use status::{Connection, Status};
 /// Reconnect delays in milliseconds; the last one repeats.
 const RECONNECT_DELAYS_MS: [u32; 5] = [250, 500, 1_000, 2_000, 5_000];
 
+/// The terminal goes on the page once the joined screen is parsed, or at
+/// the latest this long after the viewer started (a long raw replay shows
+/// as it goes).
+const SHOW_WITHIN_MS: u32 = 1_000;
+
 /// A running viewer; stops (closes its link, disposes xterm) on drop.
 pub struct Viewer {
     inner: Rc<RefCell<Inner>>,
@@ -48,6 +53,8 @@ struct Inner {
     /// Link being replaced: dropped from a timer, never inside its own handler.
     retired: Vec<Link>,
     timer: Option<Timeout>,
+    /// Puts the terminal on the page if the join has not by then.
+    show_timer: Option<Timeout>,
     /// Milliseconds from navigation to the first rendered output.
     first_output_ms: Option<f64>,
     /// The session has no local terminal: this screen's size applies.
@@ -76,9 +83,28 @@ impl Viewer {
         credential: Credential,
         on_status: Callback<Status>,
     ) -> Self {
-        let term = Term::open(&host);
-        let hook = TestHook::install(term.js());
-        let inner = Rc::new_cyclic(|this| {
+        let inner = Rc::new_cyclic(|this: &Weak<RefCell<Inner>>| {
+            // The link first: its handshake and the join's bytes travel
+            // while xterm sets itself up (hundreds of ms on a slow phone);
+            // its events run only after this task, once `Inner` exists.
+            let mut stream = OutputStream::new();
+            stream.on_connect();
+            let url = join::with_history(terminal_url(&ws_origin, &session_id, None));
+            let link = Link::connect(&url, &credential, link_events(this.clone(), 1));
+            let term = Term::closed();
+            let show_timer = {
+                let weak = this.clone();
+                Timeout::new(SHOW_WITHIN_MS, move || with_inner(&weak, Inner::show))
+            };
+            let hook = TestHook::install(term.js());
+            let mut status = Status::default();
+            let link = match link {
+                Ok(link) => Some(link),
+                Err(reason) => {
+                    status.connection = Connection::Refused(reason);
+                    None
+                }
+            };
             RefCell::new(Inner {
                 this: this.clone(),
                 session_id,
@@ -86,18 +112,19 @@ impl Viewer {
                 ws_origin,
                 host,
                 term,
-                stream: OutputStream::new(),
-                link: None,
+                stream,
+                link,
                 retired: Vec::new(),
                 timer: None,
+                show_timer: Some(show_timer),
                 first_output_ms: None,
                 follow_screen: false,
                 zoom: ZoomState::default(),
                 gestures: Vec::new(),
-                generation: 0,
+                generation: 1,
                 attempts: 0,
                 connects: 0,
-                status: Status::default(),
+                status,
                 status_dirty: true,
                 on_status,
                 hook,
@@ -113,8 +140,7 @@ impl Viewer {
                 });
             });
             state.gestures = gestures::install(&state.host, Rc::downgrade(&inner));
-            state.connect();
-            state.term.focus();
+            state.show_when_ready();
         }
         publish(&inner);
         Self { inner }
@@ -196,6 +222,18 @@ fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     publish(&rc);
 }
 
+/// The handler of link number `generation`'s events: events of a link that
+/// was replaced in the meantime are stale and dropped.
+fn link_events(weak: Weak<RefCell<Inner>>, generation: u32) -> Rc<dyn Fn(LinkEvent)> {
+    Rc::new(move |event: LinkEvent| {
+        with_inner(&weak, |inner| {
+            if inner.generation == generation {
+                inner.handle(event);
+            }
+        });
+    })
+}
+
 fn publish(rc: &Rc<RefCell<Inner>>) {
     let update = {
         let Ok(mut inner) = rc.try_borrow_mut() else {
@@ -225,16 +263,7 @@ impl Inner {
         let url = terminal_url(&self.ws_origin, &self.session_id, self.stream.resume_from());
         let url = join::with_history(url);
         self.generation += 1;
-        let generation = self.generation;
-        let weak = self.this.clone();
-        let on_event = Rc::new(move |event: LinkEvent| {
-            // Events of a link that was replaced in the meantime are stale.
-            with_inner(&weak, |inner| {
-                if inner.generation == generation {
-                    inner.handle(event);
-                }
-            });
-        });
+        let on_event = link_events(self.this.clone(), self.generation);
         match Link::connect(&url, &self.credential, on_event) {
             Ok(link) => {
                 if let Some(old) = self.link.replace(link) {
@@ -247,6 +276,32 @@ impl Inner {
     }
 
     fn handle(&mut self, event: LinkEvent) {
+        self.handle_event(event);
+        self.show_when_ready();
+    }
+
+    /// Puts the terminal on the page once there is something to see: the
+    /// joined screen parsed (no longer replaying), or the link gone.
+    fn show_when_ready(&mut self) {
+        if !self.stream.is_replaying() || self.link.is_none() {
+            self.show();
+        }
+    }
+
+    /// Puts the terminal on the page (once) and fits it; without a local
+    /// terminal, asks for this screen's size (which needs it laid out).
+    fn show(&mut self) {
+        if !self.term.is_open() {
+            self.show_timer = None;
+            self.term.open(&self.host);
+            self.refit();
+            if self.follow_screen {
+                self.fit_session_to_screen(false);
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: LinkEvent) {
         match event {
             LinkEvent::Open => {
                 self.attempts = 0;
@@ -287,13 +342,16 @@ impl Inner {
             self.term.write(&chunk.data, move || {
                 with_inner(&weak, |inner| {
                     inner.stream.on_rendered(end, len);
-                    if inner.first_output_ms.is_none() {
+                    if let Some(offset) = inner.stream.ack_due() {
+                        inner.send(&Frame::Ack(offset));
+                    }
+                    inner.show_when_ready();
+                    // Output on the page (parsed before the terminal was
+                    // put there counts once it is).
+                    if inner.first_output_ms.is_none() && inner.term.is_open() {
                         inner.first_output_ms = web_sys::window()
                             .and_then(|w| w.performance())
                             .map(|p| p.now());
-                    }
-                    if let Some(offset) = inner.stream.ack_due() {
-                        inner.send(&Frame::Ack(offset));
                     }
                     inner.pump();
                 });
@@ -372,6 +430,9 @@ impl Inner {
     /// fit the screen (below the minimum font size the page scrolls), else
     /// the size a double tap or a pinch chose (the terminal pans).
     fn refit(&mut self) {
+        if !self.term.is_open() {
+            return; // fitted when it is put on the page
+        }
         let (grid, chrome) = self.term.grid_width();
         let available = f64::from(self.host.client_width()) - chrome;
         let fitting = fitting_font_size(self.term.font_size(), grid, available);
