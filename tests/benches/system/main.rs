@@ -14,15 +14,18 @@
 //! | `viewer` | join by replay, the browser's first output, shipped sizes |
 //! | `memory` | relay memory per idle session and per viewer |
 //! | `nodes` | two nodes on Redis: relayed throughput, round trip, memory; Redis load |
-//! | `phone` | a throttled phone joins 1/8/64 MiB sessions: raw replay vs snapshot (`proxy` counts the bytes) |
+//! | `phone` | a throttled phone joins 1/8/64 MiB sessions: raw replay vs snapshot, where the time goes (`phone_breakdown`; `proxy` counts the bytes) |
 //! | `profile` | one scenario under a tracer (`strace`, `callgrind`), on request only |
+//! | `compare` | throughput with nobody joining, this build against `TETHER_BENCH_BASELINE`'s binaries, on request only |
 //! | `procs`, `report` | the processes measured; the table and `BENCHMARKS.md` |
 
+mod compare;
 mod fanout;
 mod latency;
 mod memory;
 mod nodes;
 mod phone;
+mod phone_breakdown;
 mod procs;
 mod profile;
 mod proxy;
@@ -46,7 +49,7 @@ const PARTS: &[(&str, Part)] = &[
 ];
 
 /// Parts run only when named (`scripts/bench profile`).
-const ON_REQUEST: &[(&str, Part)] = &[("profile", profile::run)];
+const ON_REQUEST: &[(&str, Part)] = &[("profile", profile::run), ("compare", compare::run)];
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()

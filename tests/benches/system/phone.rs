@@ -4,7 +4,8 @@
 //! 60 ms of latency, the CPU slowed 4× by Chrome's own emulation; a fresh
 //! profile and a fresh origin each run (a first visit: nothing cached).
 //! Timed from navigation start until the current screen is shown (the
-//! viewer's `window.__tether.replaying` turns false), and the bytes sent
+//! viewer's `window.__tether.replaying` turns false, and the next frame is
+//! drawn: `phone_breakdown`, which also says where the time went), and the bytes sent
 //! towards the browser counted by a TCP proxy in front of the relay (page,
 //! assets and WebSocket, headers included). Raw replay (`?history=raw`)
 //! and the snapshot join side by side, for several history sizes.
@@ -16,6 +17,9 @@ use serde_json::{json, Value};
 use tests::browser::{Browser, Screen};
 use tests::relay::{AgentClient, RelayProcess};
 
+use super::phone_breakdown::{
+    summary, CpuProfile, MainThread, Timeline, READ_SCRIPT, WATCH_SCRIPT,
+};
 use super::procs::{within, Samples};
 use super::proxy::CountingProxy;
 use super::report::{millis, Report};
@@ -34,13 +38,6 @@ const RUNS: usize = 5;
 
 /// Longest one join may take before the bench gives up.
 const JOIN_DEADLINE: Duration = Duration::from_secs(300);
-
-/// Installed before the page's own scripts: notes `performance.now()`
-/// (milliseconds since navigation start) when the viewer first has the
-/// joined screen complete.
-const WATCH_SCRIPT: &str = "(() => { const poll = () => { const h = window.__tether; \
-    if (h && h.replaying === false && h.rendered > 0) { window.__benchShownMs = performance.now(); return; } \
-    setTimeout(poll, 4); }; poll(); })();";
 
 /// How a viewer gets the history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +75,8 @@ pub(crate) struct PhoneJoin {
     pub(crate) bytes: u64,
     /// Of them, the page and its assets (the rest is the WebSocket).
     pub(crate) assets: u64,
+    /// Where the time went, every run.
+    pub(crate) timelines: Vec<Timeline>,
 }
 
 /// A relay holding one session with `history` bytes of agent output.
@@ -90,11 +89,16 @@ pub(crate) struct PhoneSession {
 }
 
 impl PhoneSession {
-    /// Starts the relay (its ring raised to hold `history`) and fills the
-    /// session with agent-like output.
+    /// Starts the relay (its ring raised to hold `history`; more flags from
+    /// `TETHER_BENCH_PHONE_RELAY`, say `--snapshot-lines 200` or
+    /// `--static-dir OTHER/dist` for another viewer) and fills the session
+    /// with agent-like output.
     pub(crate) async fn start(history: usize) -> Self {
         let ring = (history + (1 << 20)).to_string();
-        let relay = RelayProcess::start_with(&["--history-bytes", &ring]);
+        let extra = std::env::var("TETHER_BENCH_PHONE_RELAY").unwrap_or_default();
+        let mut args = vec!["--history-bytes", &ring];
+        args.extend(extra.split_whitespace());
+        let relay = RelayProcess::start_with(&args);
         let key = relay.api_key();
         let session = relay.register_session(&key, "claude");
         let mut agent = relay.connect_agent(&session, &key).await;
@@ -134,6 +138,7 @@ impl PhoneSession {
         let mut shown = Vec::new();
         let mut bytes = Vec::new();
         let mut assets = Vec::new();
+        let mut timelines = Vec::new();
         for run in 0..RUNS {
             let marker = format!("{} join {run} of the phone bench", join.name());
             self.print_line(&marker).await;
@@ -141,6 +146,12 @@ impl PhoneSession {
             shown.push(visit.shown);
             bytes.push(visit.bytes);
             assets.push(visit.assets);
+            eprintln!(
+                "phone {} run {run}: {}",
+                join.name(),
+                visit.timeline.describe_assets()
+            );
+            timelines.push(visit.timeline);
         }
         let first = shown[0];
         PhoneJoin {
@@ -148,6 +159,7 @@ impl PhoneSession {
             first,
             bytes: median(bytes),
             assets: median(assets),
+            timelines,
         }
     }
 
@@ -168,6 +180,8 @@ impl PhoneSession {
             join.query(),
             self.key
         );
+        let profile = CpuProfile::start(&browser, &proxy.http_url()).await;
+        browser.cdp("Performance.enable", json!({})).await;
         browser.goto(&url).await;
         let ms = browser
             .wait_for_js(
@@ -183,11 +197,19 @@ impl PhoneSession {
             text.contains(marker),
             "the screen shows the session's last line {marker:?}:\n{text}"
         );
-        let assets = browser.eval(ASSET_BYTES, vec![]).await;
+        let timeline = browser.eval(READ_SCRIPT, vec![]).await;
+        let metrics = browser.cdp("Performance.getMetrics", json!({})).await;
+        if let Some(profile) = profile {
+            profile.save(&browser, marker).await;
+        }
         let visit = Visit {
             shown: Duration::from_secs_f64(ms / 1e3),
             bytes: proxy.bytes_down(),
-            assets: assets.as_f64().unwrap_or(0.0) as u64,
+            assets: timeline["pageBytes"].as_f64().unwrap_or(0.0) as u64,
+            timeline: Timeline {
+                main_thread: MainThread::from_metrics(&metrics),
+                ..Timeline::from_json(&timeline)
+            },
         };
         browser.close().await;
         visit
@@ -198,13 +220,10 @@ impl PhoneSession {
 struct Visit {
     shown: Duration,
     bytes: u64,
+    /// The page and its assets (Resource Timing `transferSize`).
     assets: u64,
+    timeline: Timeline,
 }
-
-/// Bytes the page and its assets took (Resource Timing `transferSize`).
-const ASSET_BYTES: &str = "return performance.getEntriesByType('navigation') \
-    .concat(performance.getEntriesByType('resource')) \
-    .reduce((sum, e) => sum + (e.transferSize || 0), 0);";
 
 /// 9 Mbit/s down, 3 Mbit/s up, 60 ms of latency; the CPU 4× slower.
 async fn throttle(browser: &Browser) {
@@ -280,16 +299,36 @@ fn agent_output(total: usize) -> Vec<u8> {
     out
 }
 
-/// History sizes of the phone join.
-const HISTORIES: [usize; 3] = [1 << 20, 8 << 20, 64 << 20];
+/// History sizes of the phone join, in MiB.
+const HISTORIES_MIB: [usize; 3] = [1, 8, 64];
+
+/// The history sizes and joins to measure: all of them, or those named by
+/// `TETHER_BENCH_PHONE` (say `8,snapshot`: 8 MiB, snapshot joins only).
+fn selection() -> (Vec<usize>, Vec<Join>) {
+    let asked = std::env::var("TETHER_BENCH_PHONE").unwrap_or_default();
+    let words: Vec<&str> = asked.split(',').map(str::trim).collect();
+    let mut sizes: Vec<usize> = words.iter().filter_map(|w| w.parse().ok()).collect();
+    if sizes.is_empty() {
+        sizes = HISTORIES_MIB.to_vec();
+    }
+    let mut joins: Vec<Join> = [Join::Raw, Join::Snapshot]
+        .into_iter()
+        .filter(|j| words.contains(&j.name().split(' ').next().unwrap_or("")))
+        .collect();
+    if joins.is_empty() {
+        joins = vec![Join::Raw, Join::Snapshot];
+    }
+    (sizes, joins)
+}
 
 /// The `phone` part: every history size, raw replay and snapshot.
 pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
-    for history in HISTORIES {
+    let (sizes, joins) = selection();
+    for mib in sizes {
+        let history = mib << 20;
         let mut session = runtime.block_on(PhoneSession::start(history));
-        for join in [Join::Raw, Join::Snapshot] {
+        for &join in &joins {
             let measured = runtime.block_on(session.measure(join));
-            let mib = history >> 20;
             let target = match (join, mib) {
                 (Join::Raw, _) => "",
                 (Join::Snapshot, 8) => "≤ 1 s; ≤ 500 KB",
@@ -310,6 +349,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
                     measured.assets as f64 / 1e3
                 ),
                 target,
+            );
+            report.row(
+                "phone join",
+                &format!("{mib} MiB of history, {}: where the time goes", join.name()),
+                summary(&measured.timelines),
+                "",
             );
         }
     }

@@ -21,18 +21,18 @@ const WIDE_BYTES: usize = 50_000_000;
 pub const RUNS: usize = 3;
 
 /// A workload: a file `cat` prints into the PTY.
-struct Workload {
-    name: &'static str,
+pub(crate) struct Workload {
+    pub(crate) name: &'static str,
     file: tempfile::NamedTempFile,
 }
 
 impl Workload {
-    fn command(&self) -> String {
+    pub(crate) fn command(&self) -> String {
         format!("cat {}", self.file.path().display())
     }
 }
 
-fn workloads() -> Vec<Workload> {
+pub(crate) fn workloads() -> Vec<Workload> {
     let seq = Command::new("seq")
         .args(["1", &SEQ_LINES.to_string()])
         .output()
@@ -68,7 +68,7 @@ impl Transfer {
     }
 
     /// Milliseconds of CPU per MB of the stream.
-    fn per_mb(&self, cpu: f64) -> f64 {
+    pub(crate) fn per_mb(&self, cpu: f64) -> f64 {
         cpu * 1e3 / (self.bytes as f64 / 1e6)
     }
 }
@@ -154,7 +154,7 @@ fn skipped_note(skipped: u64) -> String {
 }
 
 /// Runs `sh -c workload` in a bare PTY and reads it to the end: the ceiling.
-fn raw_pty_throughput(workload: &str) -> Transfer {
+pub(crate) fn raw_pty_throughput(workload: &str) -> Transfer {
     let mut pty = spawn_in_pty(workload);
     let start = Instant::now();
     let mut bytes = 0u64;
@@ -178,7 +178,7 @@ fn raw_pty_throughput(workload: &str) -> Transfer {
 
 /// Runs the same workload under `tether` with `viewers` viewers attached,
 /// and times until every viewer holds every byte.
-async fn relayed_throughput(workload: &str, expected: u64, viewers: usize) -> Transfer {
+pub(crate) async fn relayed_throughput(workload: &str, expected: u64, viewers: usize) -> Transfer {
     let fixture = SessionFixture::start_for("bench", &["--max-viewers", "1000"]);
     let readers = counting_viewers(&fixture, viewers, expected, false).await;
     let mut tether = None;
@@ -199,7 +199,7 @@ async fn relayed_throughput(workload: &str, expected: u64, viewers: usize) -> Tr
 
 /// The relay alone: an agent client sends `expected` bytes in 64 KiB OUTPUT
 /// frames, with no PTY or wrapper in the way — the relay's own ceiling.
-async fn relay_only_throughput(expected: u64, viewers: usize) -> Transfer {
+pub(crate) async fn relay_only_throughput(expected: u64, viewers: usize) -> Transfer {
     let fixture = SessionFixture::start_for("bench", &["--max-viewers", "1000"]);
     let mut agent = fixture.connect_agent().await;
     let readers = counting_viewers(&fixture, viewers, expected, false).await;

@@ -31,6 +31,6 @@ mod ws;
 pub use clients::{contains, AgentClient, Join, ViewerClient};
 pub use fixture::{SessionFixture, REVOCATION_REACHES_LINKS};
 pub use nodes::RelayNodes;
-pub use process::{workspace_binary, RelayProcess};
+pub use process::{use_binaries_from, workspace_binary, RelayProcess};
 pub use rest::{fetch, fetch_blocking, http, Reply};
 pub use ws::{ws_connect, Connect, Event, FrameSocket, WsStream};

@@ -5,19 +5,36 @@ use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::wait::{poll_blocking, DEADLINE};
 
+/// Where [`workspace_binary`] looks instead of this build, if set.
+static BINARIES_FROM: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Makes [`workspace_binary`] take the binaries in `dir` (another build's
+/// `target/release`, for comparing two builds in one run), or this build's
+/// again with `None`.
+pub fn use_binaries_from(dir: Option<PathBuf>) {
+    *BINARIES_FROM.lock().unwrap_or_else(|e| e.into_inner()) = dir;
+}
+
 /// A binary built by this workspace, found next to the test executable
-/// (`target/debug/deps/test-…` → `target/debug/NAME`).
+/// (`target/debug/deps/test-…` → `target/debug/NAME`), or in the directory
+/// [`use_binaries_from`] named.
 pub fn workspace_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("current test executable");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executable lives in target/<profile>/deps");
+    let chosen = BINARIES_FROM
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let dir = chosen.unwrap_or_else(|| {
+        let exe = std::env::current_exe().expect("current test executable");
+        exe.parent()
+            .and_then(Path::parent)
+            .expect("test executable lives in target/<profile>/deps")
+            .to_path_buf()
+    });
     let path = dir.join(name);
     assert!(
         path.is_file(),
