@@ -2,7 +2,8 @@
 //! against another (`TETHER_BENCH_BASELINE=DIR`, that build's
 //! `target/release` holding its `tether-relay` and `tether`), measured by
 //! this bench in one run: the two builds interleaved run by run, so that
-//! a burst of load elsewhere hits both, and the median of [`RUNS`] each.
+//! a burst of load elsewhere hits both (each going first in turn), and the
+//! median of [`RUNS`] each.
 //! The scenarios: both workloads through a PTY, `tether` and the relay to
 //! one viewer, and the relay alone (an agent client, no PTY) to one viewer.
 
@@ -66,9 +67,12 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         bytes,
         runs: Default::default(),
     });
-    for _ in 0..RUNS {
+    for run in 0..RUNS {
         for scenario in &mut scenarios {
-            for (b, build) in builds.iter().enumerate() {
+            // Each build goes first in turn: neither always follows the other.
+            let order = if run % 2 == 0 { [0, 1] } else { [1, 0] };
+            for b in order {
+                let build = &builds[b];
                 use_binaries_from(build.binaries.clone());
                 let transfer = runtime.block_on(async {
                     match &scenario.command {
