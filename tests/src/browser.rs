@@ -8,6 +8,7 @@
 //! [`Browser::terminal_text`] and [`Browser::hook`] read. Every wait has a
 //! deadline; screenshots go to `test-artifacts/` at the workspace root.
 
+use std::os::unix::process::CommandExt;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -84,11 +85,18 @@ impl Screen {
     };
 }
 
-/// A chromedriver process, killed on drop.
+/// A chromedriver process in its own process group, which the Chromium it
+/// starts joins: the whole group is killed on drop, so a test that panics
+/// before closing its session leaves no browser behind.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -114,6 +122,7 @@ impl Browser {
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
