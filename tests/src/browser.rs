@@ -8,8 +8,8 @@
 //! [`Browser::terminal_text`] and [`Browser::hook`] read. Every wait has a
 //! deadline; screenshots go to `test-artifacts/` at the workspace root.
 
-use std::os::unix::process::CommandExt;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
