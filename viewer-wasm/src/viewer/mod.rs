@@ -14,8 +14,8 @@ use web_sys::HtmlElement;
 use yew::Callback;
 
 use crate::auth::Credential;
-use crate::keys::{with_ctrl, BarKey};
-use crate::link::{terminal_url, Link, LinkEvent};
+use crate::keys::BarKey;
+use crate::link::{terminal_url, Link};
 use crate::stream::OutputStream;
 use crate::term::{fitting_font_size, Term, TermInput};
 use crate::test_hook::TestHook;
@@ -23,13 +23,13 @@ use crate::zoom::ZoomState;
 
 mod frames;
 mod gestures;
+mod input;
 mod join;
+mod lifecycle;
 mod status;
 
+use lifecycle::link_events;
 pub use status::{Connection, Status};
-
-/// Reconnect delays in milliseconds; the last one repeats.
-const RECONNECT_DELAYS_MS: [u32; 5] = [250, 500, 1_000, 2_000, 5_000];
 
 /// The terminal goes on the page once the joined screen is parsed, or at
 /// the latest this long after the viewer started (a long raw replay shows
@@ -222,18 +222,6 @@ fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     publish(&rc);
 }
 
-/// The handler of link number `generation`'s events: events of a link that
-/// was replaced in the meantime are stale and dropped.
-fn link_events(weak: Weak<RefCell<Inner>>, generation: u32) -> Rc<dyn Fn(LinkEvent)> {
-    Rc::new(move |event: LinkEvent| {
-        with_inner(&weak, |inner| {
-            if inner.generation == generation {
-                inner.handle(event);
-            }
-        });
-    })
-}
-
 fn publish(rc: &Rc<RefCell<Inner>>) {
     let update = {
         let Ok(mut inner) = rc.try_borrow_mut() else {
@@ -250,36 +238,6 @@ fn publish(rc: &Rc<RefCell<Inner>>) {
 }
 
 impl Inner {
-    fn set_connection(&mut self, connection: Connection) {
-        if self.status.connection != connection {
-            self.status.connection = connection;
-            self.status_dirty = true;
-        }
-    }
-
-    fn connect(&mut self) {
-        self.timer = None;
-        self.stream.on_connect();
-        let url = terminal_url(&self.ws_origin, &self.session_id, self.stream.resume_from());
-        let url = join::with_history(url);
-        self.generation += 1;
-        let on_event = link_events(self.this.clone(), self.generation);
-        match Link::connect(&url, &self.credential, on_event) {
-            Ok(link) => {
-                if let Some(old) = self.link.replace(link) {
-                    old.detach();
-                    self.retired.push(old);
-                }
-            }
-            Err(reason) => self.set_connection(Connection::Refused(reason)),
-        }
-    }
-
-    fn handle(&mut self, event: LinkEvent) {
-        self.handle_event(event);
-        self.show_when_ready();
-    }
-
     /// Puts the terminal on the page once there is something to see: the
     /// joined screen parsed (no longer replaying), or the link gone.
     fn show_when_ready(&mut self) {
@@ -297,39 +255,6 @@ impl Inner {
             self.refit();
             if self.follow_screen {
                 self.fit_session_to_screen(false);
-            }
-        }
-    }
-
-    fn handle_event(&mut self, event: LinkEvent) {
-        match event {
-            LinkEvent::Open => {
-                self.attempts = 0;
-                self.connects += 1;
-                self.retired.clear();
-            }
-            LinkEvent::Frame(frame) => self.handle_frame(frame),
-            LinkEvent::Malformed(reason) => {
-                self.status.notice = Some(format!("bad data from the relay: {reason}"));
-                self.status_dirty = true;
-                self.link_lost();
-            }
-            LinkEvent::Closed { code, reason } => {
-                if code == 1008 && join::resume_refused(&reason) {
-                    self.stream = OutputStream::new();
-                    self.link_lost();
-                } else if code == 1008 {
-                    // A refused API key is forgotten (share tokens are never stored).
-                    if !self.credential.is_share_token()
-                        && reason.to_ascii_lowercase().contains("key")
-                    {
-                        crate::auth::forget_key();
-                    }
-                    self.drop_link();
-                    self.set_connection(Connection::Refused(reason));
-                } else {
-                    self.link_lost();
-                }
             }
         }
     }
@@ -356,73 +281,6 @@ impl Inner {
                     inner.pump();
                 });
             });
-        }
-    }
-
-    fn drop_link(&mut self) {
-        if let Some(old) = self.link.take() {
-            old.detach();
-            self.retired.push(old);
-        }
-    }
-
-    /// The link is gone: retry unless the session ended or we were refused.
-    fn link_lost(&mut self) {
-        self.drop_link();
-        if matches!(
-            self.status.connection,
-            Connection::Ended(_) | Connection::Refused(_)
-        ) {
-            return;
-        }
-        self.attempts += 1;
-        self.set_connection(Connection::Reconnecting(self.attempts));
-        let index = (self.attempts as usize - 1).min(RECONNECT_DELAYS_MS.len() - 1);
-        let weak = self.this.clone();
-        self.timer = Some(Timeout::new(RECONNECT_DELAYS_MS[index], move || {
-            with_inner(&weak, |inner| {
-                inner.retired.clear();
-                inner.connect();
-            });
-        }));
-    }
-
-    fn send(&self, frame: &Frame) -> bool {
-        self.link.as_ref().is_some_and(|link| link.send(frame))
-    }
-
-    /// Input from xterm: keys, paste, IME text, and answers to queries.
-    fn send_typed(&mut self, data: &str) {
-        let data = if self.status.ctrl_armed {
-            self.status.ctrl_armed = false;
-            self.status_dirty = true;
-            with_ctrl(data)
-        } else {
-            data.to_owned()
-        };
-        self.send_input(data.into_bytes());
-    }
-
-    fn send_input(&mut self, bytes: Vec<u8>) {
-        // Replayed history can contain terminal queries whose answers must
-        // not reach the agent; offline input would be lost, so it is not sent.
-        if self.status.can_type() && !self.stream.is_replaying() {
-            self.send(&Frame::Input(bytes));
-        }
-    }
-
-    /// Asks for the size that fills this screen at the normal font (if
-    /// allowed); unless `always`, only when it differs from the session's,
-    /// so that the session's answering RESIZE does not ask again.
-    fn fit_session_to_screen(&mut self, always: bool) {
-        if !self.status.can_type() {
-            return;
-        }
-        let Some(size) = self.term.proposed_size() else {
-            return;
-        };
-        if always || self.status.session_size != Some(size) {
-            self.send(&Frame::Resize(size));
         }
     }
 
