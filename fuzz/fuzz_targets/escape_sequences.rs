@@ -7,10 +7,13 @@
 use libfuzzer_sys::fuzz_target;
 
 // The wrapper's own source files, compiled into this target alone: the
-// queries module is pure logic on bytes (it needs only `protocol`), and
-// building the whole wrapper (rustls, tokio, a PTY layer) with fuzzing
-// instrumentation would take many minutes. `fuzzing.rs` holds the checks;
+// queries module is pure logic on bytes (it needs only `protocol`, `memchr`
+// and `controls.rs`), and building the whole wrapper (rustls, tokio, a PTY
+// layer) with fuzzing instrumentation would take many minutes. `fuzzing.rs` holds the checks;
 // the wrapper's unit tests run them too.
+#[allow(dead_code)]
+#[path = "../../wrapper/src/controls.rs"]
+mod controls;
 #[path = "../../wrapper/src/fuzzing.rs"]
 mod fuzzing;
 #[allow(dead_code)]
