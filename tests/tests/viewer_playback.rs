@@ -147,7 +147,15 @@ async fn an_ended_session_replays_to_a_marker_and_its_end_and_search_finds_old_l
         )
         .await;
 
-    // The marker jumps to the question: what came before, not after.
+    // The marker jumps to the question: what came before, not after. The
+    // timeline is drawn on the render after the recording loaded.
+    browser
+        .wait_for_js(
+            "the timeline's marker",
+            "return !!document.querySelector('.timeline .marker:not(.gap)');",
+            DEADLINE,
+        )
+        .await;
     let marker = browser
         .eval(
             "const m = document.querySelector('.timeline .marker:not(.gap)'); \
