@@ -123,6 +123,7 @@ async fn an_ended_session_replays_to_a_marker_and_its_end_and_search_finds_old_l
     browser.goto(&fixture.terminal_url()).await;
     browser.wait_for_state("live").await;
     browser.click("button.replay-toggle").await;
+    wait_for_marker(&browser).await;
     browser.click(".timeline .marker:not(.gap)").await;
     wait_playback_text(&browser, "the live session rewound", |t| {
         t.contains("before the question") && !t.contains("after the answer")
@@ -147,15 +148,8 @@ async fn an_ended_session_replays_to_a_marker_and_its_end_and_search_finds_old_l
         )
         .await;
 
-    // The marker jumps to the question: what came before, not after. The
-    // timeline is drawn on the render after the recording loaded.
-    browser
-        .wait_for_js(
-            "the timeline's marker",
-            "return !!document.querySelector('.timeline .marker:not(.gap)');",
-            DEADLINE,
-        )
-        .await;
+    // The marker jumps to the question: what came before, not after.
+    wait_for_marker(&browser).await;
     let marker = browser
         .eval(
             "const m = document.querySelector('.timeline .marker:not(.gap)'); \
@@ -351,4 +345,16 @@ async fn kept_recordings_are_listed_and_play_with_pauses_shortened_at_each_speed
     assert!(time > 62.0, "at the end: {time}");
     browser.screenshot("viewer-playback-kept").await;
     browser.close().await;
+}
+
+/// Waits for the timeline's first attention marker: the timeline is drawn
+/// on a render after the recording has loaded.
+async fn wait_for_marker(browser: &Browser) {
+    browser
+        .wait_for_js(
+            "the timeline's marker",
+            "return !!document.querySelector('.timeline .marker:not(.gap)');",
+            DEADLINE,
+        )
+        .await;
 }
