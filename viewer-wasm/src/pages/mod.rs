@@ -3,6 +3,7 @@
 
 mod replay;
 mod sessions;
+mod sign_in;
 mod terminal;
 
 pub use replay::ReplayPage;

@@ -3,8 +3,9 @@
 
 use yew::prelude::*;
 
-use crate::auth::{self, Credential};
-use crate::components::{ApiKeyForm, Playback};
+use super::sign_in::sign_in_page;
+use crate::auth;
+use crate::components::Playback;
 
 /// Props of [`ReplayPage`].
 #[derive(Properties, PartialEq)]
@@ -17,20 +18,8 @@ pub struct ReplayPageProps {
 #[function_component(ReplayPage)]
 pub fn replay_page(props: &ReplayPageProps) -> Html {
     let credential = use_state(auth::current);
-    let Some(credential) = (*credential).clone() else {
-        let on_submit = {
-            let credential = credential.clone();
-            Callback::from(move |key: String| {
-                auth::store_key(&key);
-                credential.set(Some(Credential::ApiKey(key)));
-            })
-        };
-        return html! {
-            <main class="page sessions">
-                <h1>{ "Tether" }</h1>
-                <ApiKeyForm {on_submit} />
-            </main>
-        };
+    let Some(secret) = credential.as_ref().map(|c| c.secret().to_owned()) else {
+        return sign_in_page(&credential);
     };
     html! {
         <main class="page terminal">
@@ -38,7 +27,7 @@ pub fn replay_page(props: &ReplayPageProps) -> Html {
                 <a class="back" href="/" aria-label="all sessions">{ "‹" }</a>
                 <span class="title">{ "Recording " }{ props.id.chars().take(8).collect::<String>() }</span>
             </header>
-            <Playback session_id={props.id.clone()} secret={AttrValue::from(credential.secret().to_owned())} />
+            <Playback session_id={props.id.clone()} secret={AttrValue::from(secret)} />
         </main>
     }
 }

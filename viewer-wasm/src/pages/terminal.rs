@@ -8,6 +8,7 @@ use yew::prelude::*;
 
 use protocol::api::MessageInfo;
 
+use super::sign_in::sign_in_page;
 use crate::api::session_messages;
 use crate::auth::{self, Credential};
 use crate::components::{
@@ -175,19 +176,7 @@ pub fn terminal_page(props: &TerminalPageProps) -> Html {
     }
 
     if credential.is_none() {
-        let on_submit = {
-            let credential = credential.clone();
-            Callback::from(move |key: String| {
-                auth::store_key(&key);
-                credential.set(Some(Credential::ApiKey(key)));
-            })
-        };
-        return html! {
-            <main class="page sessions">
-                <h1>{ "Tether" }</h1>
-                <crate::components::ApiKeyForm {on_submit} />
-            </main>
-        };
+        return sign_in_page(&credential);
     }
 
     let on_press = {
