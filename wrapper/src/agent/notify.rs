@@ -70,6 +70,36 @@ pub fn plan(kind: &str, agent_args: &[OsString], places: &SettingsPlaces) -> Age
     }
 }
 
+impl AgentNotify {
+    /// Nothing added: `setting` is left as the person has it, for `why`.
+    fn left_alone(setting: &str, why: &str) -> Self {
+        Self {
+            args: Vec::new(),
+            kept: vec![format!("{setting}: {why}")],
+        }
+    }
+}
+
+/// Hands the text of each settings file in `paths` that exists to `read`,
+/// in turn, until `read` gives a reason to add nothing (`Err`, which this
+/// returns). A file that exists but cannot be read is such a reason: what it
+/// sets is unknown.
+fn scan_settings(
+    paths: &[PathBuf],
+    mut read: impl FnMut(&Path, &str) -> Result<(), String>,
+) -> Result<(), String> {
+    for path in paths {
+        match read_settings(path) {
+            SettingsFile::Missing => {}
+            SettingsFile::Text(text) => read(path, &text)?,
+            SettingsFile::Unreadable(why) => {
+                return Err(format!("{} could not be read ({why})", path.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// What a settings file holds.
 enum SettingsFile {
     /// There is none.
@@ -100,6 +130,24 @@ fn read_settings(path: &Path) -> SettingsFile {
 /// `dir/name`, when `dir` is known.
 fn under(dir: Option<&PathBuf>, name: &str) -> Option<PathBuf> {
     dir.map(|dir| dir.join(name))
+}
+
+/// An agent's own directory: `set` (its environment variable), else
+/// `~/default`.
+fn agent_dir(set: Option<&PathBuf>, home: Option<&PathBuf>, default: &str) -> Option<PathBuf> {
+    set.cloned().or_else(|| under(home, default))
+}
+
+/// For the agents' tests: the places of a person with `home` (and no
+/// `$CLAUDE_CONFIG_DIR` or `$CODEX_HOME`), working in `home/project`.
+#[cfg(test)]
+fn places_at_home(home: &Path) -> SettingsPlaces {
+    SettingsPlaces {
+        home: Some(home.to_path_buf()),
+        cwd: Some(home.join("project")),
+        claude_config_dir: None,
+        codex_home: None,
+    }
 }
 
 #[cfg(test)]

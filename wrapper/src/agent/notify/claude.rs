@@ -3,7 +3,7 @@
 //! its default (`auto`) does nothing in most terminals. A `--settings` flag
 //! adds settings for one run.
 
-use super::{read_settings, under, AgentNotify, SettingsFile, SettingsPlaces};
+use super::{agent_dir, scan_settings, under, AgentNotify, SettingsPlaces};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -18,20 +18,17 @@ pub(super) fn plan(agent_args: &[OsString], places: &SettingsPlaces) -> AgentNot
         .filter_map(|a| a.to_str())
         .any(|a| a == "--settings" || a.starts_with("--settings="));
     if own_settings {
-        return kept("you pass --settings yourself".into());
+        return kept("you pass --settings yourself");
     }
-    for path in settings_files(places) {
-        match read_settings(&path) {
-            SettingsFile::Missing => {}
-            SettingsFile::Unreadable(why) => {
-                return kept(format!("{} could not be read ({why})", path.display()));
-            }
-            SettingsFile::Text(text) => match sets_channel(&text) {
-                Ok(false) => {}
-                Ok(true) => return kept(format!("{KEY} is set in {}", path.display())),
-                Err(why) => return kept(format!("{} is not JSON ({why})", path.display())),
-            },
+    let scanned = scan_settings(&settings_files(places), |path, text| {
+        match sets_channel(text) {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(format!("{KEY} is set in {}", path.display())),
+            Err(why) => Err(format!("{} is not JSON ({why})", path.display())),
         }
+    });
+    if let Err(why) = scanned {
+        return kept(&why);
     }
     AgentNotify {
         args: vec!["--settings".into(), SETTINGS.into()],
@@ -39,21 +36,20 @@ pub(super) fn plan(agent_args: &[OsString], places: &SettingsPlaces) -> AgentNot
     }
 }
 
-fn kept(why: String) -> AgentNotify {
-    AgentNotify {
-        args: Vec::new(),
-        kept: vec![format!("Claude Code's {KEY}: {why}")],
-    }
+/// Nothing added, for `why`.
+fn kept(why: &str) -> AgentNotify {
+    AgentNotify::left_alone(&format!("Claude Code's {KEY}"), why)
 }
 
 /// Where Claude Code may hold the setting: the user's settings, the
 /// project's (shared and local), and the global config older versions
 /// wrote it to.
 fn settings_files(places: &SettingsPlaces) -> Vec<PathBuf> {
-    let config_dir = places
-        .claude_config_dir
-        .clone()
-        .or_else(|| under(places.home.as_ref(), ".claude"));
+    let config_dir = agent_dir(
+        places.claude_config_dir.as_ref(),
+        places.home.as_ref(),
+        ".claude",
+    );
     let legacy = match &places.claude_config_dir {
         Some(dir) => Some(dir.join(".claude.json")),
         None => under(places.home.as_ref(), ".claude.json"),
@@ -78,16 +74,8 @@ fn sets_channel(text: &str) -> Result<bool, serde_json::Error> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::places_at_home as places;
     use super::*;
-
-    fn places(home: &std::path::Path) -> SettingsPlaces {
-        SettingsPlaces {
-            home: Some(home.to_path_buf()),
-            cwd: Some(home.join("project")),
-            claude_config_dir: None,
-            codex_home: None,
-        }
-    }
 
     #[test]
     fn without_a_setting_of_the_persons_the_run_gets_osc_9() {

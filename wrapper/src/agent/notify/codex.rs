@@ -5,7 +5,7 @@
 //! focus too (a person away at their phone may have left it focused, and
 //! without a terminal nobody reports focus). `-c key=value` sets one for a run.
 
-use super::{read_settings, under, AgentNotify, SettingsFile, SettingsPlaces};
+use super::{agent_dir, scan_settings, under, AgentNotify, SettingsPlaces};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -20,25 +20,21 @@ pub(super) const SETTINGS: [(&str, &str); 3] = [
 pub(super) fn plan(agent_args: &[OsString], places: &SettingsPlaces) -> AgentNotify {
     let mut set = overridden_keys(agent_args);
     let mut kept = Vec::new();
-    for path in config_files(places) {
-        match read_settings(&path) {
-            SettingsFile::Missing => {}
-            SettingsFile::Text(text) => match text.parse::<toml_edit::DocumentMut>() {
-                Ok(doc) => {
-                    let tui = doc.get("tui");
-                    for (key, _) in SETTINGS {
-                        if tui.and_then(|t| t.get(key)).is_some() {
-                            kept.push(format!("Codex's tui.{key}: set in {}", path.display()));
-                            set.insert(key.to_string());
-                        }
-                    }
-                }
-                Err(err) => return unknown(format!("{} is not TOML ({err})", path.display())),
-            },
-            SettingsFile::Unreadable(why) => {
-                return unknown(format!("{} could not be read ({why})", path.display()));
+    let scanned = scan_settings(&config_files(places), |path, text| {
+        let doc = text
+            .parse::<toml_edit::DocumentMut>()
+            .map_err(|err| format!("{} is not TOML ({err})", path.display()))?;
+        let tui = doc.get("tui");
+        for (key, _) in SETTINGS {
+            if tui.and_then(|t| t.get(key)).is_some() {
+                kept.push(format!("Codex's tui.{key}: set in {}", path.display()));
+                set.insert(key.to_string());
             }
         }
+        Ok(())
+    });
+    if let Err(why) = scanned {
+        return AgentNotify::left_alone("Codex's tui notification settings", &why);
     }
     let mut args = Vec::new();
     for (key, value) in SETTINGS {
@@ -51,20 +47,10 @@ pub(super) fn plan(agent_args: &[OsString], places: &SettingsPlaces) -> AgentNot
     AgentNotify { args, kept }
 }
 
-fn unknown(why: String) -> AgentNotify {
-    AgentNotify {
-        args: Vec::new(),
-        kept: vec![format!("Codex's tui notification settings: {why}")],
-    }
-}
-
 /// The person's config: `$CODEX_HOME/config.toml` (default `~/.codex`) and
 /// the project's `.codex/config.toml`.
 fn config_files(places: &SettingsPlaces) -> Vec<PathBuf> {
-    let home = places
-        .codex_home
-        .clone()
-        .or_else(|| under(places.home.as_ref(), ".codex"));
+    let home = agent_dir(places.codex_home.as_ref(), places.home.as_ref(), ".codex");
     let project = under(places.cwd.as_ref(), ".codex");
     [
         under(home.as_ref(), "config.toml"),
@@ -101,16 +87,8 @@ fn overridden_keys(agent_args: &[OsString]) -> BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::places_at_home as places;
     use super::*;
-
-    fn places(home: &std::path::Path) -> SettingsPlaces {
-        SettingsPlaces {
-            home: Some(home.to_path_buf()),
-            cwd: Some(home.join("project")),
-            claude_config_dir: None,
-            codex_home: None,
-        }
-    }
 
     fn strs(args: &[OsString]) -> Vec<&str> {
         args.iter().map(|a| a.to_str().unwrap()).collect()
