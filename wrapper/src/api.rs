@@ -7,6 +7,7 @@
 
 use crate::printable::server_text;
 use protocol::api::{EndRequest, ErrorBody, RegisterRequest};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -135,11 +136,7 @@ impl ApiClient {
             transport: Some("ws".into()),
         };
         let answer = self.post("/api/v1/agent-instances", &body, agent_instance_id)?;
-        let registered: Registered =
-            serde_json::from_str(&answer).map_err(|err| ApiError::Refused {
-                status: 200,
-                reason: server_text(&format!("unexpected answer: {err}")),
-            })?;
+        let registered: Registered = parsed(&answer)?;
         session_id(&registered.agent_instance_id).ok_or_else(|| ApiError::BadSessionId {
             url: self.base.clone(),
             id: format!("\"{}\"", server_text(&registered.agent_instance_id)),
@@ -150,16 +147,8 @@ impl ApiClient {
     /// [`ApiError::UnknownSession`] when the session does not exist (or is
     /// not this key's).
     pub fn check_session(&self, agent_instance_id: &str) -> Result<(), ApiError> {
-        let url = format!(
-            "{}/api/v1/agent-instances/{agent_instance_id}?message_limit=0",
-            self.base
-        );
-        let response = self
-            .agent
-            .get(&url)
-            .header("Authorization", &format!("Bearer {}", self.key))
-            .call();
-        match self.answer(response, Some(agent_instance_id)) {
+        let path = format!("/api/v1/agent-instances/{agent_instance_id}?message_limit=0");
+        match self.get(&path, Some(agent_instance_id)) {
             Err(ApiError::Refused {
                 status: 400 | 403, ..
             }) => Err(ApiError::UnknownSession(agent_instance_id.to_string())),
@@ -179,24 +168,12 @@ impl ApiClient {
 
     /// Checks the key with `GET /api/v1/agent-instances`.
     pub fn check_key(&self) -> Result<(), ApiError> {
-        let url = format!("{}/api/v1/agent-instances", self.base);
-        let response = self
-            .agent
-            .get(&url)
-            .header("Authorization", &format!("Bearer {}", self.key))
-            .call();
-        self.answer(response, None).map(|_| ())
+        self.get("/api/v1/agent-instances", None).map(|_| ())
     }
 
     /// The newest session of this key's user (`GET /api/v1/agent-instances`).
     pub fn latest_session(&self) -> Result<String, ApiError> {
-        let url = format!("{}/api/v1/agent-instances?limit=1", self.base);
-        let response = self
-            .agent
-            .get(&url)
-            .header("Authorization", &format!("Bearer {}", self.key))
-            .call();
-        let text = self.answer(response, None)?;
+        let text = self.get("/api/v1/agent-instances?limit=1", None)?;
         let sessions: Vec<Registered> = serde_json::from_str(&text).unwrap_or_default();
         let newest = sessions.first().ok_or_else(|| ApiError::Refused {
             status: 404,
@@ -245,6 +222,18 @@ impl ApiClient {
         };
         let mut body = response.body_mut().with_config().limit(u64::MAX).reader();
         Ok(std::io::copy(&mut body, out)?)
+    }
+
+    /// GETs `path`; the answer's body on success (`session`: the session a
+    /// 404 is about).
+    fn get(&self, path: &str, session: Option<&str>) -> Result<String, ApiError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .agent
+            .get(&url)
+            .header("Authorization", &format!("Bearer {}", self.key))
+            .call();
+        self.answer(response, session)
     }
 
     /// POSTs `body` as JSON; the answer's body on success.
@@ -304,6 +293,14 @@ impl ApiClient {
             }),
         }
     }
+}
+
+/// A successful answer's body as `T`.
+fn parsed<T: DeserializeOwned>(answer: &str) -> Result<T, ApiError> {
+    serde_json::from_str(answer).map_err(|err| ApiError::Refused {
+        status: 200,
+        reason: server_text(&format!("unexpected answer: {err}")),
+    })
 }
 
 /// `text` as a session id: a UUID, in its canonical form; `None` otherwise.

@@ -1,11 +1,10 @@
 //! The share-link calls of [`ApiClient`]: mint, list and revoke links, and
 //! the session list `tether share` picks its default session from.
 
-use super::{ApiClient, ApiError};
+use super::{parsed, ApiClient, ApiError};
 use crate::printable::server_text;
 use protocol::api::{SessionInfo, ShareInfo, ShareRequest, ShareResponse};
 use protocol::Role;
-use serde::de::DeserializeOwned;
 
 impl ApiClient {
     /// `POST /api/v1/agent-instances/{id}/share`: a new link to `session`.
@@ -47,17 +46,6 @@ impl ApiClient {
     pub fn list_sessions(&self) -> Result<Vec<SessionInfo>, ApiError> {
         parsed(&self.get("/api/v1/agent-instances", None)?)
     }
-
-    /// GETs `path`; the answer's body on success.
-    fn get(&self, path: &str, session: Option<&str>) -> Result<String, ApiError> {
-        let url = format!("{}{path}", self.base);
-        let response = self
-            .agent
-            .get(&url)
-            .header("Authorization", &format!("Bearer {}", self.key))
-            .call();
-        self.answer(response, session)
-    }
 }
 
 /// The most recent live session of `sessions` (by registration time, to
@@ -70,14 +58,6 @@ pub fn most_recent_live(sessions: &[SessionInfo]) -> Option<&SessionInfo> {
         .filter(|(_, s)| s.status == "live")
         .max_by_key(|(at, s)| (s.created_at.as_str(), std::cmp::Reverse(*at)))
         .map(|(_, s)| s)
-}
-
-/// An answer's body as `T`.
-fn parsed<T: DeserializeOwned>(answer: &str) -> Result<T, ApiError> {
-    serde_json::from_str(answer).map_err(|err| ApiError::Refused {
-        status: 200,
-        reason: server_text(&format!("unexpected answer: {err}")),
-    })
 }
 
 #[cfg(test)]
