@@ -9,8 +9,43 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::relay::RelayProcess;
+use crate::tools::require_tool;
 use crate::wait::{eventually_blocking, poll_blocking, DEADLINE};
 use crate::wrapper::tether_bin;
+
+/// A real relay and a real terminal (tmux) whose shell runs `tether`
+/// against it ([`Tmux::for_relay`]), with a private home.
+pub struct RelayTerminal {
+    /// The terminal.
+    pub tmux: Tmux,
+    /// The relay's API key, the shell's too.
+    pub key: String,
+    /// The shell's home and Tether's.
+    pub home: tempfile::TempDir,
+    /// The relay.
+    pub relay: RelayProcess,
+}
+
+impl RelayTerminal {
+    /// Starts the relay and a `cols`×`rows` terminal; `None` without tmux
+    /// (after [`require_tool`]'s note, or its panic).
+    pub fn start(cols: u16, rows: u16) -> Option<Self> {
+        if !require_tool("tmux") {
+            return None;
+        }
+        let relay = RelayProcess::start();
+        let home = tempfile::tempdir().expect("temp dir for the home");
+        let key = relay.api_key();
+        let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, cols, rows);
+        Some(Self {
+            tmux,
+            key,
+            home,
+            relay,
+        })
+    }
+}
 
 /// A private tmux server (its own socket in a temp dir) running one window;
 /// killed on drop.

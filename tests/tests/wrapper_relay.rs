@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use protocol::{Control, Frame};
 use tests::fake_relay::{Behaviour, CuttableProxy, FakeRelay, SESSION_ID};
 use tests::relay::{RelayProcess, ViewerClient};
-use tests::tmux::Tmux;
+use tests::tmux::{RelayTerminal, Tmux};
 use tests::tools::require_tool;
 use tests::wait::{eventually, eventually_blocking, DEADLINE};
 use tests::wrapper::{sha256_hex, tether_bin, wrapper_log, PrintOnPanic, TetherCommand};
@@ -482,13 +482,15 @@ async fn with_nobody_to_answer_the_wrapper_answers_cpr() {
 /// local terminal's answer only, inside the PTY.
 #[tokio::test]
 async fn with_a_local_terminal_and_two_viewers_one_answer_per_query() {
-    if !require_tool("tmux") {
+    let Some(RelayTerminal {
+        tmux,
+        key,
+        home,
+        relay,
+    }) = RelayTerminal::start(100, 30)
+    else {
         return;
-    }
-    let relay = RelayProcess::start();
-    let home = tempfile::tempdir().unwrap();
-    let key = relay.api_key();
-    let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, 100, 30);
+    };
     let script = home.path().join("probe.sh");
     std::fs::write(&script, CPR_PROBE).unwrap();
     let tether = tether_bin();

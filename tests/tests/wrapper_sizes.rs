@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use protocol::{Control, Frame, Size};
 use tests::relay::{AgentClient, Event, Join, RelayProcess, SessionFixture, ViewerClient};
-use tests::tmux::Tmux;
-use tests::tools::require_tool;
+use tests::tmux::{RelayTerminal, Tmux};
 use tests::wait::DEADLINE;
 use tests::wrapper::{wrapper_log, PrintOnPanic, TetherCommand};
 
@@ -98,13 +97,15 @@ async fn viewer_resizes_are_debounced_and_stepped() {
 /// size back too, see below.)
 #[tokio::test]
 async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
-    if !require_tool("tmux") {
+    let Some(RelayTerminal {
+        tmux,
+        key,
+        home: _home,
+        relay,
+    }) = RelayTerminal::start(100, 30)
+    else {
         return;
-    }
-    let relay = RelayProcess::start();
-    let home = tempfile::tempdir().unwrap();
-    let key = relay.api_key();
-    let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, 100, 30);
+    };
     let id = tmux.run_tether_shell();
     let mut viewer = relay.connect_viewer(&id, &key, None).await;
     let join = viewer.read_history().await;
@@ -134,13 +135,15 @@ async fn a_viewer_takes_control_and_the_local_terminal_takes_it_back() {
 
 #[tokio::test]
 async fn a_viewers_size_goes_back_when_it_leaves_or_a_key_is_typed_locally() {
-    if !require_tool("tmux") {
+    let Some(RelayTerminal {
+        tmux,
+        key,
+        home,
+        relay,
+    }) = RelayTerminal::start(DESK.cols, DESK.rows)
+    else {
         return;
-    }
-    let relay = RelayProcess::start();
-    let home = tempfile::tempdir().unwrap();
-    let key = relay.api_key();
-    let tmux = Tmux::for_relay(&relay.http_url(), home.path(), &key, DESK.cols, DESK.rows);
+    };
     let id = tmux.run_tether_shell();
     let _log = PrintOnPanic(wrapper_log(home.path(), "sh", &id));
 
