@@ -3,7 +3,7 @@
 //! recordings, as
 //! [`protocol::api`] types.
 
-use gloo::net::http::{Request, Response};
+use gloo::net::http::{Request, RequestBuilder, Response};
 use protocol::api::{
     ErrorBody, MessageInfo, PushKey, PushSubscriptionInfo, RecordingInfo, SessionInfo, ShareInfo,
     ShareRequest, ShareResponse,
@@ -52,13 +52,8 @@ pub async fn create_share(
         "/api/v1/agent-instances/{}/share",
         crate::link::encode_path_segment(id)
     );
-    let response = Request::post(&url)
-        .header("Authorization", &format!("Bearer {key}"))
-        .json(&ShareRequest { role, ttl_secs })
-        .map_err(|err| ApiError::Failed(err.to_string()))?
-        .send()
-        .await
-        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    let share = ShareRequest { role, ttl_secs };
+    let response = send_authorized(Request::post(&url), key, |r| r.json(&share)).await?;
     read_json(response).await
 }
 
@@ -79,12 +74,7 @@ pub async fn revoke_share(key: &str, share_id: &str) -> Result<(), ApiError> {
         "/api/v1/shares/{}",
         crate::link::encode_path_segment(share_id)
     );
-    let response = Request::delete(&url)
-        .header("Authorization", &format!("Bearer {key}"))
-        .send()
-        .await
-        .map_err(|err| ApiError::Failed(err.to_string()))?;
-    check_status(&response).await
+    delete(&url, key).await
 }
 
 /// `GET /api/v1/push/key`: the relay's VAPID public key (base64url).
@@ -99,14 +89,12 @@ pub async fn add_push_subscription(
     key: &str,
     subscription: &str,
 ) -> Result<PushSubscriptionInfo, ApiError> {
-    let response = Request::post("/api/v1/push/subscriptions")
-        .header("Authorization", &format!("Bearer {key}"))
-        .header("Content-Type", "application/json")
-        .body(subscription)
-        .map_err(|err| ApiError::Failed(err.to_string()))?
-        .send()
-        .await
-        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    let request = Request::post("/api/v1/push/subscriptions");
+    let response = send_authorized(request, key, |r| {
+        r.header("Content-Type", "application/json")
+            .body(subscription)
+    })
+    .await?;
     read_json(response).await
 }
 
@@ -116,12 +104,7 @@ pub async fn delete_push_subscription(key: &str, id: &str) -> Result<(), ApiErro
         "/api/v1/push/subscriptions/{}",
         crate::link::encode_path_segment(id)
     );
-    let response = Request::delete(&url)
-        .header("Authorization", &format!("Bearer {key}"))
-        .send()
-        .await
-        .map_err(|err| ApiError::Failed(err.to_string()))?;
-    check_status(&response).await
+    delete(&url, key).await
 }
 
 /// `GET /api/v1/agent-instances/{id}/recording` with an API key or a
@@ -131,13 +114,13 @@ pub async fn recording_text(secret: &str, id: &str) -> Result<String, String> {
         "/api/v1/agent-instances/{}/recording",
         crate::link::encode_path_segment(id)
     );
-    let response = Request::get(&url)
-        .header("Authorization", &format!("Bearer {secret}"))
-        .send()
-        .await
-        .map_err(|err| err.to_string())?;
-    match check_status(&response).await {
-        Ok(()) => response.text().await.map_err(|err| err.to_string()),
+    let text = async {
+        let response = send_authorized(Request::get(&url), secret, RequestBuilder::build).await?;
+        check_status(&response).await?;
+        response.text().await.map_err(failed)
+    };
+    match text.await {
+        Ok(text) => Ok(text),
         Err(ApiError::Unauthorized) => Err("not allowed to see the recording".into()),
         Err(ApiError::Failed(reason)) => Err(reason),
     }
@@ -150,12 +133,30 @@ pub async fn list_recordings(key: &str) -> Result<Vec<RecordingInfo>, ApiError> 
 
 /// GET `url` with the API key; the body as `T`.
 async fn get_json<T: DeserializeOwned>(url: &str, key: &str) -> Result<T, ApiError> {
-    let response = Request::get(url)
-        .header("Authorization", &format!("Bearer {key}"))
-        .send()
-        .await
-        .map_err(|err| ApiError::Failed(err.to_string()))?;
+    let response = send_authorized(Request::get(url), key, RequestBuilder::build).await?;
     read_json(response).await
+}
+
+/// DELETE `url` with the API key.
+async fn delete(url: &str, key: &str) -> Result<(), ApiError> {
+    let response = send_authorized(Request::delete(url), key, RequestBuilder::build).await?;
+    check_status(&response).await
+}
+
+/// Sends `request` with `secret` (an API key or share token) as its bearer,
+/// its body set by `body` (`RequestBuilder::build` for none).
+async fn send_authorized(
+    request: RequestBuilder,
+    secret: &str,
+    body: impl FnOnce(RequestBuilder) -> Result<Request, gloo::net::Error>,
+) -> Result<Response, ApiError> {
+    let request = request.header("Authorization", &format!("Bearer {secret}"));
+    body(request).map_err(failed)?.send().await.map_err(failed)
+}
+
+/// A request that could not be built or sent.
+fn failed(err: gloo::net::Error) -> ApiError {
+    ApiError::Failed(err.to_string())
 }
 
 /// A successful answer's body as `T`, or why the request failed.
