@@ -180,6 +180,15 @@ impl Browser {
         }
     }
 
+    /// [`start`](Self::start)s one with `screen` on `url` (a session's
+    /// page) and waits until the viewer is live.
+    pub async fn open_live(screen: Screen, url: &str) -> Browser {
+        let browser = Self::start(screen).await;
+        browser.goto(url).await;
+        browser.wait_for_state("live").await;
+        browser
+    }
+
     /// The fantoccini client, for anything the helpers do not cover.
     pub fn client(&self) -> &Client {
         &self.client

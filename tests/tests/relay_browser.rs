@@ -82,12 +82,10 @@ async fn the_viewer_runs_under_its_csp_and_no_page_can_frame_it() {
     }
     let mut fixture = ViewerFixture::start("csp", 80, 24).await;
     fixture.print(b"rendered under the policy\r\n").await;
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
     // xterm.js came through the import map, the app through trunk's inline
     // loader, the terminal through the WebSocket: all allowed.
+    let browser = Browser::open_live(Screen::DESKTOP, &fixture.terminal_url()).await;
     browser.wait_for_text("rendered under the policy").await;
-    browser.wait_for_state("live").await;
 
     let site = viewer_with_a_framing_page();
     let relay = RelayProcess::start_with(&["--static-dir", site.path().to_str().unwrap()]);

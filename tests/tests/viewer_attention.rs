@@ -34,13 +34,7 @@ async fn a_waiting_session_has_a_badge_with_its_text_and_comes_first() {
     let newer = fixture.relay.register_session(&fixture.key, "codex");
 
     let browser = Browser::start(Screen::DESKTOP).await;
-    browser
-        .goto(&format!(
-            "{}/#key={}",
-            fixture.relay.http_url(),
-            fixture.key
-        ))
-        .await;
+    browser.goto(&fixture.dashboard_url()).await;
     let badge = format!(
         "const b = document.querySelector(\".session[data-session-id='{}'] .attention-waiting\"); \
          return !!b && b.textContent.includes('waiting for you') && b.textContent.includes('Allow edit of main.rs?');",

@@ -71,9 +71,7 @@ PushManager.prototype.subscribe = function (options) {
 async fn open_dashboard(fixture: &ViewerFixture) -> Browser {
     let browser = Browser::start(Screen::DESKTOP).await;
     let origin = fixture.relay.http_url();
-    browser
-        .goto(&format!("{origin}/#key={}", fixture.key))
-        .await;
+    browser.goto(&fixture.dashboard_url()).await;
     let list = "return !!document.querySelector('.session') && !!document.querySelector('.notify-toggle');";
     browser
         .wait_for_js("the session list", list, DEADLINE)
@@ -85,6 +83,25 @@ async fn open_dashboard(fixture: &ViewerFixture) -> Browser {
         )
         .await;
     browser
+}
+
+/// What the page shows once notifications are on.
+const NOTIFY_ON: &str = "return !!document.querySelector('[data-notify=on]');";
+
+/// Clicks the dashboard's notifications toggle and waits for `what`: until
+/// `js` is true.
+async fn click_toggle(browser: &Browser, what: &str, js: &str) {
+    browser.click(".notify-toggle").await;
+    browser.wait_for_js(what, js, DEADLINE).await;
+}
+
+/// The push subscriptions the relay keeps for the fixture's user.
+async fn subscriptions(fixture: &ViewerFixture) -> Value {
+    let (_, list) = fixture
+        .relay
+        .api("GET", "push/subscriptions", &fixture.key, None)
+        .await;
+    list
 }
 
 async fn report(fixture: &mut ViewerFixture, state: AttentionState, text: Option<&str>, at: u64) {
@@ -133,14 +150,7 @@ async fn a_background_dashboard_notifies_once_per_wait_and_the_click_opens_the_s
     fixture.print(b"working\r\n").await;
     let browser = open_dashboard(&fixture).await;
     browser.eval(RECORD_NOTIFICATIONS, vec![]).await;
-    browser.click(".notify-toggle").await;
-    browser
-        .wait_for_js(
-            "notifications on",
-            "return !!document.querySelector('[data-notify=on]');",
-            DEADLINE,
-        )
-        .await;
+    click_toggle(&browser, "notifications on", NOTIFY_ON).await;
 
     // Another tab comes to the front: the dashboard is in the background.
     let client = browser.client();
@@ -213,14 +223,12 @@ async fn the_service_worker_shows_the_relays_push_and_turning_off_unsubscribes()
     let subscription = keys.subscription(&push.endpoint("/chromium"));
     let browser = open_dashboard(&fixture).await;
     browser.eval(FAKE_PUSH_SERVICE, vec![subscription]).await;
-    browser.click(".notify-toggle").await;
-    browser
-        .wait_for_js(
-            "subscribed to Web Push",
-            "return !!document.querySelector('[data-push=subscribed]');",
-            DEADLINE,
-        )
-        .await;
+    click_toggle(
+        &browser,
+        "subscribed to Web Push",
+        "return !!document.querySelector('[data-push=subscribed]');",
+    )
+    .await;
 
     let origin = fixture.relay.http_url();
     let registration = browser
@@ -252,10 +260,7 @@ async fn the_service_worker_shows_the_relays_push_and_turning_off_unsubscribes()
         )
         .await;
     assert_eq!(subscribed_with, json!([key["public_key"], true]));
-    let (_, list) = fixture
-        .relay
-        .api("GET", "push/subscriptions", &fixture.key, None)
-        .await;
+    let list = subscriptions(&fixture).await;
     let list = list.as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["origin"], push.origin());
@@ -302,19 +307,13 @@ async fn the_service_worker_shows_the_relays_push_and_turning_off_unsubscribes()
     );
 
     // Off: the relay forgets the subscription and the browser drops it.
-    browser.click(".notify-toggle").await;
-    browser
-        .wait_for_js(
-            "notifications off",
-            "return !!document.querySelector('[data-notify=off]') && window.__sub === null;",
-            DEADLINE,
-        )
-        .await;
-    let (_, list) = fixture
-        .relay
-        .api("GET", "push/subscriptions", &fixture.key, None)
-        .await;
-    assert_eq!(list, json!([]));
+    click_toggle(
+        &browser,
+        "notifications off",
+        "return !!document.querySelector('[data-notify=off]') && window.__sub === null;",
+    )
+    .await;
+    assert_eq!(subscriptions(&fixture).await, json!([]));
     browser.close().await;
 }
 
@@ -378,14 +377,7 @@ async fn without_a_reachable_push_service_the_open_dashboard_still_notifies() {
     let mut fixture = ViewerFixture::start_with("offline", 80, 24, &["--push-allow-http"]).await;
     let browser = open_dashboard(&fixture).await;
     browser.eval(RECORD_NOTIFICATIONS, vec![]).await;
-    browser.click(".notify-toggle").await;
-    browser
-        .wait_for_js(
-            "notifications on at once",
-            "return !!document.querySelector('[data-notify=on]');",
-            DEADLINE,
-        )
-        .await;
+    click_toggle(&browser, "notifications on at once", NOTIFY_ON).await;
     report(
         &mut fixture,
         AttentionState::Waiting,
@@ -407,11 +399,7 @@ async fn without_a_reachable_push_service_the_open_dashboard_still_notifies() {
             .is_some_and(|s| s.contains("push service does not answer")),
         "{said}"
     );
-    let (_, list) = fixture
-        .relay
-        .api("GET", "push/subscriptions", &fixture.key, None)
-        .await;
-    assert_eq!(list, json!([]));
+    assert_eq!(subscriptions(&fixture).await, json!([]));
     browser.close().await;
 }
 
@@ -433,14 +421,7 @@ async fn where_pages_may_not_notify_the_service_worker_shows_the_dashboards_aler
             vec![],
         )
         .await;
-    browser.click(".notify-toggle").await;
-    browser
-        .wait_for_js(
-            "notifications on",
-            "return !!document.querySelector('[data-notify=on]');",
-            DEADLINE,
-        )
-        .await;
+    click_toggle(&browser, "notifications on", NOTIFY_ON).await;
     report(&mut fixture, AttentionState::Waiting, Some("Merge?"), 2).await;
     let id = &fixture.session;
     let shown = browser

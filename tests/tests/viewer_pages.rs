@@ -19,10 +19,8 @@ async fn phone_scales_a_wide_session_and_its_key_bar_types() {
     fixture
         .print(b"a wide desktop session, 120 columns\r\n")
         .await;
-    let browser = Browser::start(Screen::PHONE).await;
-    browser.goto(&fixture.terminal_url()).await;
+    let browser = Browser::open_live(Screen::PHONE, &fixture.terminal_url()).await;
     browser.wait_for_text("120 columns").await;
-    browser.wait_for_state("live").await;
 
     // The session keeps its size; the phone scales it down instead.
     let hook = browser.hook().await;
@@ -83,10 +81,8 @@ async fn a_read_only_share_link_watches_but_cannot_type() {
     let mut fixture = ViewerFixture::start("e2e shared", 80, 24).await;
     fixture.print(b"shared screen\r\n").await;
     let url = fixture.share_url(Role::ReadOnly).await;
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&url).await;
+    let browser = Browser::open_live(Screen::DESKTOP, &url).await;
     browser.wait_for_text("shared screen").await;
-    browser.wait_for_state("live").await;
     let hook = browser.hook().await;
     assert_eq!(hook["role"], "read-only", "{hook}");
     assert!(
@@ -121,10 +117,8 @@ async fn fit_session_to_this_screen_requests_the_screen_size() {
     }
     let mut fixture = ViewerFixture::start("e2e fit", 80, 24).await;
     fixture.print(b"fit me\r\n").await;
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
+    let browser = Browser::open_live(Screen::DESKTOP, &fixture.terminal_url()).await;
     browser.wait_for_text("fit me").await;
-    browser.wait_for_state("live").await;
 
     browser.click("button.fit").await;
     let (cols, rows) = fixture.agent_resize_request().await;
@@ -151,13 +145,7 @@ async fn the_session_list_stays_current_and_opens_a_terminal() {
     let mut fixture = ViewerFixture::start("e2e list", 80, 24).await;
     fixture.print(b"listed session output\r\n").await;
     let browser = Browser::start(Screen::DESKTOP).await;
-    browser
-        .goto(&format!(
-            "{}/#key={}",
-            fixture.relay.http_url(),
-            fixture.key
-        ))
-        .await;
+    browser.goto(&fixture.dashboard_url()).await;
     let row = format!(".session[data-session-id='{}']", fixture.session);
     let live = format!(
         "const row = document.querySelector(\"{row}\"); return row && row.textContent.includes('live');"
@@ -269,10 +257,8 @@ async fn soft_keyboard_and_ime_text_reaches_the_agent() {
     }
     let mut fixture = ViewerFixture::start("e2e ime", 80, 24).await;
     fixture.print(b"type here\r\n").await;
-    let browser = Browser::start(Screen::PHONE).await;
-    browser.goto(&fixture.terminal_url()).await;
+    let browser = Browser::open_live(Screen::PHONE, &fixture.terminal_url()).await;
     browser.wait_for_text("type here").await;
-    browser.wait_for_state("live").await;
     browser
         .wait_for_replay_end("the end of the replay", DEADLINE)
         .await;

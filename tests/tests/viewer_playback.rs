@@ -119,9 +119,7 @@ async fn an_ended_session_replays_to_a_marker_and_its_end_and_search_finds_old_l
     fixture.print(&rest).await;
 
     // Rewind while it is live: the recording so far, then back to live.
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
-    browser.wait_for_state("live").await;
+    let browser = Browser::open_live(Screen::DESKTOP, &fixture.terminal_url()).await;
     browser.click("button.replay-toggle").await;
     wait_for_marker(&browser).await;
     browser.click(".timeline .marker:not(.gap)").await;
@@ -132,12 +130,7 @@ async fn an_ended_session_replays_to_a_marker_and_its_end_and_search_finds_old_l
     browser.click("button.close-playback").await;
     browser.wait_for_text("the final screen").await;
 
-    let body = json!({"agent_instance_id": fixture.session, "exit_status": 0});
-    let (status, reply) = fixture
-        .relay
-        .api("POST", "sessions/end", &fixture.key, Some(&body))
-        .await;
-    assert_eq!(status, 200, "{reply}");
+    fixture.end_session(0).await;
     browser.wait_for_state("ended").await;
     browser.click("button.replay-toggle").await;
     browser
@@ -281,13 +274,7 @@ async fn kept_recordings_are_listed_and_play_with_pauses_shortened_at_each_speed
     std::fs::write(kept.path().join(format!("{}.cast", fixture.session)), cast).unwrap();
 
     let browser = Browser::start(Screen::DESKTOP).await;
-    browser
-        .goto(&format!(
-            "{}/#key={}",
-            fixture.relay.http_url(),
-            fixture.key
-        ))
-        .await;
+    browser.goto(&fixture.dashboard_url()).await;
     let row = format!(".kept-recordings [data-session-id='{}'] a", fixture.session);
     browser
         .wait_for_js(

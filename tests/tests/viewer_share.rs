@@ -39,9 +39,7 @@ async fn share_a_read_only_link_watch_it_and_revoke_it() {
     }
     let mut fixture = ViewerFixture::start("e2e share dialog", 80, 24).await;
     fixture.print(b"shared by the dialog\r\n").await;
-    let owner = Browser::start(PHONE_390).await;
-    owner.goto(&fixture.terminal_url()).await;
-    owner.wait_for_state("live").await;
+    let owner = Browser::open_live(PHONE_390, &fixture.terminal_url()).await;
 
     owner.click("button.share-toggle").await;
     wait_for_element(&owner, ".share-dialog").await;
@@ -91,10 +89,8 @@ async fn share_a_read_only_link_watch_it_and_revoke_it() {
     wait_for_element(&owner, ".share-result .copied").await;
     owner.screenshot("viewer-share-dialog-phone").await;
 
-    let guest = Browser::start(Screen::DESKTOP).await;
-    guest.goto(&url).await;
+    let guest = Browser::open_live(Screen::DESKTOP, &url).await;
     guest.wait_for_text("shared by the dialog").await;
-    guest.wait_for_state("live").await;
     wait_for_element(
         &guest,
         ".shared-by[data-shared-by='local'][data-role='read-only']",

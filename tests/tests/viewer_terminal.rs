@@ -93,10 +93,8 @@ async fn relay_restart_is_resumed_without_duplicates() {
     for n in 1..=5 {
         fixture.print(format!("before {n}\r\n").as_bytes()).await;
     }
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
+    let browser = Browser::open_live(Screen::DESKTOP, &fixture.terminal_url()).await;
     browser.wait_for_text("before 5").await;
-    browser.wait_for_state("live").await;
 
     // The relay dies with its memory; the viewer's socket drops.
     fixture.relay.kill();
@@ -130,9 +128,7 @@ async fn a_flood_of_output_stays_bounded_and_the_page_responsive() {
     // The relay keeps all of it, so the page, not the relay, must cope.
     let mut fixture =
         ViewerFixture::start_with(NAME, 100, 30, &["--history-bytes", "134217728"]).await;
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
-    browser.wait_for_state("live").await;
+    let browser = Browser::open_live(Screen::DESKTOP, &fixture.terminal_url()).await;
 
     // 100 MiB in 256 KiB messages, as fast as the relay takes them: far more
     // than the page may queue.
@@ -198,10 +194,8 @@ async fn connection_state_follows_the_agent_until_the_session_ends() {
     }
     let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
     fixture.print(b"working\r\n").await;
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
+    let browser = Browser::open_live(Screen::DESKTOP, &fixture.terminal_url()).await;
     browser.wait_for_text("working").await;
-    browser.wait_for_state("live").await;
 
     // The wrapper's link drops: the viewer says so, and keys go nowhere.
     fixture.agent.socket.close().await;
@@ -212,12 +206,7 @@ async fn connection_state_follows_the_agent_until_the_session_ends() {
     // It comes back, then the agent exits with status 3.
     fixture.reconnect_agent().await;
     browser.wait_for_state("live").await;
-    let body = json!({"agent_instance_id": fixture.session, "exit_status": 3});
-    let (status, reply) = fixture
-        .relay
-        .api("POST", "sessions/end", &fixture.key, Some(&body))
-        .await;
-    assert_eq!(status, 200, "{reply}");
+    fixture.end_session(3).await;
     browser.wait_for_state("ended").await;
     let badge = browser.state_badge().await;
     assert_eq!(badge, "ended (exit 3)");
@@ -233,10 +222,8 @@ async fn queries_in_replayed_history_are_not_answered_but_live_ones_are() {
     let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
     // An agent asked for the cursor position and device attributes long ago.
     fixture.print(b"old prompt\x1b[6n\x1b[c\r\n").await;
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
+    let browser = Browser::open_live(Screen::DESKTOP, &fixture.terminal_url()).await;
     browser.wait_for_text("old prompt").await;
-    browser.wait_for_state("live").await;
     browser
         .wait_for_replay_end("the end of the replay", DEADLINE)
         .await;
@@ -260,10 +247,8 @@ async fn retries_back_off_and_going_online_retries_at_once() {
     }
     let mut fixture = ViewerFixture::start(NAME, 80, 24).await;
     fixture.print(b"before the outage\r\n").await;
-    let browser = Browser::start(Screen::DESKTOP).await;
-    browser.goto(&fixture.terminal_url()).await;
+    let browser = Browser::open_live(Screen::DESKTOP, &fixture.terminal_url()).await;
     browser.wait_for_text("before the outage").await;
-    browser.wait_for_state("live").await;
 
     fixture.relay.kill();
     // Tries 1–4 come after 0.25, 0.5, 1 and 2 s; the next one 5 s after try 5.

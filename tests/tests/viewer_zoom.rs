@@ -46,14 +46,12 @@ async fn a_phone_zooms_and_pans_a_wide_session_without_resizing_it() {
     fixture
         .print(b"a desktop session one hundred columns wide\r\n")
         .await;
-    let browser = Browser::start(Screen::Phone {
+    let phone = Screen::Phone {
         width: 390,
         height: 844,
-    })
-    .await;
-    browser.goto(&fixture.terminal_url()).await;
+    };
+    let browser = Browser::open_live(phone, &fixture.terminal_url()).await;
     browser.wait_for_text("one hundred columns").await;
-    browser.wait_for_state("live").await;
     browser.eval(TOUCH, vec![]).await;
 
     // Fit width: every column on screen, at a small font.
@@ -148,10 +146,9 @@ async fn landscape_uses_the_width() {
     fixture.print(b"turned on its side\r\n").await;
     let mut fonts = Vec::new();
     for (width, height) in [(390, 844), (844, 390)] {
-        let browser = Browser::start(Screen::Phone { width, height }).await;
-        browser.goto(&fixture.terminal_url()).await;
+        let browser =
+            Browser::open_live(Screen::Phone { width, height }, &fixture.terminal_url()).await;
         browser.wait_for_text("on its side").await;
-        browser.wait_for_state("live").await;
         fonts.push(hook_number(&browser, "fontSize").await);
         browser
             .screenshot(&format!("viewer-zoom-{width}x{height}"))

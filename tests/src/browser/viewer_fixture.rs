@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use protocol::{Frame, Metadata, Role, Size};
+use serde_json::json;
 
 use super::dist_dir;
 use crate::relay::{AgentClient, Event, RelayProcess};
@@ -103,6 +104,22 @@ impl ViewerFixture {
             self.session,
             self.key
         )
+    }
+
+    /// The session list's address, signed in with the API key.
+    pub fn dashboard_url(&self) -> String {
+        format!("{}/#key={}", self.relay.http_url(), self.key)
+    }
+
+    /// Ends the session with the agent's `exit_status`, as the wrapper does
+    /// when the agent exits.
+    pub async fn end_session(&self, exit_status: i32) {
+        let body = json!({"agent_instance_id": self.session, "exit_status": exit_status});
+        let (status, reply) = self
+            .relay
+            .api("POST", "sessions/end", &self.key, Some(&body))
+            .await;
+        assert_eq!(status, 200, "{reply}");
     }
 
     /// Kills the relay (its memory is lost), starts it again on the same
