@@ -9,19 +9,23 @@ const CREDENTIAL_SUBPROTOCOLS: [&str; 2] = ["omnara-key.", "omnara-supabase."];
 
 /// The first offered subprotocol carrying a credential: `(subprotocol, token)`.
 pub(crate) fn credential_subprotocol(headers: &HeaderMap) -> Option<(String, String)> {
+    offered_subprotocols(headers).find_map(|offered| {
+        CREDENTIAL_SUBPROTOCOLS.iter().find_map(|prefix| {
+            offered
+                .strip_prefix(prefix)
+                .map(|token| (offered.to_string(), token.to_string()))
+        })
+    })
+}
+
+/// The subprotocols a WebSocket upgrade request offers, in order.
+pub(crate) fn offered_subprotocols(headers: &HeaderMap) -> impl Iterator<Item = &str> + '_ {
     headers
         .get_all("sec-websocket-protocol")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .find_map(|offered| {
-            CREDENTIAL_SUBPROTOCOLS.iter().find_map(|prefix| {
-                offered
-                    .strip_prefix(prefix)
-                    .map(|token| (offered.to_string(), token.to_string()))
-            })
-        })
 }
 
 /// The credential in `X-API-Key` or `Authorization: Bearer`.

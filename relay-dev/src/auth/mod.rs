@@ -17,7 +17,7 @@ mod revocation;
 mod share_viewers;
 mod tokens;
 
-pub(crate) use credentials::{credential_header, credential_subprotocol};
+pub(crate) use credentials::{credential_header, credential_subprotocol, offered_subprotocols};
 pub(crate) use revocation::{refresh_revocations, Grant, Revoked};
 pub(crate) use share_viewers::ShareViewers;
 pub(crate) use tokens::Signer;

@@ -13,7 +13,7 @@ use axum::extract::ConnectInfo;
 use axum::http::HeaderMap;
 use axum::Extension;
 
-use crate::auth::{credential_header, credential_subprotocol};
+use crate::auth::{credential_header, credential_subprotocol, offered_subprotocols};
 
 /// Which protocol a peer speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +38,7 @@ impl Dialect {
 
 /// Whether the client offers the subprotocol `tether.v1`.
 fn offers_tether(headers: &HeaderMap) -> bool {
-    headers
-        .get_all("sec-websocket-protocol")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == protocol::PROTOCOL_NAME)
+    offered_subprotocols(headers).any(|p| p == protocol::PROTOCOL_NAME)
 }
 
 /// What an upgrade request carries: its credential and dialect.
