@@ -42,6 +42,10 @@ pub(crate) struct Metrics {
     pub(crate) push_failures: AtomicU64,
     /// Web Push messages dropped because the queue was full.
     pub(crate) push_dropped: AtomicU64,
+    /// Ring bytes parsed by snapshot builds a joining viewer waited for.
+    pub(crate) snapshot_parsed_at_join: AtomicU64,
+    /// Ring bytes parsed by snapshot builds in the background.
+    pub(crate) snapshot_parsed_warm: AtomicU64,
 }
 
 /// Adds `n` to a counter.
@@ -107,7 +111,7 @@ impl Metrics {
             "Refused credentials.",
             get(&self.auth_failures),
         );
-        let limits: [(&str, &str, &str, &AtomicU64); 11] = [
+        let limits: [(&str, &str, &str, &AtomicU64); 13] = [
             (
                 "connections",
                 "gauge",
@@ -173,6 +177,18 @@ impl Metrics {
                 "counter",
                 "Web Push messages dropped because the queue was full.",
                 &self.push_dropped,
+            ),
+            (
+                "snapshot_parsed_at_join_bytes_total",
+                "counter",
+                "Ring bytes parsed by snapshot builds a joining viewer waited for.",
+                &self.snapshot_parsed_at_join,
+            ),
+            (
+                "snapshot_parsed_warm_bytes_total",
+                "counter",
+                "Ring bytes parsed by snapshot builds of quiet sessions in the background.",
+                &self.snapshot_parsed_warm,
             ),
         ];
         for (name, kind, help, value) in limits {

@@ -216,8 +216,8 @@ async fn join_cluster(config: &Config, url: &str, bound: SocketAddr) -> anyhow::
 }
 
 /// Once a second: pick up revocations of keys and share links (also made by
-/// `keys revoke` in another process) and drop sessions idle past the
-/// retention time.
+/// `keys revoke` in another process), drop sessions idle past the
+/// retention time, and warm the snapshots of sessions that went quiet.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -226,6 +226,18 @@ async fn housekeeping(state: AppState) {
         state.input_rates.sweep();
         let dropped = state.registry.sweep(state.config.retention());
         set(&state.metrics.history_bytes, state.registry.held_bytes());
+        state
+            .registry
+            .warm_quiet_sessions(state.config.snapshot_lines);
+        let parsed = state.registry.snapshot_stats();
+        set(
+            &state.metrics.snapshot_parsed_at_join,
+            parsed.at_join.load(Ordering::Relaxed),
+        );
+        set(
+            &state.metrics.snapshot_parsed_warm,
+            parsed.warm.load(Ordering::Relaxed),
+        );
         if dropped > 0 {
             tracing::info!(dropped, "dropped idle sessions from memory");
         }

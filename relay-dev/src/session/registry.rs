@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use super::budget::{make_room, Holding};
+use super::snapshot::{SnapshotStats, Warmer};
 use super::{AttentionNow, Budget, BudgetError, Session};
 
 /// The sessions held in memory, by id.
@@ -18,6 +19,10 @@ pub(crate) struct Registry {
     sessions: Mutex<HashMap<Uuid, Arc<Session>>>,
     history_bytes: usize,
     budget: Budget,
+    /// Builds the snapshots of quiet sessions in the background.
+    warmer: Warmer,
+    /// What the sessions' snapshot builds parsed.
+    snapshot_stats: Arc<SnapshotStats>,
 }
 
 /// A session whose agent link is attached here: what its owner tells the
@@ -62,7 +67,14 @@ impl Registry {
             sessions: Mutex::new(HashMap::new()),
             history_bytes,
             budget,
+            warmer: Warmer::default(),
+            snapshot_stats: Arc::default(),
         }
+    }
+
+    /// A new session, counted in this registry's snapshot stats.
+    fn new_session(&self, id: Uuid, user: &str) -> Session {
+        Session::new(id, user, self.history_bytes).counting_in(self.snapshot_stats.clone())
     }
 
     fn map(&self) -> MutexGuard<'_, HashMap<Uuid, Arc<Session>>> {
@@ -105,7 +117,7 @@ impl Registry {
                 session
             }
             None => {
-                let session = Arc::new(Session::new(id, user, self.history_bytes));
+                let session = Arc::new(self.new_session(id, user));
                 map.insert(id, session.clone());
                 session
             }
@@ -126,7 +138,7 @@ impl Registry {
         let session = map
             .entry(id)
             .or_insert_with(|| {
-                let session = Session::new(id, user, self.history_bytes);
+                let session = self.new_session(id, user);
                 session.end(exit_status);
                 Arc::new(session)
             })
@@ -155,6 +167,26 @@ impl Registry {
     /// Bytes of history all sessions hold or reserve.
     pub(crate) fn held_bytes(&self) -> u64 {
         self.map().values().map(|s| s.held_bytes()).sum()
+    }
+
+    /// Queues a warm snapshot build (`lines` of scrollback) for each
+    /// session that went quiet with enough output since its last snapshot.
+    pub(crate) fn warm_quiet_sessions(&self, lines: usize) {
+        let now = Instant::now();
+        let quiet: Vec<Arc<Session>> = self
+            .map()
+            .values()
+            .filter(|s| s.wants_warming(now))
+            .cloned()
+            .collect();
+        for session in &quiet {
+            self.warmer.offer(session, lines);
+        }
+    }
+
+    /// What the sessions' snapshot builds parsed.
+    pub(crate) fn snapshot_stats(&self) -> &SnapshotStats {
+        &self.snapshot_stats
     }
 
     /// Drops sessions that have had neither agent nor viewers for `retention`.

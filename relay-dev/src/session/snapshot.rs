@@ -12,9 +12,12 @@
 //! [`SizeHistory`]), and the last one is kept: a viewer joining at the same
 //! offset gets it as is, and the next build starts from it (fed into a
 //! fresh terminal, then only the output since) instead of from the ring's
-//! start. What a session keeps for this ([`Session::snapshot_bytes`])
-//! counts in the memory budgets with its ring.
+//! start. A session that goes quiet after enough output gets its snapshot
+//! built in the background ([`warm`]), so that even the first join parses
+//! only what came since. What a session keeps for this
+//! ([`Session::snapshot_bytes`]) counts in the memory budgets with its ring.
 
+mod cache;
 #[cfg(test)]
 mod costs;
 mod lines;
@@ -23,17 +26,22 @@ mod sizes;
 mod terminal;
 #[cfg(test)]
 mod tests;
+mod warm;
+#[cfg(test)]
+mod warm_tests;
 
+pub(crate) use cache::{SnapshotCache, SnapshotStats};
 pub(crate) use sizes::SizeHistory;
+pub(crate) use warm::Warmer;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Instant;
 
 use protocol::{Size, Snapshot};
 
 use super::log::{CursorRead, ViewerCursor};
-use super::Session;
+use super::{Session, SessionState};
+use cache::{Latest, Rebuild};
 use terminal::VirtualTerminal;
 
 /// A viewer resuming more than this many bytes behind the end gets a
@@ -87,42 +95,13 @@ pub(crate) enum FromError {
     },
 }
 
-/// The session's latest snapshot and the scrollback it was built with.
-#[derive(Debug, Default)]
-pub(crate) struct SnapshotCache {
-    latest: Mutex<Option<(Arc<Snapshot>, usize)>>,
-    /// Bytes the latest snapshot holds, readable while a build holds
-    /// `latest` (the budgets must not wait for a build).
-    held: AtomicU64,
-}
-
-impl SnapshotCache {
-    fn lock(&self) -> MutexGuard<'_, Option<(Arc<Snapshot>, usize)>> {
-        self.latest.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Bytes the latest snapshot holds.
-    pub(crate) fn held_bytes(&self) -> u64 {
-        self.held.load(Ordering::Relaxed)
-    }
-
-    /// Drops the latest snapshot (its session's history was freed). A build
-    /// in progress keeps it and stores what it builds, counted as usual.
-    pub(crate) fn free(&self) {
-        let Ok(mut latest) = self.latest.try_lock() else {
-            return;
-        };
-        *latest = None;
-        self.held.store(0, Ordering::Relaxed);
-    }
-}
-
-/// Where a rebuild starts: a terminal and the offset of the next byte it
-/// takes.
-struct Rebuild {
-    terminal: VirtualTerminal,
-    at: u64,
-    from_checkpoint: bool,
+/// How far [`Session::feed_until`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fed {
+    /// To the end it was given.
+    Done,
+    /// Stopped early, when asked to.
+    Stopped,
 }
 
 impl Session {
@@ -130,23 +109,67 @@ impl Session {
     /// up to `lines` lines of scrollback, or `None` if even its screen
     /// alone does not fit a frame. CPU-bound (up to the whole ring is
     /// parsed): call it off the async runtime. Concurrent calls for one
-    /// session wait for each other and share the result.
+    /// session wait for each other and share the result; one that comes
+    /// while a warm build runs takes that build's terminal over.
     pub(crate) fn snapshot(&self, lines: usize) -> Option<Arc<Snapshot>> {
-        let mut latest = self.snapshots.lock();
+        let mut latest = self.snapshots.lock_for_join();
         let started = Instant::now();
-        let (end, size) = {
-            let state = self.lock();
-            (state.log.end(), state.size.unwrap_or(DEFAULT_SIZE))
-        };
-        if let Some((snapshot, built_with)) = latest.as_ref() {
-            if snapshot.offset == end && snapshot.size == size && *built_with == lines {
-                return Some(snapshot.clone());
+        let (end, size) = self.end_and_size();
+        if let Some(snapshot) = latest.reusable(end, size, lines) {
+            return Some(snapshot);
+        }
+        let mut rebuild = self.resume(&mut latest, lines);
+        let base = rebuild.at;
+        let (_, parsed) = self.feed_until(&mut rebuild, end, READ_CHUNK, |_| false);
+        SnapshotStats::count(&self.snapshots.stats.at_join, parsed);
+        let from_checkpoint = rebuild.from_checkpoint;
+        let snapshot = self.keep_snapshot(&mut latest, rebuild, end)?;
+        tracing::debug!(
+            session = %self.id,
+            parsed,
+            from = base,
+            from_checkpoint,
+            bytes = snapshot.data.len(),
+            elapsed = ?started.elapsed(),
+            "snapshot built"
+        );
+        Some(snapshot)
+    }
+
+    /// This session, counting what its snapshot builds parse in `stats`.
+    pub(crate) fn counting_in(mut self, stats: Arc<SnapshotStats>) -> Self {
+        self.snapshots = SnapshotCache::counting_in(stats);
+        self
+    }
+
+    /// The end of the stream and the PTY size now.
+    fn end_and_size(&self) -> (u64, Size) {
+        let state = self.lock();
+        (state.log.end(), state.size.unwrap_or(DEFAULT_SIZE))
+    }
+
+    /// Where a build of `lines` of scrollback starts: a warm build's
+    /// terminal handed over, else the latest snapshot, else the ring.
+    fn resume(&self, latest: &mut Latest, lines: usize) -> Rebuild {
+        match latest.handed_over.take() {
+            Some(rebuild) if rebuild.lines == lines => rebuild,
+            _ => {
+                let checkpoint = latest.snapshot.as_ref().map(|(s, _)| s.clone());
+                self.rebuild_from(checkpoint.as_deref(), lines)
             }
         }
-        let checkpoint = latest.as_ref().map(|(s, _)| s.clone());
-        let mut rebuild = self.rebuild_from(checkpoint.as_deref(), lines);
-        let base = rebuild.at;
-        self.feed_until(&mut rebuild, end, lines);
+    }
+
+    /// Dumps the rebuilt terminal (at `end`) as the latest snapshot, with
+    /// less scrollback if it must to fit a frame; `None` if even its screen
+    /// alone does not.
+    fn keep_snapshot(
+        &self,
+        latest: &mut Latest,
+        rebuild: Rebuild,
+        end: u64,
+    ) -> Option<Arc<Snapshot>> {
+        let lines = rebuild.lines;
         let mut data = rebuild.terminal.dump(lines);
         let mut kept_lines = lines;
         while data.len() > MAX_DATA && kept_lines > 0 {
@@ -163,17 +186,7 @@ impl Session {
             size: rebuild.terminal.size(),
             data,
         });
-        tracing::debug!(
-            session = %self.id,
-            parsed = end - base,
-            from_checkpoint = rebuild.from_checkpoint,
-            bytes = snapshot.data.len(),
-            elapsed = ?started.elapsed(),
-            "snapshot built"
-        );
-        *latest = Some((snapshot.clone(), lines));
-        let held = (snapshot.data.capacity() + std::mem::size_of::<Snapshot>()) as u64;
-        self.snapshots.held.store(held, Ordering::Relaxed);
+        self.snapshots.keep(latest, snapshot.clone(), lines);
         Some(snapshot)
     }
 
@@ -216,6 +229,7 @@ impl Session {
                 Rebuild {
                     terminal,
                     at: c.offset,
+                    lines,
                     from_checkpoint: true,
                 }
             }
@@ -225,30 +239,44 @@ impl Session {
                     lines,
                 ),
                 at: start,
+                lines,
                 from_checkpoint: false,
             },
         }
     }
 
     /// Feeds the ring's bytes from `rebuild.at` to `end` into the terminal,
-    /// a chunk per lock, resizing where the PTY was resized. If the ring
-    /// overruns the rebuild meanwhile, it starts again from the ring.
-    fn feed_until(&self, rebuild: &mut Rebuild, end: u64, lines: usize) {
-        let mut chunk = Vec::with_capacity(READ_CHUNK.min((end - rebuild.at) as usize));
+    /// up to `chunk_bytes` per lock, resizing where the PTY was resized. If
+    /// the ring overruns the rebuild meanwhile, it starts again from the
+    /// ring. Between chunks, `stop` (asked under the session's lock) may
+    /// end it early. Returns whether it got to `end`, and the ring bytes it
+    /// parsed.
+    fn feed_until(
+        &self,
+        rebuild: &mut Rebuild,
+        end: u64,
+        chunk_bytes: usize,
+        stop: impl Fn(&SessionState) -> bool,
+    ) -> (Fed, u64) {
+        let mut chunk = Vec::with_capacity(chunk_bytes.min((end - rebuild.at) as usize));
+        let mut parsed = 0;
         while rebuild.at < end {
             chunk.clear();
             let resize = {
                 let state = self.lock();
+                if parsed > 0 && stop(&state) {
+                    return (Fed::Stopped, parsed);
+                }
                 let resize = state
                     .sizes
                     .next_after(rebuild.at)
                     .filter(|&(at, _)| at <= end);
                 let limit = resize.map_or(end, |(at, _)| at);
                 let mut cursor = ViewerCursor::at(rebuild.at);
-                match cursor.read_into(&state.log, READ_CHUNK, limit, &mut chunk) {
+                match cursor.read_into(&state.log, chunk_bytes, limit, &mut chunk) {
                     CursorRead::Gap { .. } => {
                         drop(state);
-                        *rebuild = self.rebuild_from(None, lines);
+                        *rebuild = self.rebuild_from(None, rebuild.lines);
                         continue;
                     }
                     CursorRead::UpToDate | CursorRead::Bytes { .. } => {}
@@ -257,6 +285,7 @@ impl Session {
                 resize.filter(|&(at, _)| at == rebuild.at)
             };
             rebuild.terminal.feed(&chunk);
+            parsed += chunk.len() as u64;
             if let Some((_, size)) = resize {
                 rebuild.terminal.resize(size);
             }
@@ -264,5 +293,6 @@ impl Session {
                 break; // the log holds less than it said (cannot happen)
             }
         }
+        (Fed::Done, parsed)
     }
 }

@@ -113,6 +113,15 @@ impl TimeMarks {
         self.marks.get(after).map(|&(at, _)| at)
     }
 
+    /// How long before `now` the newest marked output arrived (within
+    /// [`GRANULARITY`]); `None` before any.
+    pub(crate) fn since_last(&self, now: Instant) -> Option<Duration> {
+        let &(_, micros) = self.marks.back()?;
+        Some(Duration::from_micros(
+            self.micros(now).saturating_sub(micros),
+        ))
+    }
+
     /// Drops every mark and its memory (the ring was freed).
     pub(crate) fn free(&mut self) {
         self.marks = VecDeque::new();
@@ -143,6 +152,9 @@ mod tests {
         assert_eq!(marks.time_of(1000), 300_000);
         assert_eq!(marks.next_after(0), Some(10));
         assert_eq!(marks.next_after(10), None);
+        let later = t0 + Duration::from_millis(1300);
+        assert_eq!(marks.since_last(later), Some(Duration::from_secs(1)));
+        assert_eq!(TimeMarks::new(1024).since_last(later), None);
     }
 
     #[test]

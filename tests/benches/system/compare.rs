@@ -3,7 +3,9 @@
 //! `target/release` holding its `tether-relay` and `tether`), measured by
 //! this bench in one run: the two builds interleaved run by run, so that
 //! a burst of load elsewhere hits both (each going first in turn), and the
-//! median of [`RUNS`] each.
+//! median of [`RUNS`] each (`TETHER_BENCH_COMPARE_RUNS=N` for more). Each
+//! build's MB/s, and its relay's CPU per MB, which depends far less on
+//! what else the machine runs.
 //! The scenarios: both workloads through a PTY, `tether` and the relay to
 //! one viewer, and the relay alone (an agent client, no PTY) to one viewer.
 
@@ -67,7 +69,11 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         bytes,
         runs: Default::default(),
     });
-    for run in 0..RUNS {
+    let runs = std::env::var("TETHER_BENCH_COMPARE_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(RUNS);
+    for run in 0..runs {
         for scenario in &mut scenarios {
             // Each build goes first in turn: neither always follows the other.
             let order = if run % 2 == 0 { [0, 1] } else { [1, 0] };
@@ -86,8 +92,13 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     }
     use_binaries_from(None);
     for scenario in scenarios {
-        let [old, new] = scenario.runs.map(median);
-        let change = 100.0 * (new.mb_per_s() / old.mb_per_s() - 1.0);
+        let [old, new] = scenario.runs.map(|runs| {
+            (
+                median(runs.iter().map(Transfer::mb_per_s)),
+                median(runs.iter().map(|t| t.per_mb(t.relay_cpu))),
+            )
+        });
+        let change = |new: f64, old: f64| 100.0 * (new / old - 1.0);
         report.row(
             "nobody joining",
             &format!(
@@ -98,19 +109,22 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
                 baseline.display()
             ),
             format!(
-                "{:.1} vs {:.1} MB/s ({change:+.0}%, median of {RUNS}); relay CPU per MB {:.1} vs {:.1} ms",
-                new.mb_per_s(),
-                old.mb_per_s(),
-                new.per_mb(new.relay_cpu),
-                old.per_mb(old.relay_cpu),
+                "{:.1} vs {:.1} MB/s ({:+.0}%); relay CPU per MB {:.2} vs {:.2} ms ({:+.0}%); medians of {runs}",
+                new.0,
+                old.0,
+                change(new.0, old.0),
+                new.1,
+                old.1,
+                change(new.1, old.1),
             ),
             "≥ −10%",
         );
     }
 }
 
-/// The run of median throughput.
-fn median(mut runs: Vec<Transfer>) -> Transfer {
-    runs.sort_by(|a, b| a.mb_per_s().total_cmp(&b.mb_per_s()));
-    runs.swap_remove(runs.len() / 2)
+/// The median of `values`.
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }

@@ -12,6 +12,7 @@
 //! | `latency` | keystroke round trips |
 //! | `fanout` | one session, 1 000 viewers: relay CPU per delivered MB |
 //! | `viewer` | join by replay, the browser's first output, shipped sizes |
+//! | `snapshot_join` | (in `join`) snapshot joins of 8 / 64 MiB rings: at once, after a quiet period, later |
 //! | `memory` | relay memory per idle session and per viewer |
 //! | `nodes` | two nodes on Redis: relayed throughput, round trip, memory; Redis load |
 //! | `phone` | a throttled phone joins 1/8/64 MiB sessions: raw replay vs snapshot, where the time goes (`phone_breakdown`; `proxy` counts the bytes) |
@@ -30,6 +31,7 @@ mod procs;
 mod profile;
 mod proxy;
 mod report;
+mod snapshot_join;
 mod throughput;
 mod viewer;
 

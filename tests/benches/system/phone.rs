@@ -250,7 +250,7 @@ fn median(mut values: Vec<u64>) -> u64 {
 /// About `total` bytes of what a coding agent prints: tool calls and
 /// their results in colour, code, and a status line redrawn at the bottom
 /// now and then (cursor save, move, erase, restore); then a prompt.
-fn agent_output(total: usize) -> Vec<u8> {
+pub(crate) fn agent_output(total: usize) -> Vec<u8> {
     const WORDS: [&str; 24] = [
         "session", "viewer", "relay", "snapshot", "offset", "ring", "frame", "buffer", "terminal",
         "resize", "cursor", "output", "history", "budget", "token", "agent", "stream", "window",

@@ -2,19 +2,23 @@
 //! `TETHER_BENCH_WRAP` runs `tether` under a command, `TETHER_RELAY_WRAP`
 //! the relay (e.g. `strace -c -f -o FILE`, or `valgrind --tool=callgrind
 //! --callgrind-out-file=FILE`). `TETHER_BENCH_PROFILE` picks the scenario:
-//! `wide` (10 MB of 80-column lines to one viewer, the default) or `keys`
-//! (2 000 keystroke round trips). Prints what the run moved, to divide the
-//! tracer's counts by; the relay is stopped cleanly so that it writes them.
+//! `wide` (10 MB of 80-column lines to one viewer, the default), `keys`
+//! (2 000 keystroke round trips) or `relay` (the relay alone: 10 MB in
+//! 64 KiB OUTPUT frames from an agent client to one viewer, the same
+//! messages every run). `TETHER_BENCH_BINARIES=DIR` takes another build's
+//! binaries (its `target/release`), to compare two builds' counts. Prints
+//! what the run moved, to divide the tracer's counts by; the relay is
+//! stopped cleanly so that it writes them.
 
 use std::time::Instant;
 
 use protocol::Frame;
-use tests::relay::SessionFixture;
+use tests::relay::{use_binaries_from, SessionFixture};
 
 use crate::latency::ECHO_SCRIPT;
 use crate::procs::{spawn_tether, within};
 use crate::report::Report;
-use crate::throughput::counting_viewers;
+use crate::throughput::{counting_viewers, relay_only_through};
 
 /// Bytes of the `wide` scenario.
 const WIDE_BYTES: u64 = 10_000_000;
@@ -24,11 +28,19 @@ const KEYS: usize = 2_000;
 /// Runs the scenario `TETHER_BENCH_PROFILE` names.
 pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let scenario = std::env::var("TETHER_BENCH_PROFILE").unwrap_or_else(|_| "wide".into());
+    use_binaries_from(std::env::var_os("TETHER_BENCH_BINARIES").map(Into::into));
     let started = Instant::now();
     let moved = match scenario.as_str() {
         "keys" => {
             runtime.block_on(keys());
             format!("{KEYS} keystroke round trips")
+        }
+        "relay" => {
+            runtime.block_on(relay_alone());
+            format!(
+                "{:.1} MB in 64 KiB frames from an agent client to one viewer",
+                WIDE_BYTES as f64 / 1e6
+            )
         }
         _ => {
             runtime.block_on(wide());
@@ -38,6 +50,7 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
             )
         }
     };
+    use_binaries_from(None);
     report.row(
         "profile",
         &format!("scenario {scenario}"),
@@ -66,6 +79,12 @@ async fn wide() {
         within(reader).await.expect("viewer task");
     }
     let _ = tether.wait();
+    fixture.relay.terminate();
+}
+
+async fn relay_alone() {
+    let mut fixture = SessionFixture::start_for("bench", &[]);
+    relay_only_through(&fixture, WIDE_BYTES, 1).await;
     fixture.relay.terminate();
 }
 

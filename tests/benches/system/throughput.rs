@@ -201,8 +201,17 @@ pub(crate) async fn relayed_throughput(workload: &str, expected: u64, viewers: u
 /// frames, with no PTY or wrapper in the way — the relay's own ceiling.
 pub(crate) async fn relay_only_throughput(expected: u64, viewers: usize) -> Transfer {
     let fixture = SessionFixture::start_for("bench", &["--max-viewers", "1000"]);
+    relay_only_through(&fixture, expected, viewers).await
+}
+
+/// [`relay_only_throughput`] through the session of `fixture`.
+pub(crate) async fn relay_only_through(
+    fixture: &SessionFixture,
+    expected: u64,
+    viewers: usize,
+) -> Transfer {
     let mut agent = fixture.connect_agent().await;
-    let readers = counting_viewers(&fixture, viewers, expected, false).await;
+    let readers = counting_viewers(fixture, viewers, expected, false).await;
     let chunk = vec![b'x'; 64 * 1024];
     let producer = async {
         let mut sent = 0;

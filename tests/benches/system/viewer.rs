@@ -14,7 +14,7 @@ use crate::report::{millis, Report};
 /// History replayed to a joining viewer.
 const HISTORY: usize = 8 << 20;
 
-/// The join row.
+/// The join rows: replay, then snapshots.
 pub fn join(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let join = runtime.block_on(join_time());
     report.row(
@@ -23,6 +23,7 @@ pub fn join(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         format!("{} / {}", millis(join.p(50)), millis(join.p(100))),
         "≤ 50 ms",
     );
+    crate::snapshot_join::rows(runtime, report);
 }
 
 /// The browser rows.

@@ -210,7 +210,7 @@ fn origin_mode_outside_the_region_is_avts_limit() {
 
 /// Pieces of terminal output: text, controls, and the sequences whose state
 /// a snapshot must carry.
-fn piece() -> impl Strategy<Value = &'static [u8]> {
+pub(super) fn piece() -> impl Strategy<Value = &'static [u8]> {
     prop::sample::select(vec![
         &b"abc "[..],
         b"wide \xe4\xb8\xad ",
