@@ -115,6 +115,12 @@ pub struct Config {
     /// clients answer them); a peer silent for three intervals is dropped.
     #[arg(long, default_value_t = 20, hide = true)]
     pub ping_secs: u64,
+    /// Milliseconds the relay may hold back the ACK of an agent's output,
+    /// waiting for a message to the agent to carry it (a keystroke's INPUT);
+    /// the agent's exit and 256 KiB of unacknowledged output are
+    /// acknowledged at once.
+    #[arg(long, default_value_t = 20, hide = true)]
+    pub ack_delay_ms: u64,
     /// Do not create a local user and key on first start.
     #[arg(long)]
     pub no_local_key: bool,
@@ -211,6 +217,7 @@ impl Config {
             max_sessions: 64,
             max_input_rate: 1 << 20,
             ping_secs: 20,
+            ack_delay_ms: 20,
             public_url: None,
             allowed_origins: Vec::new(),
             no_local_key: true,
@@ -273,6 +280,11 @@ impl Config {
     /// The ping interval.
     pub(crate) fn ping_every(&self) -> Duration {
         Duration::from_secs(self.ping_secs.max(1))
+    }
+
+    /// How long the ACK of an agent's output may wait for company.
+    pub(crate) fn ack_delay(&self) -> Duration {
+        Duration::from_millis(self.ack_delay_ms)
     }
 
     /// Retention as a duration.

@@ -2,9 +2,10 @@
 //!
 //! The wrapper streams OUTPUT (with offsets, for Tether peers) into its
 //! session ([`Session::upload`]); the relay acknowledges what the log holds
-//! and forwards viewers' INPUT and RESIZE (and, to Tether wrappers,
-//! `size_released` when the viewer holding the size leaves). A new link for
-//! the same session replaces the old one.
+//! ([`OwedAck`]: with the next message to the wrapper, or soon) and forwards
+//! viewers' INPUT and RESIZE (and, to Tether wrappers, `size_released` when
+//! the viewer holding the size leaves). A new link for the same session
+//! replaces the old one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use protocol::{Control, Frame};
 use uuid::Uuid;
 
 use super::close_watch::CloseWatch;
-use super::link::{ready_now, Link};
+use super::link::{ready_now, Link, SendFailure};
 use super::upgrade::{prepare_upgrade, Dialect, LinkRequest, Peer, AGENT_READ_BUFFER};
 use super::{
     close_after, decode_frames, link_timing, CloseReason, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR,
@@ -33,6 +34,9 @@ use crate::session::{
     UploadError,
 };
 use crate::state::AppState;
+use ack::{OwedAck, ACK_BYTES};
+
+mod ack;
 
 /// Bytes of viewers' commands queued for one agent before more input is
 /// refused as "busy": two of the largest frames (and at least 128 KiB).
@@ -121,6 +125,7 @@ async fn run(state: AppState, ws: WebSocket, session_id: Option<String>, request
         state: state.clone(),
         session,
         upload: Upload::default(),
+        owed: OwedAck::new(held),
         link,
     };
     let why = agent.serve(held, commands).await;
@@ -144,6 +149,7 @@ struct AgentLink {
     session: Arc<Session>,
     watch: CloseWatch,
     upload: Upload,
+    owed: OwedAck,
     link: Link,
 }
 
@@ -181,6 +187,9 @@ impl AgentLink {
         let pinged = self.link.dialect() == Dialect::Tether;
         let mut ping = tokio::time::interval(self.link.ping_every());
         ping.tick().await;
+        let ack_delay = self.state.config.ack_delay();
+        let ack_timer = tokio::time::sleep(ack_delay);
+        tokio::pin!(ack_timer);
         loop {
             tokio::select! {
                 message = self.link.recv_binary() => {
@@ -188,11 +197,20 @@ impl AgentLink {
                         Ok(bytes) => bytes,
                         Err(close) => return close,
                     };
-                    if let Err(why) = self.on_messages(bytes).await {
-                        if let Some(why) = &why {
-                            tracing::warn!(session = %self.session.id, "closing agent link: {}", why.reason);
+                    match self.on_messages(bytes).await {
+                        Ok(true) => ack_timer.as_mut().reset(tokio::time::Instant::now() + ack_delay),
+                        Ok(false) => {}
+                        Err(why) => {
+                            if let Some(why) = &why {
+                                tracing::warn!(session = %self.session.id, "closing agent link: {}", why.reason);
+                            }
+                            return why;
                         }
-                        return why;
+                    }
+                }
+                () = &mut ack_timer, if self.owed.is_owed() => {
+                    if let Err(failure) = self.send_with_ack(None).await {
+                        return close_after(&self.state, failure, "agent");
                     }
                 }
                 command = commands.recv() => {
@@ -207,7 +225,7 @@ impl AgentLink {
                         Some(AgentCommand::Close(cause)) => return Some(close_for(cause)),
                         None => return Some(CloseReason::new(CLOSE_NORMAL, "session closed")),
                     };
-                    if let Err(failure) = self.link.send_frames(&[frame], &mut self.watch).await {
+                    if let Err(failure) = self.send_with_ack(Some(frame)).await {
                         return close_after(&self.state, failure, "agent");
                     }
                 }
@@ -222,32 +240,49 @@ impl AgentLink {
     }
 
     /// Hands `first` and the messages already waiting behind it (up to
-    /// [`ACK_BATCH`]) to the session, then acknowledges the stored output
-    /// once: a wrapper streaming fast gets one ACK per batch, not one per
-    /// message. `Err` when the link must end, with the close to send if any
-    /// (what was not acknowledged is resent by the wrapper).
-    async fn on_messages(&mut self, first: Bytes) -> Result<(), Option<CloseReason>> {
-        let mut end = self.on_message(first).await?;
+    /// [`ACK_BATCH`]) to the session, then owes the wrapper an ACK of the
+    /// stored output ([`OwedAck`]), sent at once when the agent exited or
+    /// [`ACK_BYTES`] are unacknowledged. `Ok(true)` when an ACK is newly
+    /// owed (the caller arms its timer). `Err` when the link must end, with
+    /// the close to send if any (what was not acknowledged is resent by the
+    /// wrapper).
+    async fn on_messages(&mut self, first: Bytes) -> Result<bool, Option<CloseReason>> {
+        let mut stored = self.on_message(first).await?;
         for _ in 1..ACK_BATCH {
             let Some(next) = ready_now(self.link.recv_binary()).await else {
                 break;
             };
-            if let Some(stored) = self.on_message(next?).await? {
-                end = Some(stored);
-            }
+            let next = self.on_message(next?).await?;
+            stored = Stored {
+                end: next.end.or(stored.end),
+                exited: stored.exited || next.exited,
+            };
         }
-        if let (Some(end), Dialect::Tether) = (end, self.link.dialect()) {
-            let ack = [Frame::Ack(end)];
-            if let Err(failure) = self.link.send_frames(&ack, &mut self.watch).await {
+        if self.link.dialect() != Dialect::Tether {
+            return Ok(false);
+        }
+        // The exit may come in a message of its own, after the output.
+        let newly = stored.end.is_some_and(|end| self.owed.owe(end));
+        let due = stored.exited || self.owed.unacknowledged() >= ACK_BYTES;
+        if due && self.owed.is_owed() {
+            if let Err(failure) = self.send_with_ack(None).await {
                 return Err(close_after(&self.state, failure, "agent"));
             }
+            return Ok(false);
         }
-        Ok(())
+        Ok(newly)
     }
 
-    /// Hands one message's frames to the session; returns the end of the
-    /// log when it carried output (what to acknowledge).
-    async fn on_message(&mut self, bytes: Bytes) -> Result<Option<u64>, Option<CloseReason>> {
+    /// Sends `frame` (if any) to the wrapper with the ACK it is owed (if
+    /// any) behind it, as one message.
+    async fn send_with_ack(&mut self, frame: Option<Frame>) -> Result<(), SendFailure> {
+        let ack = self.owed.take().map(Frame::Ack);
+        let frames: Vec<Frame> = frame.into_iter().chain(ack).collect();
+        self.link.send_frames(&frames, &mut self.watch).await
+    }
+
+    /// Hands one message's frames to the session; says what to acknowledge.
+    async fn on_message(&mut self, bytes: Bytes) -> Result<Stored, Option<CloseReason>> {
         let frames = decode_frames(&bytes, &self.state)?;
         let uploaded = self
             .session
@@ -271,8 +306,19 @@ impl AgentLink {
         if let Some(exit_status) = uploaded.exited {
             lifecycle::end(&self.state, &self.session, exit_status).await;
         }
-        Ok(uploaded.output.then_some(uploaded.end))
+        Ok(Stored {
+            end: uploaded.output.then_some(uploaded.end),
+            exited: uploaded.exited.is_some(),
+        })
     }
+}
+
+/// What agent messages ask the relay to acknowledge.
+struct Stored {
+    /// The end of the log, when they carried output.
+    end: Option<u64>,
+    /// The agent exited: acknowledge at once (its wrapper waits for it).
+    exited: bool,
 }
 
 /// Messages handled before the relay acknowledges (when more are waiting).
