@@ -16,8 +16,16 @@ const TRIPS: usize = 10_000;
 /// The echo program used for round trips: raw mode, no echo, then `cat`.
 pub const ECHO_SCRIPT: &str = "stty raw -echo; printf READY; exec cat";
 
-/// The round-trip rows.
-pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
+/// The round-trip rows. The clients run on a current-thread runtime of
+/// their own: the thread that awaits a message polls its socket, as the
+/// bare PTY's thread reads its PTY (on the bench's multi-thread runtime a
+/// worker took each message and woke the waiting thread: one more thread
+/// hop per round trip, the bench's and not Tether's).
+pub fn run(_: &tokio::runtime::Runtime, report: &mut Report) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let bare = bare_pty_round_trips();
     let (relayed, cpu) = runtime.block_on(relayed_round_trips());
     report.row(
