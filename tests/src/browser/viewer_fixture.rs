@@ -160,7 +160,7 @@ impl ViewerFixture {
         let deadline = Instant::now() + wait;
         let mut typed = Vec::new();
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.agent.socket.next_event_within(left).await {
+            match self.agent.next_event_within(left).await {
                 Some(Event::Frame(Frame::Input(bytes))) => typed.extend_from_slice(&bytes),
                 Some(Event::Frame(_)) => {}
                 Some(other) => panic!("agent link ended: {other:?}"),

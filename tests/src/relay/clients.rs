@@ -2,6 +2,9 @@
 //! ([`AgentClient`], what `tether` is to the relay) and a viewer
 //! ([`ViewerClient`], what a browser is).
 
+use std::collections::VecDeque;
+use std::time::Duration;
+
 use protocol::{Control, Frame, Snapshot};
 
 use super::ws::{ws_connect, Connect, Event, FrameSocket};
@@ -14,6 +17,9 @@ pub struct AgentClient {
     pub held: u64,
     /// The latest ACK seen.
     pub acked: u64,
+    /// Frames that came while an ACK was awaited (the relay may send its
+    /// ACK with a viewer's INPUT), handed out first by the readers below.
+    pending: VecDeque<Frame>,
 }
 
 impl AgentClient {
@@ -45,6 +51,7 @@ impl AgentClient {
             socket,
             held,
             acked: held,
+            pending: VecDeque::new(),
         })
     }
 
@@ -58,22 +65,34 @@ impl AgentClient {
         self.socket.send(frames).await;
     }
 
-    /// Waits until the relay acknowledges at least `offset`; returns frames
-    /// (INPUT, RESIZE, …) received meanwhile.
-    pub async fn wait_ack(&mut self, offset: u64) -> Vec<Frame> {
-        let mut others = Vec::new();
+    /// Waits until the relay acknowledges at least `offset`; frames
+    /// (INPUT, RESIZE, …) received meanwhile are kept for
+    /// [`next_command`](Self::next_command) and
+    /// [`next_event_within`](Self::next_event_within).
+    pub async fn wait_ack(&mut self, offset: u64) {
         while self.acked < offset {
             match self.socket.next_event().await {
                 Event::Frame(Frame::Ack(n)) => self.acked = n,
-                Event::Frame(frame) => others.push(frame),
+                Event::Frame(frame) => self.pending.push_back(frame),
                 other => panic!("waiting for ACK {offset}, got {other:?}"),
             }
         }
-        others
+    }
+
+    /// The next event within `wait` (frames kept by
+    /// [`wait_ack`](Self::wait_ack) first); `None` when nothing came.
+    pub async fn next_event_within(&mut self, wait: Duration) -> Option<Event> {
+        if let Some(frame) = self.pending.pop_front() {
+            return Some(Event::Frame(frame));
+        }
+        self.socket.next_event_within(wait).await
     }
 
     /// The next frame that is not an ACK (e.g. INPUT or RESIZE from a viewer).
     pub async fn next_command(&mut self) -> Frame {
+        if let Some(frame) = self.pending.pop_front() {
+            return frame;
+        }
         loop {
             match self.socket.next_event().await {
                 Event::Frame(Frame::Ack(n)) => self.acked = n,
