@@ -17,6 +17,8 @@ use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use crate::auth::Credential;
 
+mod early;
+
 /// Something that happened on the link.
 #[derive(Debug)]
 pub enum LinkEvent {
@@ -95,15 +97,18 @@ pub fn encode_path_segment(segment: &str) -> String {
 /// An open (or opening) WebSocket; closing it on drop.
 pub struct Link {
     socket: WebSocket,
+    /// It took over the page's early socket.
+    early: bool,
     _on_open: Closure<dyn FnMut(JsValue)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
 }
 
 impl Link {
-    /// Connects to `url` offering [`subprotocols`] for `credential`; every
-    /// event goes to `on_event`. Errors only when the URL or subprotocol is
-    /// refused by the browser itself.
+    /// Connects to `url` offering [`subprotocols`] for `credential` (or takes
+    /// over the page's early socket to the same, with what it received so
+    /// far); every event goes to `on_event`. Errors only when the URL or
+    /// subprotocol is refused by the browser itself.
     pub fn connect(
         url: &str,
         credential: &Credential,
@@ -113,8 +118,12 @@ impl Link {
             .iter()
             .map(|p| JsValue::from_str(p))
             .collect();
-        let socket = WebSocket::new_with_str_sequence(url, &offered)
-            .map_err(|err| format!("cannot open the connection: {err:?}"))?;
+        let early = early::EarlySocket::take(url, &offered);
+        let socket = match &early {
+            Some(early) => early.socket.clone(),
+            None => WebSocket::new_with_str_sequence(url, &offered)
+                .map_err(|err| format!("cannot open the connection: {err:?}"))?,
+        };
         socket.set_binary_type(BinaryType::Arraybuffer);
 
         let on_open = {
@@ -160,12 +169,23 @@ impl Link {
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        let took_early = early.is_some();
+        if let Some(early) = early {
+            early.replay();
+        }
         Ok(Self {
             socket,
+            early: took_early,
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
         })
+    }
+
+    /// Whether it took over the socket the page opened before the viewer
+    /// ran (see `index.html`).
+    pub fn is_early(&self) -> bool {
+        self.early
     }
 
     /// Sends one frame; false when the socket is not open.

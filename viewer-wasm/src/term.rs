@@ -21,6 +21,8 @@ pub const MIN_FONT_SIZE: f64 = 6.0;
 pub const MAX_COLS: u16 = 1_000;
 /// Tallest grid the viewer draws.
 pub const MAX_ROWS: u16 = 500;
+/// The terminal's fonts, first found wins.
+const FONT_FAMILY: &str = "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace";
 
 #[wasm_bindgen(module = "xterm")]
 extern "C" {
@@ -92,11 +94,7 @@ impl Term {
     pub fn closed() -> Self {
         let options: TerminalOptions = Object::new().unchecked_into();
         set(&options, "fontSize", &BASE_FONT_SIZE.into());
-        set(
-            &options,
-            "fontFamily",
-            &"ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace".into(),
-        );
+        set(&options, "fontFamily", &FONT_FAMILY.into());
         set(&options, "scrollback", &10_000.into());
         set(&options, "cursorBlink", &true.into());
         // The search addon highlights matches with decorations, which xterm
@@ -291,6 +289,30 @@ impl Drop for Term {
     fn drop(&mut self) {
         self.xterm.dispose();
     }
+}
+
+/// The width of the terminal's character cell at `font_size`, measured in
+/// `parent` as xterm does (a run of `W`s), or `None` before layout: what
+/// fitting a grid takes before xterm has drawn it.
+pub fn cell_width(parent: &HtmlElement, font_size: f64) -> Option<f64> {
+    const RUN: u32 = 32;
+    let document = parent.owner_document()?;
+    let probe: HtmlElement = document.create_element("span").ok()?.dyn_into().ok()?;
+    let style = probe.style();
+    for (name, value) in [
+        ("position", "absolute"),
+        ("visibility", "hidden"),
+        ("white-space", "pre"),
+        ("font-family", FONT_FAMILY),
+        ("font-size", &format!("{font_size}px")),
+    ] {
+        let _ = style.set_property(name, value);
+    }
+    probe.set_text_content(Some(&"W".repeat(RUN as usize)));
+    parent.append_child(&probe).ok()?;
+    let width = probe.get_bounding_client_rect().width() / f64::from(RUN);
+    probe.remove();
+    (width > 0.0).then_some(width)
 }
 
 /// The font size at which a grid measured `grid_width` pixels wide at

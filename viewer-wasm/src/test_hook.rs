@@ -25,6 +25,8 @@ pub struct Snapshot {
     pub first_output_ms: Option<f64>,
     /// How many times the link opened.
     pub connects: u32,
+    /// The first link took over the socket the page opened early.
+    pub early_link: bool,
     /// How many snapshots the terminal was rebuilt from (joins by snapshot).
     pub snapshots: u32,
     /// Terminal columns.
@@ -67,6 +69,7 @@ impl TestHook {
             set(o, "firstOutputMs", &ms.into());
         }
         set(o, "connects", &snapshot.connects.into());
+        set(o, "earlyLink", &snapshot.early_link.into());
         set(o, "snapshots", &snapshot.snapshots.into());
         set(o, "cols", &snapshot.cols.into());
         set(o, "rows", &snapshot.rows.into());

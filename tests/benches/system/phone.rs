@@ -33,8 +33,18 @@ const PHONE: Screen = Screen::Phone {
 /// The session's size: a desktop terminal, kept when a phone watches.
 const SESSION: Size = Size::new(30, 100);
 
-/// Joins measured per history size and mode.
+/// Joins measured per history size and mode (`TETHER_BENCH_PHONE_RUNS=N`
+/// for more).
 const RUNS: usize = 5;
+
+/// How many joins to measure per history size and mode.
+fn runs() -> usize {
+    std::env::var("TETHER_BENCH_PHONE_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(RUNS)
+}
 
 /// Longest one join may take before the bench gives up.
 const JOIN_DEADLINE: Duration = Duration::from_secs(300);
@@ -133,13 +143,13 @@ impl PhoneSession {
         within(self.agent.wait_ack(self.written)).await;
     }
 
-    /// [`RUNS`] first visits of a phone joining by `join`.
+    /// [`runs`] first visits of a phone joining by `join`.
     pub(crate) async fn measure(&mut self, join: Join) -> PhoneJoin {
         let mut shown = Vec::new();
         let mut bytes = Vec::new();
         let mut assets = Vec::new();
         let mut timelines = Vec::new();
-        for run in 0..RUNS {
+        for run in 0..runs() {
             let marker = format!("{} join {run} of the phone bench", join.name());
             self.print_line(&marker).await;
             let visit = self.first_visit(join, &marker).await;
@@ -337,8 +347,9 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
             report.row(
                 "phone join",
                 &format!(
-                    "{mib} MiB of history, {}: navigation → screen shown (median / first / max of {RUNS}); bytes to the phone (median; page + assets of it)",
-                    join.name()
+                    "{mib} MiB of history, {}: navigation → screen shown (median / first / max of {}); bytes to the phone (median; page + assets of it)",
+                    join.name(),
+                    runs()
                 ),
                 format!(
                     "{} / {} / {}; {:.0} KB ({:.0} KB)",

@@ -6,7 +6,9 @@
 //! WebSocket was created, opened and got its first and last message before
 //! the screen was shown, when it was shown (`replaying` false) and when
 //! the frame after that was drawn (xterm draws in animation frames: the
-//! join's time); Chrome's `Performance.getMetrics` gives the main thread's
+//! join's time); the viewer's own `tether:…` performance marks say when it
+//! started, when xterm had parsed the joined screen and when it was put on
+//! the page; Chrome's `Performance.getMetrics` gives the main thread's
 //! CPU time. Each phase's median over the runs goes in the report.
 //!
 //! `TETHER_BENCH_PHONE_PROFILE=DIR` also saves each join's JavaScript CPU
@@ -79,7 +81,13 @@ pub(crate) const READ_SCRIPT: &str = r#"
     start: e.startTime, end: e.responseEnd,
     wire: e.transferSize, body: e.decodedBodySize, api: e.name.includes('/api/'),
   }));
+  const marks = {};   // the viewer's own steps (viewer/mod.rs), the first of each
+  for (const m of performance.getEntriesByType('mark')) {
+    if (m.name.startsWith('tether:') && !(m.name.slice(7) in marks)) marks[m.name.slice(7)] = m.startTime;
+  }
   return Object.assign({}, window.__bench, {
+    viewerStarted: marks['viewer-started'], screenParsed: marks['screen-parsed'],
+    terminalOpened: marks['terminal-opened'],
     htmlEnd: nav.responseEnd, domInteractive: nav.domInteractive,
     pageBytes: (nav.transferSize || 0) + assets.filter((a) => !a.api).reduce((s, a) => s + (a.wire || 0), 0),
     assets,
@@ -94,7 +102,10 @@ pub(crate) struct Timeline {
     pub(crate) assets_end: Option<f64>,
     /// The wasm app started (compiled, instantiated, `main` run).
     pub(crate) app_started: Option<f64>,
-    /// The terminal's WebSocket created (the viewer started).
+    /// The viewer started (its page drawn, xterm created, the link opened
+    /// or the page's early one taken over).
+    pub(crate) viewer_started: Option<f64>,
+    /// The terminal's WebSocket created (by the page, before the viewer).
     pub(crate) ws_created: Option<f64>,
     /// It opened (the relay accepted the key).
     pub(crate) ws_open: Option<f64>,
@@ -102,7 +113,11 @@ pub(crate) struct Timeline {
     pub(crate) first_message: Option<f64>,
     /// Its last message before the screen was shown.
     pub(crate) last_message: Option<f64>,
-    /// The joined screen complete (`replaying` false).
+    /// xterm parsed the joined screen (before it is on the page).
+    pub(crate) screen_parsed: Option<f64>,
+    /// xterm put on the page (drawn in the next frame).
+    pub(crate) terminal_opened: Option<f64>,
+    /// The joined screen complete (`replaying` false) and drawn.
     pub(crate) shown: Option<f64>,
     /// The frame after that drawn: what the person sees.
     pub(crate) painted: Option<f64>,
@@ -180,6 +195,9 @@ impl Timeline {
             html_end: ms("htmlEnd"),
             assets_end,
             app_started: ms("appStarted"),
+            viewer_started: ms("viewerStarted"),
+            screen_parsed: ms("screenParsed"),
+            terminal_opened: ms("terminalOpened"),
             ws_created: ms("wsCreated"),
             ws_open: ms("wsOpen"),
             first_message: ms("firstMessage"),
@@ -222,10 +240,9 @@ pub(crate) fn summary(runs: &[Timeline]) -> String {
         v.get(v.len() / 2).copied().unwrap_or(0)
     };
     format!(
-        "page {} · assets {} · wasm app started {} · WebSocket created {} → open {} · first message {} → last {} ({} messages, {:.0} KB, {:.0} KB inflated) · replaying false {} ({} lines in xterm) · painted {} · main thread CPU {} (script {}, layout and style {}) (ms, medians)",
+        "page {} · assets {} · WebSocket created {} → open {} · first message {} → last {} ({} messages, {:.0} KB, {:.0} KB inflated) · wasm app started {} · viewer started {} · screen parsed {} · terminal opened {} · replaying false {} ({} lines in xterm) · painted {} · main thread CPU {} (script {}, layout and style {}) (ms, medians)",
         median(|t| t.html_end),
         median(|t| t.assets_end),
-        median(|t| t.app_started),
         median(|t| t.ws_created),
         median(|t| t.ws_open),
         median(|t| t.first_message),
@@ -233,6 +250,10 @@ pub(crate) fn summary(runs: &[Timeline]) -> String {
         count(|t| t.messages),
         count(|t| t.message_bytes) as f64 / 1e3,
         count(|t| t.inflated_bytes) as f64 / 1e3,
+        median(|t| t.app_started),
+        median(|t| t.viewer_started),
+        median(|t| t.screen_parsed),
+        median(|t| t.terminal_opened),
         median(|t| t.shown),
         count(|t| t.buffer_lines),
         median(|t| t.painted),

@@ -17,7 +17,7 @@ use crate::auth::Credential;
 use crate::keys::BarKey;
 use crate::link::{terminal_url, Link};
 use crate::stream::OutputStream;
-use crate::term::{fitting_font_size, Term, TermInput};
+use crate::term::{cell_width, fitting_font_size, Term, TermInput, BASE_FONT_SIZE};
 use crate::test_hook::TestHook;
 use crate::zoom::ZoomState;
 
@@ -67,8 +67,12 @@ struct Inner {
     generation: u32,
     attempts: u32,
     connects: u32,
+    /// The first link took over the page's early socket.
+    early_link: bool,
     status: Status,
     status_dirty: bool,
+    /// A microtask will give the page the status.
+    status_due: bool,
     on_status: Callback<Status>,
     hook: TestHook,
 }
@@ -98,6 +102,7 @@ impl Viewer {
             };
             let hook = TestHook::install(term.js());
             let mut status = Status::default();
+            let early_link = link.as_ref().is_ok_and(Link::is_early);
             let link = match link {
                 Ok(link) => Some(link),
                 Err(reason) => {
@@ -124,8 +129,10 @@ impl Viewer {
                 generation: 1,
                 attempts: 0,
                 connects: 0,
+                early_link,
                 status,
                 status_dirty: true,
+                status_due: false,
                 on_status,
                 hook,
             })
@@ -143,6 +150,7 @@ impl Viewer {
             state.show_when_ready();
         }
         publish(&inner);
+        mark("viewer-started");
         Self { inner }
     }
 
@@ -222,19 +230,41 @@ fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     publish(&rc);
 }
 
+/// Notes a step of the first join on the page's performance timeline
+/// (`tether:…`), where `scripts/bench phone` reads it.
+fn mark(step: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(&format!("tether:{step}"));
+    }
+}
+
+/// Updates the test hook, and has the page drawn again if its status
+/// changed: once, after what is being handled now (a message's frames, say,
+/// each of which may change it), in a microtask, before the next event.
 fn publish(rc: &Rc<RefCell<Inner>>) {
-    let update = {
-        let Ok(mut inner) = rc.try_borrow_mut() else {
-            return;
-        };
-        inner.hook.update(&inner.snapshot());
-        if !inner.status_dirty {
-            return;
-        }
-        inner.status_dirty = false;
-        (inner.on_status.clone(), inner.status.clone())
+    let Ok(mut inner) = rc.try_borrow_mut() else {
+        return;
     };
-    update.0.emit(update.1);
+    inner.hook.update(&inner.snapshot());
+    if !inner.status_dirty || inner.status_due {
+        return;
+    }
+    inner.status_due = true;
+    let weak = Rc::downgrade(rc);
+    wasm_bindgen_futures::spawn_local(async move {
+        let Some(rc) = weak.upgrade() else { return };
+        // Nothing is borrowed between tasks, so this borrow succeeds.
+        let update = {
+            let Ok(mut inner) = rc.try_borrow_mut() else {
+                return;
+            };
+            inner.status_due = false;
+            inner.status_dirty = false;
+            (inner.on_status.clone(), inner.status.clone())
+        };
+        // Yew may draw synchronously: outside the borrow.
+        update.0.emit(update.1);
+    });
 }
 
 impl Inner {
@@ -251,7 +281,16 @@ impl Inner {
     fn show(&mut self) {
         if !self.term.is_open() {
             self.show_timer = None;
+            // Drawn once at the fitted size, not drawn then fitted (each
+            // font size has xterm measure and draw every row again).
+            if let Some(cell) = cell_width(&self.host, BASE_FONT_SIZE) {
+                let grid = cell * f64::from(self.term.size().cols);
+                let available = f64::from(self.host.client_width());
+                let fitting = fitting_font_size(BASE_FONT_SIZE, grid, available);
+                self.term.set_font_size(self.zoom.zoom().font(fitting));
+            }
             self.term.open(&self.host);
+            mark("terminal-opened");
             self.refit();
             if self.follow_screen {
                 self.fit_session_to_screen(false);
@@ -266,7 +305,11 @@ impl Inner {
             let (end, len) = (chunk.end, chunk.data.len());
             self.term.write(&chunk.data, move || {
                 with_inner(&weak, |inner| {
+                    let replaying = inner.stream.is_replaying();
                     inner.stream.on_rendered(end, len);
+                    if replaying && !inner.stream.is_replaying() && inner.connects == 1 {
+                        mark("screen-parsed");
+                    }
                     if let Some(offset) = inner.stream.ack_due() {
                         inner.send(&Frame::Ack(offset));
                     }
@@ -312,6 +355,7 @@ impl Inner {
             lost: self.stream.lost(),
             first_output_ms: self.first_output_ms,
             connects: self.connects,
+            early_link: self.early_link,
             snapshots: self.stream.snapshots(),
             cols: size.cols,
             rows: size.rows,
