@@ -13,6 +13,12 @@ const VIEWERS: usize = 1_000;
 const FRAME: usize = 4 << 10;
 /// Frames sent.
 const FRAMES: usize = 256;
+/// Frames the agent sends ahead of the relay's ACK: 256 KiB, the most the
+/// relay leaves unacknowledged before it acknowledges at once (it owes
+/// smaller amounts for up to `--ack-delay-ms`, which a producer waiting
+/// for every ACK would measure instead of the fan-out), like `tether`,
+/// which never waits for ACKs.
+const WINDOW: usize = (256 << 10) / FRAME;
 
 /// The fan-out row.
 pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
@@ -32,9 +38,9 @@ pub fn run(runtime: &tokio::runtime::Runtime, report: &mut Report) {
             delivered_mb / t.elapsed.as_secs_f64(),
             t.skipped
         ),
-        // Issue 12: twice the viewers per core of the 9.6 µs per copy
-        // measured before its changes.
-        "0 lost; ≤ 4.8 µs per copy",
+        // Issue 12: twice the viewers per core; the build before it, on
+        // this bench, is in BENCHMARKS.md ("Fan-out, measured again").
+        "0 lost; ½ the CPU per copy of the build before issue 12",
     );
     assert_eq!(t.skipped, 0, "every viewer got every byte");
 }
@@ -51,7 +57,9 @@ async fn fan_out() -> crate::throughput::Transfer {
     let producer = async {
         for i in 1..=FRAMES {
             agent.send_output(&chunk).await;
-            within(agent.wait_ack((i * FRAME) as u64)).await;
+            if i >= WINDOW {
+                within(agent.wait_ack(((i - WINDOW) * FRAME) as u64)).await;
+            }
         }
     };
     measure_delivery(&fixture.relay, expected, readers, producer)
