@@ -218,6 +218,17 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
+    /// Opens `url` and waits for the page's confirm dialog; returns its
+    /// text. (Only dialog commands while it may open: any other command
+    /// would make chromedriver dismiss it.)
+    pub async fn goto_expecting_question(&self, url: &str) -> String {
+        // Navigation may report the dialog that interrupts it.
+        let _ = self.client.goto(url).await;
+        poll(DEADLINE, async || self.client.get_alert_text().await.ok())
+            .await
+            .unwrap_or_else(|| panic!("no question on opening {url}"))
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) and returns
     /// its result.
     pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {

@@ -193,19 +193,6 @@ async fn stored_key(browser: &Browser) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Opens `url` and waits for the viewer's confirm dialog; returns its text.
-/// (Only dialog commands while it may open: any other command would make
-/// chromedriver dismiss it.)
-async fn open_expecting_a_question(browser: &Browser, url: &str) -> String {
-    // Navigation may report the dialog that interrupts it.
-    let _ = browser.client().goto(url).await;
-    poll(DEADLINE, async || {
-        browser.client().get_alert_text().await.ok()
-    })
-    .await
-    .unwrap_or_else(|| panic!("no question on opening {url}"))
-}
-
 /// Opens `url` and waits until the signed-in session list shows, asking
 /// nothing.
 async fn open_expecting_no_question(browser: &Browser, url: &str) {
@@ -247,7 +234,9 @@ async fn a_key_link_asks_before_replacing_a_different_stored_key() {
         .contains(&mine));
 
     // A link with another key asks; dismissed, the stored key stays.
-    let asked = open_expecting_a_question(&browser, &format!("{base}/?again#key={theirs}")).await;
+    let asked = browser
+        .goto_expecting_question(&format!("{base}/?again#key={theirs}"))
+        .await;
     assert!(asked.contains("different API key"), "{asked}");
     browser.client().dismiss_alert().await.unwrap();
     let kept = poll(DEADLINE, async || {
@@ -257,7 +246,9 @@ async fn a_key_link_asks_before_replacing_a_different_stored_key() {
     assert!(kept.is_some(), "dismissed: the stored key is kept");
 
     // Accepted, the link's key replaces it.
-    open_expecting_a_question(&browser, &format!("{base}/?third#key={theirs}")).await;
+    browser
+        .goto_expecting_question(&format!("{base}/?third#key={theirs}"))
+        .await;
     browser.client().accept_alert().await.unwrap();
     let replaced = poll(DEADLINE, async || {
         Some(stored_key(&browser).await).filter(|k| k.as_deref() == Some(theirs.as_str()))

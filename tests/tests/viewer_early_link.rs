@@ -8,7 +8,7 @@
 use protocol::Role;
 use serde_json::Value;
 use tests::browser::{self, Browser, Screen, ViewerFixture};
-use tests::wait::{poll, DEADLINE};
+use tests::wait::DEADLINE;
 
 const NAME: &str = "early link";
 
@@ -96,12 +96,7 @@ async fn a_link_whose_key_would_replace_the_stored_one_waits_for_the_question() 
         fixture.relay.http_url(),
         fixture.session
     );
-    let _ = browser.client().goto(&url).await; // the question interrupts it
-    let asked = poll(DEADLINE, async || {
-        browser.client().get_alert_text().await.ok()
-    })
-    .await
-    .expect("the viewer asks before replacing the stored key");
+    let asked = browser.goto_expecting_question(&url).await;
     assert!(asked.contains("different API key"), "{asked}");
     browser.client().dismiss_alert().await.unwrap();
     let hook = joined(&browser).await;

@@ -217,8 +217,7 @@ impl Drop for Viewer {
 }
 
 /// Runs `f` on the viewer's state if it still exists and is not borrowed,
-/// then tells the page about status changes (outside the borrow, because
-/// Yew may render synchronously).
+/// then [`publish`]es what changed.
 fn with_inner(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     let Some(rc) = weak.upgrade() else { return };
     {
@@ -285,9 +284,7 @@ impl Inner {
             // font size has xterm measure and draw every row again).
             if let Some(cell) = cell_width(&self.host, BASE_FONT_SIZE) {
                 let grid = cell * f64::from(self.term.size().cols);
-                let available = f64::from(self.host.client_width());
-                let fitting = fitting_font_size(BASE_FONT_SIZE, grid, available);
-                self.term.set_font_size(self.zoom.zoom().font(fitting));
+                self.fit_font(BASE_FONT_SIZE, grid, 0.0);
             }
             self.term.open(&self.host);
             mark("terminal-opened");
@@ -335,8 +332,14 @@ impl Inner {
             return; // fitted when it is put on the page
         }
         let (grid, chrome) = self.term.grid_width();
+        self.fit_font(self.term.font_size(), grid, chrome);
+    }
+
+    /// Sets the font by the zoom for a grid `grid` pixels wide at `font`,
+    /// inside the host less `chrome` pixels.
+    fn fit_font(&self, font: f64, grid: f64, chrome: f64) {
         let available = f64::from(self.host.client_width()) - chrome;
-        let fitting = fitting_font_size(self.term.font_size(), grid, available);
+        let fitting = fitting_font_size(font, grid, available);
         self.term.set_font_size(self.zoom.zoom().font(fitting));
     }
 
